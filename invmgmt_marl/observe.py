@@ -1,0 +1,115 @@
+"""Observation views and the centralised state, derived from the simulator state.
+
+Per-node *local features* (``F = 5 + L``), quantities divided by the scenario's observation scale:
+
+====  ==========================================================================
+0     on-hand stock at the end of the last period
+1     backlog the node owes downstream (and customers)
+2     backlog owed *to* the node by its suppliers (sum over inbound edges)
+3     new requests that reached the node last period (orders from downstream, customer demand)
+4..   arrivals due in the next ``L`` periods (sum over inbound edges), nearest first
+last  progress ``t / periods`` (not scaled)
+====  ==========================================================================
+
+Views (a registry, ``VIEWS``), each ``(net, features) -> (B, N, D)``:
+
+- ``local``: the node's own features.
+- ``neighbours``: own features, then those of its upstream nodes and downstream nodes, each padded
+  with zeros to the largest in- and out-degree in the network.
+- ``global``: every node's features (node order) followed by a one-hot of the node's index.
+
+``state`` is every node's features flattened, ``(B, N * F)``: the centralised critic's input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from invmgmt_marl.sim.network import Network
+from invmgmt_marl.sim.state import SimState
+
+__all__ = ["FEATURES", "VIEWS", "local_features", "observe", "view_dim", "global_state", "default_scale"]
+
+F64 = NDArray[np.float64]
+FEATURES = ("on_hand", "backlog", "inbound_backlog", "incoming")
+
+
+def default_scale(net: Network) -> float:
+    """The scenario's observation scale, or the largest order bound of any edge."""
+    sc = net.scenario.observation.scale
+    return float(sc) if sc is not None else float(net.max_order.max())
+
+
+def n_features(net: Network) -> int:
+    return len(FEATURES) + net.max_lead + 1
+
+
+def local_features(net: Network, state: SimState, scale: float) -> F64:
+    """``(B, N, F)`` local features of every node (see the module docstring)."""
+    batch = state.batch_size
+    n = net.n_nodes
+    out = np.empty((batch, n, n_features(net)))
+    out[:, :, 0] = state.on_hand
+    out[:, :, 1] = state.backlog @ net.out_from_src
+    out[:, :, 2] = state.backlog[:, : net.n_edges] @ net.edge_to_dst
+    out[:, :, 3] = np.concatenate([state.last_orders, state.last_demand], axis=1) @ net.out_from_src
+    pipe = state.pipeline[:, :, net.pipeline_slots(state.t)]  # (B, E, L) in arrival order
+    out[:, :, 4:-1] = np.einsum("bel,en->bnl", pipe, net.edge_to_dst)
+    if scale != 1.0:
+        out[:, :, :-1] /= scale
+    out[:, :, -1] = state.t / net.periods
+    return out
+
+
+View = Callable[[Network, F64], F64]
+VIEWS: dict[str, View] = {}
+
+
+def _register(name: str) -> Callable[[View], View]:
+    def deco(fn: View) -> View:
+        VIEWS[name] = fn
+        return fn
+
+    return deco
+
+
+@_register("local")
+def _local(net: Network, feats: F64) -> F64:
+    return feats
+
+
+@_register("neighbours")
+def _neighbours(net: Network, feats: F64) -> F64:
+    batch, n, f = feats.shape
+    padded = np.concatenate([feats, np.zeros((batch, 1, f))], axis=1)  # index n (= -1 padding) is zeros
+    idx = np.concatenate([net.upstream, net.downstream], axis=1)  # (N, K)
+    idx = np.where(idx < 0, n, idx)
+    neigh = padded[:, idx, :].reshape(batch, n, -1)
+    return np.concatenate([feats, neigh], axis=2)
+
+
+@_register("global")
+def _global(net: Network, feats: F64) -> F64:
+    batch, n, f = feats.shape
+    flat = np.broadcast_to(feats.reshape(batch, 1, n * f), (batch, n, n * f))
+    onehot = np.broadcast_to(np.eye(n), (batch, n, n))
+    return np.concatenate([flat, onehot], axis=2)
+
+
+def view_dim(net: Network, view: str) -> int:
+    """Observation length per agent under ``view``."""
+    return int(VIEWS[view](net, np.zeros((1, net.n_nodes, n_features(net)))).shape[2])
+
+
+def observe(net: Network, state: SimState, view: str = "local", scale: float = 1.0) -> F64:
+    """``(B, N, D)`` observations of every agent."""
+    return VIEWS[view](net, local_features(net, state, scale))
+
+
+def global_state(net: Network, state: SimState, scale: float = 1.0) -> F64:
+    """``(B, N * F)`` centralised state."""
+    feats = local_features(net, state, scale)
+    return feats.reshape(feats.shape[0], -1)

@@ -1,0 +1,90 @@
+"""Find, read and override scenarios. Shipped scenarios live in ``scenarios/*.yaml`` (inside the wheel
+as ``invmgmt_marl/scenarios``); any path to a YAML file works too."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from invmgmt_marl.errors import ScenarioError
+from invmgmt_marl.scenario.schema import Scenario, validate_scenario
+
+__all__ = ["scenario_dir", "list_scenarios", "load_scenario", "apply_overrides", "OVERRIDES"]
+
+
+def scenario_dir() -> Path:
+    """The folder of shipped scenarios: inside the installed package, or the repository's ``scenarios/``."""
+    here = Path(__file__).resolve().parent.parent
+    for cand in (here / "scenarios", here.parent / "scenarios"):
+        if cand.is_dir():
+            return cand
+    raise FileNotFoundError("no shipped scenarios folder found next to the package")  # pragma: no cover
+
+
+def list_scenarios() -> list[str]:
+    """Names of the shipped scenarios, sorted."""
+    return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except yaml.YAMLError as err:
+        raise ScenarioError(f"{path}: not valid YAML: {err}") from None
+
+
+# keyword -> (path into the scenario mapping)
+OVERRIDES: dict[str, tuple[str, ...]] = {
+    "periods": ("periods",),
+    "action_type": ("actions", "type"),
+    "max_order": ("actions", "max_order"),
+    "view": ("observation", "view"),
+    "obs_scale": ("observation", "scale"),
+    "reward": ("reward", "scheme"),
+    "alpha": ("reward", "alpha"),
+    "reward_weights": ("reward", "weights"),
+}
+
+
+def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
+    """Return a re-validated copy of ``scenario`` with keyword overrides applied.
+
+    Keywords: ``periods``, ``action_type``, ``max_order``, ``view``, ``obs_scale``, ``reward``,
+    ``alpha``, ``reward_weights``. ``None`` values are ignored.
+    """
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    if not overrides:
+        return scenario
+    data = copy.deepcopy(scenario.to_dict())
+    for key, value in overrides.items():
+        if key not in OVERRIDES:
+            raise ScenarioError(f"{key}: unknown scenario override (value {value!r}); known: {sorted(OVERRIDES)}")
+        *parents, leaf = OVERRIDES[key]
+        node = data
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return validate_scenario(data, source=f"{scenario.name} (with overrides {sorted(overrides)})")
+
+
+def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: Any) -> Scenario:
+    """Load a shipped scenario by name or a YAML file by path, then apply keyword overrides."""
+    if isinstance(name_or_path, Scenario):
+        return apply_overrides(name_or_path, **overrides)
+    p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml") or not p.exists():
+        cand = scenario_dir() / f"{name_or_path}.yaml"
+        if not cand.exists():
+            raise ScenarioError(
+                f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {list_scenarios()} "
+                "(or give a path to a .yaml file)"
+            )
+        p = cand
+    data = _read_yaml(p)
+    if isinstance(data, dict):
+        data.setdefault("name", p.stem)
+    return apply_overrides(validate_scenario(data, source=str(p)), **overrides)

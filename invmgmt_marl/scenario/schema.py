@@ -1,0 +1,289 @@
+"""The scenario schema: frozen pydantic models validated from YAML (or dicts).
+
+A scenario is *data*: nodes, supply edges, demand processes, costs, the episode length, and the
+defaults for actions, observations and rewards. :func:`validate_scenario` turns a raw mapping into a
+:class:`Scenario` or raises :class:`~invmgmt_marl.errors.ScenarioError` naming the field and value,
+e.g. ``edges[2].lead_time: must be >= 1, got 0``.
+
+Agents are named ``<role>_<k>`` in the order the nodes are listed (``store_0``, ``store_1``,
+``warehouse_0``, ...); edges refer to nodes by those names, and to the unlimited outside source as
+``external``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from invmgmt_marl.errors import ScenarioError
+
+__all__ = [
+    "ROLES",
+    "EXTERNAL",
+    "DemandSpec",
+    "Seasonal",
+    "NodeSpec",
+    "EdgeSpec",
+    "ActionSpec",
+    "ObservationSpec",
+    "RewardSpec",
+    "Scenario",
+    "validate_scenario",
+]
+
+ROLES: tuple[str, ...] = ("store", "warehouse", "supplier")
+EXTERNAL = "external"
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Seasonal(_Frozen):
+    """Multiplicative seasonality ``1 + amplitude * sin(2*pi*(t + phase) / period)``."""
+
+    amplitude: Annotated[float, Field(ge=0, lt=1)]
+    period: Pos
+    phase: float = 0.0
+
+
+_DEMAND_COMMON = ("process", "multiplier", "seasonal", "integer")
+
+
+class DemandSpec(_Frozen):
+    """Customer demand at one store.
+
+    Written flat in YAML: ``{process: poisson, mean: 10, multiplier: 1.2}``. Keys other than the common
+    modifiers (``multiplier``, ``seasonal``, ``integer``) are the process's own parameters.
+    """
+
+    process: str
+    params: Any = None  # a validated pydantic model of the process's parameters
+    multiplier: NonNeg = 1.0
+    seasonal: Seasonal | None = None
+    integer: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_params(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        if "params" in data and isinstance(data["params"], BaseModel):
+            return data
+        from invmgmt_marl.sim.demand import DEMAND_PROCESSES  # late: sim imports this module
+
+        proc = data.get("process")
+        if proc not in DEMAND_PROCESSES:
+            raise ValueError(f"process: unknown demand process {proc!r}; known: {sorted(DEMAND_PROCESSES)}")
+        common = {k: v for k, v in data.items() if k in _DEMAND_COMMON}
+        own = {k: v for k, v in data.items() if k not in _DEMAND_COMMON}
+        common["params"] = DEMAND_PROCESSES[proc].params.model_validate(own)
+        return common
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"process": self.process, **self.params.model_dump()}
+        if self.multiplier != 1.0:
+            out["multiplier"] = self.multiplier
+        if self.seasonal is not None:
+            out["seasonal"] = self.seasonal.model_dump()
+        if not self.integer:
+            out["integer"] = False
+        return out
+
+
+class NodeSpec(_Frozen):
+    """One supply-chain node (one agent)."""
+
+    role: Literal["store", "warehouse", "supplier"]
+    label: str | None = None
+    initial_on_hand: NonNeg = 0.0
+    holding_cost: NonNeg = 0.0
+    backlog_cost: NonNeg = 0.0
+    lost_sales: bool = False
+    lost_sales_cost: NonNeg = 0.0
+    price: NonNeg = 0.0
+    initial_backlog: NonNeg = 0.0
+    allocation: Literal["priority", "proportional"] = "priority"
+    demand: DemandSpec | None = None
+
+
+class EdgeSpec(_Frozen):
+    """A supply link ``from -> to``. ``from: external`` is the unlimited outside source."""
+
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    lead_time: Annotated[int, Field(ge=1)]
+    unit_cost: NonNeg = 0.0
+    fixed_cost: NonNeg = 0.0
+    capacity: Pos | None = None
+    max_order: Pos | None = None
+    priority: int = 0
+    initial_pipeline: list[NonNeg] = Field(default_factory=list)
+    initial_backlog: NonNeg = 0.0
+    label: str | None = None
+
+
+class ActionSpec(_Frozen):
+    """How agents act: ``box`` (continuous order quantities), ``discrete`` (one index, mixed radix
+    over inbound edges, first edge most significant) or ``multidiscrete`` (one index per edge)."""
+
+    type: Literal["box", "discrete", "multidiscrete"] = "box"
+    max_order: Pos = 20.0
+
+
+class ObservationSpec(_Frozen):
+    view: Literal["local", "neighbours", "global"] = "local"
+    scale: Pos | None = None  # quantities are divided by this; default: the largest max_order
+
+
+class RewardSpec(_Frozen):
+    scheme: str = "cost"
+    alpha: Annotated[float, Field(ge=0, le=1)] = 1.0
+    weights: dict[str, float] = Field(default_factory=dict)
+
+
+class Scenario(_Frozen):
+    """A validated scenario. Build with :func:`validate_scenario` or ``load_scenario``."""
+
+    name: str = "custom"
+    description: str = ""
+    periods: Annotated[int, Field(ge=1)]
+    nodes: Annotated[list[NodeSpec], Field(min_length=1)]
+    edges: Annotated[list[EdgeSpec], Field(min_length=1)]
+    actions: ActionSpec = Field(default_factory=ActionSpec)
+    observation: ObservationSpec = Field(default_factory=ObservationSpec)
+    reward: RewardSpec = Field(default_factory=RewardSpec)
+
+    @field_validator("reward")
+    @classmethod
+    def _known_scheme(cls, r: RewardSpec) -> RewardSpec:
+        from invmgmt_marl.rewards import REWARD_SCHEMES, RECONCILIATION_WEIGHTS
+
+        if r.scheme not in REWARD_SCHEMES:
+            raise ValueError(f"scheme: unknown reward scheme {r.scheme!r}; known: {sorted(REWARD_SCHEMES)}")
+        if r.weights and r.scheme != "reconciliation":
+            raise ValueError(f"weights: only the reconciliation scheme takes weights, got {r.weights!r} "
+                             f"with scheme {r.scheme!r}")
+        bad = sorted(set(r.weights) - set(RECONCILIATION_WEIGHTS))
+        if bad:
+            raise ValueError(f"weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}")
+        return r
+
+    # ---------------------------------------------------------------------------------------------
+    @property
+    def agents(self) -> list[str]:
+        """Agent names in node order: ``<role>_<k>`` with k counting within the role."""
+        counts = dict.fromkeys(ROLES, 0)
+        names = []
+        for n in self.nodes:
+            names.append(f"{n.role}_{counts[n.role]}")
+            counts[n.role] += 1
+        return names
+
+    @model_validator(mode="after")
+    def _check_network(self) -> Scenario:
+        names = self.agents
+        index = {a: i for i, a in enumerate(names)}
+        discrete = self.actions.type != "box"
+        for i, n in enumerate(self.nodes):
+            where = f"nodes[{i}] ({names[i]})"
+            if n.role == "store" and n.demand is None:
+                raise ValueError(f"{where}.demand: a store needs a demand process, got None")
+            if n.role != "store":
+                for field in ("demand", "lost_sales", "lost_sales_cost", "price", "initial_backlog"):
+                    if field in n.model_fields_set and getattr(n, field) not in (None, False, 0, 0.0):
+                        raise ValueError(
+                            f"{where}.{field}: only stores face customers, got {getattr(n, field)!r} "
+                            f"on a {n.role}"
+                        )
+        seen: set[tuple[str, str]] = set()
+        g = nx.DiGraph()
+        g.add_nodes_from([EXTERNAL, *names])
+        for j, e in enumerate(self.edges):
+            where = f"edges[{j}]"
+            if e.source != EXTERNAL and e.source not in index:
+                raise ValueError(f"{where}.from: unknown node {e.source!r}; nodes are {names} or {EXTERNAL!r}")
+            if e.target not in index:
+                raise ValueError(f"{where}.to: unknown node {e.target!r}; nodes are {names}")
+            if e.source == e.target:
+                raise ValueError(f"{where}.from: a node cannot supply itself, got {e.source!r}")
+            if (e.source, e.target) in seen and e.source != EXTERNAL:
+                raise ValueError(f"{where}: duplicate edge {e.source!r} -> {e.target!r}")
+            seen.add((e.source, e.target))
+            if e.source == EXTERNAL and self.nodes[index[e.target]].role != "supplier":
+                raise ValueError(
+                    f"{where}.to: only suppliers order from {EXTERNAL!r}, got {e.target!r} "
+                    f"(role {self.nodes[index[e.target]].role})"
+                )
+            if len(e.initial_pipeline) > e.lead_time:
+                raise ValueError(
+                    f"{where}.initial_pipeline: at most lead_time={e.lead_time} entries (arrivals in periods "
+                    f"0..lead_time-1), got {len(e.initial_pipeline)}"
+                )
+            mo = e.max_order if e.max_order is not None else self.actions.max_order
+            if discrete and float(mo) != int(mo):
+                raise ValueError(f"{where}.max_order: discrete actions need an integer max_order, got {mo}")
+            g.add_edge(e.source, e.target)
+        if not nx.is_directed_acyclic_graph(g):
+            cycle = nx.find_cycle(g)
+            raise ValueError(f"edges: the supply network must be acyclic, got the cycle {cycle}")
+        for i, a in enumerate(names):
+            role = self.nodes[i].role
+            if g.in_degree(a) == 0:
+                raise ValueError(f"nodes[{i}] ({a}): no inbound edge; every node must be supplied by something")
+            if role == "supplier" and not g.has_edge(EXTERNAL, a):
+                raise ValueError(f"nodes[{i}] ({a}): a supplier needs an edge from {EXTERNAL!r}")
+            if role == "store":
+                ancestors = nx.ancestors(g, a)
+                if not any(self.nodes[index[x]].role == "supplier" for x in ancestors if x != EXTERNAL):
+                    raise ValueError(f"nodes[{i}] ({a}): store is not reachable from any supplier")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping that :func:`validate_scenario` accepts again (round trip)."""
+        d = self.model_dump(by_alias=True, exclude_none=True)
+        for i, n in enumerate(self.nodes):
+            if n.demand is not None:
+                d["nodes"][i]["demand"] = n.demand.to_dict()
+        return d
+
+
+def _format_error(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ""
+        for part in e["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        msg = e["msg"]
+        for prefix in ("Value error, ", "Assertion failed, "):
+            if msg.startswith(prefix):
+                msg = msg[len(prefix) :]
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown key (got value {e['input']!r})")
+        elif e["type"] == "missing":
+            lines.append(f"{loc}: required field is missing")
+        elif e["type"] in ("value_error", "assertion_error"):
+            lines.append(f"{loc}: {msg}" if loc else msg)
+        else:
+            lines.append(f"{loc}: {msg}, got {e['input']!r}")
+    return "; ".join(lines)
+
+
+def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+    """Validate a raw mapping into a :class:`Scenario`.
+
+    Raises:
+        ScenarioError: naming the first invalid field(s) and their values.
+    """
+    if not isinstance(data, Mapping):
+        raise ScenarioError(f"{source}: a scenario must be a mapping, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(dict(data))
+    except ValidationError as err:
+        raise ScenarioError(f"{source}: {_format_error(err)}") from None

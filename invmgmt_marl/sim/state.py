@@ -1,0 +1,52 @@
+"""The simulator's dynamic state: arrays with a leading batch axis ``B``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from invmgmt_marl.sim.network import Network
+
+__all__ = ["SimState", "initial_state"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class SimState:
+    """State at the start of period ``t`` (equivalently, the end of period ``t - 1``).
+
+    Every row of the batch is a separate episode; all rows advance in lockstep (same ``t``).
+    """
+
+    t: int  # the next period to simulate, 0..periods
+    on_hand: F64  # (B, N) units in stock at each node
+    backlog: F64  # (B, O) units owed on each outflow (edges, then each store's customers)
+    pipeline: F64  # (B, E, L) ring buffer: slot (t + k) % L holds what arrives on the edge in period t + k
+    last_orders: F64  # (B, E) orders placed in period t - 1 (zeros at t = 0)
+    last_demand: F64  # (B, S) customer demand of period t - 1 (zeros at t = 0)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.on_hand.shape[0])
+
+    def row(self, b: int) -> SimState:
+        """Row ``b`` as a batch of one."""
+        sl = slice(b, b + 1)
+        return SimState(
+            self.t, self.on_hand[sl], self.backlog[sl], self.pipeline[sl], self.last_orders[sl], self.last_demand[sl]
+        )
+
+
+def initial_state(net: Network, batch: int = 1) -> SimState:
+    """The state at ``t = 0`` from the scenario's initial stock, backlogs and pipelines."""
+    return SimState(
+        t=0,
+        on_hand=np.tile(net.initial_on_hand, (batch, 1)),
+        backlog=np.tile(net.initial_backlog, (batch, 1)),
+        pipeline=np.tile(net.initial_pipeline, (batch, 1, 1)),
+        last_orders=np.zeros((batch, net.n_edges)),
+        last_demand=np.zeros((batch, net.n_stores)),
+    )
