@@ -1,0 +1,25 @@
+"""invmgmt-marl: multi-echelon inventory management as a multi-agent RL benchmark.
+
+    import invmgmt_marl
+    env = invmgmt_marl.parallel_env("serial")
+    obs, infos = env.reset(seed=0)
+"""
+
+from invmgmt_marl.env import InventoryParallelEnv
+from invmgmt_marl.errors import InvalidActionError, ScenarioError
+from invmgmt_marl.scenario import list_scenarios, load_scenario
+from invmgmt_marl.supply_chain_v0 import env, parallel_env, raw_env
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "InvalidActionError",
+    "InventoryParallelEnv",
+    "ScenarioError",
+    "__version__",
+    "env",
+    "list_scenarios",
+    "load_scenario",
+    "parallel_env",
+    "raw_env",
+]

@@ -1,0 +1,147 @@
+"""Action spaces and the translation from agents' actions to edge order quantities.
+
+Each agent orders on its inbound edges (scenario order). Action types:
+
+- ``box``: ``Box(0, max_order, shape=(k,))``, continuous quantities, one per inbound edge.
+- ``discrete``: ``Discrete(prod(max_order + 1))``; index ``a`` decodes in mixed radix with the first
+  edge most significant (two edges with 0..4 each: ``a = 5 * q0 + q1``, as in Liu et al.).
+- ``multidiscrete``: ``MultiDiscrete(max_order + 1)``, one integer quantity per edge.
+
+With ``shared=True`` every agent gets the same space, padded to the largest one; the padding entries
+are ignored and indices beyond an agent's own range are clipped (and counted).
+
+Finite out-of-bounds values are clipped to the agent's bounds and counted (``clipped`` in the
+info), or raise with ``strict=True``. NaN, inf, non-integers for integer spaces, wrong shapes and
+unknown or missing agents raise :class:`~invmgmt_marl.errors.InvalidActionError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from invmgmt_marl.errors import InvalidActionError
+from invmgmt_marl.sim.network import Network
+
+__all__ = ["ActionCodec"]
+
+F64 = NDArray[np.float64]
+
+
+class ActionCodec:
+    """Builds each agent's action space once and decodes actions into ``(B, E)`` orders."""
+
+    def __init__(self, net: Network, action_type: str = "box", shared: bool = False, strict: bool = False):
+        self.net = net
+        self.action_type = action_type
+        self.shared = shared
+        self.strict = strict
+        self.edges = net.agent_edges  # per agent: inbound edge indices
+        self.width = max(len(e) for e in self.edges)  # padded action length (box / multidiscrete)
+        self.high = [net.max_order[e] for e in self.edges]  # per agent (k,)
+        if action_type == "discrete":
+            sizes = [int(np.prod(h.astype(np.int64) + 1)) for h in self.high]
+            self.tables = [self._radix_table(h.astype(np.int64)) for h in self.high]
+            self.sizes = sizes
+        self.spaces = {a: self._space(i) for i, a in enumerate(net.agents)}
+
+    @staticmethod
+    def _radix_table(high: NDArray[np.int64]) -> F64:
+        """``(prod(high+1), k)`` quantities of every discrete index, first edge most significant."""
+        grids = np.meshgrid(*[np.arange(h + 1) for h in high], indexing="ij")
+        return np.stack([g.ravel() for g in grids], axis=1).astype(np.float64)
+
+    def _space(self, i: int) -> spaces.Space[Any]:
+        t = self.action_type
+        if self.shared:
+            if t == "box":
+                hi = np.full(self.width, max(float(h.max()) for h in self.high), dtype=np.float32)
+                return spaces.Box(0.0, hi, dtype=np.float32)
+            if t == "discrete":
+                return spaces.Discrete(max(self.sizes))
+            top = max(int(h.max()) for h in self.high)
+            return spaces.MultiDiscrete(np.full(self.width, top + 1, dtype=np.int64))
+        h = self.high[i]
+        if t == "box":
+            return spaces.Box(0.0, h.astype(np.float32), dtype=np.float32)
+        if t == "discrete":
+            return spaces.Discrete(self.sizes[i])
+        return spaces.MultiDiscrete(h.astype(np.int64) + 1)
+
+    # ---------------------------------------------------------------------------------------------
+    def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
+        """Turn ``{agent: action}`` into ``(1, E)`` orders and ``{agent: entries clipped}``."""
+        if len(actions) != len(agents) or any(a not in actions for a in agents):
+            unknown = sorted(set(actions) - set(agents))
+            missing = sorted(set(agents) - set(actions))
+            raise InvalidActionError(
+                f"actions: expected one action for each live agent {agents}; unknown {unknown}, missing {missing}"
+            )
+        orders = np.zeros((1, self.net.n_edges))
+        clipped: dict[str, int] = {}
+        index = {a: i for i, a in enumerate(self.net.agents)}
+        for agent in agents:
+            i = index[agent]
+            q, c = self._decode_one(agent, i, actions[agent])
+            orders[0, self.edges[i]] = q
+            clipped[agent] = c
+        return orders, clipped
+
+    def _decode_one(self, agent: str, i: int, action: Any) -> tuple[F64, int]:
+        try:
+            a = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {action!r}") from None
+        shape = self.spaces[agent].shape
+        if a.shape != shape:
+            raise InvalidActionError(f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({action!r})")
+        if not np.all(np.isfinite(a)):
+            raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {action!r}")
+        k = len(self.edges[i])
+        t = self.action_type
+        if t != "box" and not np.all(a == np.round(a)):
+            raise InvalidActionError(f"actions[{agent!r}]: {t} actions must be integers, got {action!r}")
+        if t == "discrete":
+            n = self.sizes[i]
+            idx = int(a)
+            c = int(idx < 0 or idx >= n)
+            if c and self.strict:
+                raise InvalidActionError(f"actions[{agent!r}]: index must be in 0..{n - 1}, got {idx}")
+            return self.tables[i][min(max(idx, 0), n - 1)], c
+        q = a[:k]
+        hi = self.high[i]
+        c = int(np.count_nonzero((q < 0) | (q > hi)))
+        if c:
+            if self.strict:
+                raise InvalidActionError(
+                    f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {q.tolist()}"
+                )
+            q = np.clip(q, 0.0, hi)
+        return q, c
+
+    def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
+        """Batched decode without per-agent validation messages: ``(B, N, A)`` (box/multidiscrete) or
+        ``(B, N)`` (discrete) -> ``((B, E)`` orders, ``(B, N)`` clipped counts). Non-finite values raise."""
+        a = np.asarray(actions, dtype=np.float64)
+        if not np.all(np.isfinite(a)):
+            raise InvalidActionError("actions: must be finite, got NaN or inf")
+        batch = a.shape[0]
+        orders = np.zeros((batch, self.net.n_edges))
+        clipped = np.zeros((batch, self.net.n_nodes), dtype=np.int64)
+        for i, e in enumerate(self.edges):
+            if self.action_type == "discrete":
+                idx = a[:, i].astype(np.int64)
+                n = self.sizes[i]
+                clipped[:, i] = (idx < 0) | (idx >= n)
+                orders[:, e] = self.tables[i][np.clip(idx, 0, n - 1)]
+            else:
+                q = a[:, i, : len(e)]
+                clipped[:, i] = np.count_nonzero((q < 0) | (q > self.high[i]), axis=1)
+                orders[:, e] = np.clip(q, 0.0, self.high[i])
+        if self.strict and clipped.any():
+            raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
+        return orders, clipped

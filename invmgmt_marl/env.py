@@ -1,0 +1,188 @@
+"""The PettingZoo ParallelEnv shell over the batched simulator (run with a batch of one).
+
+The shell only translates: action dicts to an orders array, the simulator's arrays back to
+per-agent dicts. Dynamics live in :mod:`invmgmt_marl.sim`, rewards in :mod:`invmgmt_marl.rewards`,
+observations in :mod:`invmgmt_marl.observe`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+from pettingzoo import ParallelEnv
+
+from invmgmt_marl.actions import ActionCodec
+from invmgmt_marl.observe import default_scale, global_state, n_features, observe, view_dim
+from invmgmt_marl.rewards import compute_rewards
+from invmgmt_marl.scenario import ROLES, Scenario, load_scenario
+from invmgmt_marl.sim import NODE_FIELDS, compile_network, initial_state, sample_demand, step
+from invmgmt_marl.sim.ledger import Ledger
+
+__all__ = ["InventoryParallelEnv", "demand_from_options"]
+
+logger = logging.getLogger(__name__)
+
+
+def demand_from_options(demand: Any, periods: int, n_stores: int) -> NDArray[np.float64]:
+    """Validate ``options["demand"]``: ``(>= periods, n_stores)`` (or ``(>= periods,)`` for one store)."""
+    d = np.asarray(demand, dtype=np.float64)
+    if d.ndim == 1 and n_stores == 1:
+        d = d[:, None]
+    if d.ndim != 2 or d.shape[1] != n_stores or d.shape[0] < periods:
+        raise ValueError(
+            f"options['demand']: expected shape (periods={periods}, n_stores={n_stores}), got {d.shape}"
+        )
+    if not np.all(np.isfinite(d)) or (d < 0).any():
+        raise ValueError("options['demand']: values must be finite and >= 0")
+    return d[:periods][None]
+
+
+class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
+    """Multi-echelon inventory management: every supply-chain node is an agent.
+
+    Args:
+        scenario: a shipped scenario name, a path to a YAML file, or a :class:`Scenario`.
+        render_mode: ``None`` or ``"ansi"``.
+        shared_spaces: give every agent identical spaces: observations padded to the longest and
+            followed by a role one-hot, actions padded to the most inbound edges (what a shared
+            policy needs).
+        strict: raise on out-of-bounds orders instead of clipping them.
+        **overrides: scenario overrides: ``periods``, ``action_type``, ``max_order``, ``view``,
+            ``obs_scale``, ``reward``, ``alpha``, ``reward_weights``.
+    """
+
+    metadata = {"name": "supply_chain_v0", "render_modes": ["ansi"], "is_parallelizable": True}
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "serial",
+        *,
+        render_mode: str | None = None,
+        shared_spaces: bool = False,
+        strict: bool = False,
+        **overrides: Any,
+    ) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode: expected one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.scenario = load_scenario(scenario, **overrides)
+        self.net = compile_network(self.scenario)
+        self.render_mode = render_mode
+        self.shared_spaces = shared_spaces
+        self.possible_agents = list(self.net.agents)
+        self.agents: list[str] = []
+        self._index = {a: i for i, a in enumerate(self.possible_agents)}
+        self._view = self.scenario.observation.view
+        self._scale = default_scale(self.net)
+        self._reward = self.scenario.reward
+        self._codec = ActionCodec(self.net, self.scenario.actions.type, shared=shared_spaces, strict=strict)
+        self.action_spaces = self._codec.spaces
+        dim = view_dim(self.net, self._view)
+        if shared_spaces:
+            self._roles = np.eye(len(ROLES), dtype=np.float32)[self.net.role_index]  # (N, 3)
+            dim += len(ROLES)
+        obs_space = spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
+        self.observation_spaces = {
+            a: obs_space if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
+            for a in self.possible_agents
+        }
+        self.state_space = spaces.Box(0.0, np.inf, shape=(self.net.n_nodes * n_features(self.net),), dtype=np.float32)
+        self._rng = np.random.default_rng()
+        self._sim_state = initial_state(self.net, 1)
+        self._demand = np.zeros((1, self.net.periods, self.net.n_stores))
+        self._ledger: Ledger | None = None
+
+    # spaces are built once; PettingZoo's API test checks that the same objects come back
+    def observation_space(self, agent: str) -> spaces.Space[Any]:
+        return self.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Space[Any]:
+        return self.action_spaces[agent]
+
+    # ---------------------------------------------------------------------------------------------
+    def reset(
+        self, seed: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, dict[str, Any]]]:
+        """Start an episode. ``options={"demand": array (periods, n_stores)}`` replays a given demand path."""
+        if seed is not None:
+            self._rng = np.random.default_rng(seed)
+        net = self.net
+        unknown = set(options or {}) - {"demand"}
+        if unknown:
+            logger.warning("reset: ignoring unknown option(s) %s; known: ['demand']", sorted(unknown))
+        if options and options.get("demand") is not None:
+            self._demand = demand_from_options(options["demand"], net.periods, net.n_stores)
+        else:
+            self._demand = sample_demand(list(net.demand_specs), self._rng, 1, net.periods)
+        self._sim_state = initial_state(net, 1)
+        self._ledger = None
+        self.agents = list(self.possible_agents)
+        return self._observations(), {a: {} for a in self.agents}
+
+    def step(self, actions: Mapping[str, Any]) -> tuple[
+        dict[str, NDArray[np.float32]],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:
+        if not self.agents:
+            raise RuntimeError("step() called after the episode ended; call reset() first")
+        orders, clipped = self._codec.decode(actions, self.agents)
+        t = self._sim_state.t
+        self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t])
+        self._ledger = ledger
+        r = compute_rewards(self.net, ledger, self._reward.scheme, self._reward.alpha, self._reward.weights)[0]
+        obs = self._observations()
+        done = self._sim_state.t >= self.net.periods
+        agents = self.agents
+        rewards = dict(zip(agents, r.tolist(), strict=True))
+        terminations = dict.fromkeys(agents, False)
+        truncations = dict.fromkeys(agents, done)
+        infos = self._infos(ledger, clipped)
+        if done:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    # ---------------------------------------------------------------------------------------------
+    def _observations(self) -> dict[str, NDArray[np.float32]]:
+        o = observe(self.net, self._sim_state, self._view, self._scale)[0].astype(np.float32)
+        if self.shared_spaces:
+            o = np.concatenate([o, self._roles], axis=1)
+        return dict(zip(self.possible_agents, o, strict=True))
+
+    def _infos(self, ledger: Ledger, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+        cols = {f: getattr(ledger, f)[0].tolist() for f in NODE_FIELDS}
+        return {
+            a: {**{f: v[i] for f, v in cols.items()}, "clipped": clipped[a], "t": ledger.t}
+            for i, a in enumerate(self.possible_agents)
+        }
+
+    def state(self) -> NDArray[np.float32]:
+        """The centralised state: every node's local features, flattened."""
+        return global_state(self.net, self._sim_state, self._scale)[0].astype(np.float32)
+
+    @property
+    def last_ledger(self) -> Ledger | None:
+        """The ledger of the last period simulated (a batch of one), or ``None`` after reset."""
+        return self._ledger
+
+    @property
+    def demand(self) -> NDArray[np.float64]:
+        """This episode's customer demand path, ``(periods, n_stores)``."""
+        return self._demand[0]
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        from invmgmt_marl.render import render_ansi
+
+        return render_ansi(self.net, self._sim_state, self._ledger)
+
+    def close(self) -> None:
+        pass

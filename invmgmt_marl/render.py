@@ -1,0 +1,29 @@
+"""Text rendering of the current period (``render_mode="ansi"``)."""
+
+from __future__ import annotations
+
+from invmgmt_marl.sim.ledger import Ledger
+from invmgmt_marl.sim.network import Network
+from invmgmt_marl.sim.state import SimState
+
+__all__ = ["render_ansi"]
+
+_COLS = ("on_hand", "backlog", "in_transit", "received", "ordered", "shipped", "lost", "service_level")
+
+
+def render_ansi(net: Network, state: SimState, ledger: Ledger | None) -> str:
+    """A fixed-width table, one row per agent, of the last period's ledger (batch row 0)."""
+    if ledger is None:
+        head = f"{net.scenario.name}: t=0/{net.periods} (after reset)"
+        rows = [f"{a:<14}{state.on_hand[0, i]:>10.1f}" for i, a in enumerate(net.agents)]
+        return "\n".join([head, f"{'agent':<14}{'on_hand':>10}", *rows]) + "\n"
+    head = f"{net.scenario.name}: period {ledger.t} done, t={state.t}/{net.periods}"
+    if net.n_stores:
+        head += "  demand " + " ".join(f"{d:g}" for d in ledger.demand[0])
+    cols = " ".join(f"{c[:10]:>10}" for c in (*_COLS, "cost"))
+    lines = [head, f"{'agent':<14}{cols}"]
+    cost = ledger.total_cost[0]
+    for i, a in enumerate(net.agents):
+        vals = [getattr(ledger, c)[0, i] for c in _COLS] + [cost[i]]
+        lines.append(f"{a:<14}" + " ".join(f"{v:>10.2f}" for v in vals))
+    return "\n".join(lines) + "\n"
