@@ -157,11 +157,14 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         return dict(zip(self.possible_agents, o, strict=True))
 
     def _infos(self, ledger: Ledger, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
-        cols = {f: getattr(ledger, f)[0].tolist() for f in NODE_FIELDS}
-        return {
-            a: {**{f: v[i] for f, v in cols.items()}, "clipped": clipped[a], "t": ledger.t}
-            for i, a in enumerate(self.possible_agents)
-        }
+        rows = ledger.nodes[0].T.tolist()  # (N, K)
+        infos = {}
+        for agent, row in zip(self.possible_agents, rows, strict=True):
+            info = dict(zip(NODE_FIELDS, row, strict=True))
+            info["clipped"] = clipped[agent]
+            info["t"] = ledger.t
+            infos[agent] = info
+        return infos
 
     def state(self) -> NDArray[np.float32]:
         """The centralised state: every node's local features, flattened."""

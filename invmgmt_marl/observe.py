@@ -49,17 +49,23 @@ def n_features(net: Network) -> int:
 
 def local_features(net: Network, state: SimState, scale: float) -> F64:
     """``(B, N, F)`` local features of every node (see the module docstring)."""
-    batch = state.batch_size
-    n = net.n_nodes
-    out = np.empty((batch, n, n_features(net)))
+    batch = state.on_hand.shape[0]
+    n_edges, lmax = net.n_edges, net.max_lead
+    out = np.empty((batch, net.n_nodes, n_features(net)))
     out[:, :, 0] = state.on_hand
-    out[:, :, 1] = state.backlog @ net.out_from_src
-    out[:, :, 2] = state.backlog[:, : net.n_edges] @ net.edge_to_dst
-    out[:, :, 3] = np.concatenate([state.last_orders, state.last_demand], axis=1) @ net.out_from_src
-    pipe = state.pipeline[:, :, net.pipeline_slots(state.t)]  # (B, E, L) in arrival order
-    out[:, :, 4:-1] = np.einsum("bel,en->bnl", pipe, net.edge_to_dst)
+    per_outflow = np.empty((batch, 2, net.n_outflows))  # backlog owed, last period's requests
+    per_outflow[:, 0] = state.backlog
+    per_outflow[:, 1, :n_edges] = state.last_orders
+    per_outflow[:, 1, n_edges:] = state.last_demand
+    per_node = per_outflow @ net.out_from_src  # (B, 2, N)
+    out[:, :, 1] = per_node[:, 0]
+    out[:, :, 2] = state.backlog[:, :n_edges] @ net.edge_to_dst
+    out[:, :, 3] = per_node[:, 1]
+    # pipeline slots in arrival order (next period first), summed over each node's inbound edges
+    pipe = state.pipeline.take(net.pipe_order[state.t % lmax], axis=2) if state.t % lmax else state.pipeline
+    out[:, :, 4:-1] = (pipe.transpose(0, 2, 1) @ net.edge_to_dst).transpose(0, 2, 1)
     if scale != 1.0:
-        out[:, :, :-1] /= scale
+        out[:, :, :-1] *= 1.0 / scale
     out[:, :, -1] = state.t / net.periods
     return out
 

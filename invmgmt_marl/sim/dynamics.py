@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.sim.ledger import Ledger
+from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -41,34 +41,46 @@ __all__ = ["step", "allocate"]
 F64 = NDArray[np.float64]
 
 
+def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
+    """:func:`allocate` on outflows already in allocation order (``net.alloc_order``)."""
+    avail = available @ net.alloc_src_T  # (B, O) stock of each outflow's shipper
+    if net.any_external:
+        avail += net.alloc_external  # the external source ships in full
+    shipped = required
+    if net.any_priority:
+        if net.multi_outflow:  # a node serves several outflows: each gets what is left after those before it
+            before = required.cumsum(axis=1)
+            before -= required  # exclusive prefix sums over all outflows ...
+            before -= before.take(net.alloc_group_first, axis=1)  # ... restarted at each shipping node
+            avail -= before
+        shipped = np.minimum(np.maximum(avail, 0.0), required)
+    if net.any_proportional:
+        total = required @ net.alloc_src  # (B, N)
+        frac = np.ones_like(total)
+        np.divide(available, total, out=frac, where=total > available)
+        frac_out = frac @ net.alloc_src_T + (net.alloc_external != 0)  # external ships in full
+        shipped = np.where(net.alloc_proportional, required * np.minimum(frac_out, 1.0), shipped)
+    return shipped
+
+
 def allocate(net: Network, available: F64, required: F64) -> F64:
     """Ship from each node's stock to its outflows under the node's allocation rule.
 
     Args:
         net: the network.
         available: ``(B, N)`` stock each node can ship this period.
-        required: ``(B, O)`` requirement on each outflow (already capped by capacity).
+        required: ``(B, O)`` requirement on each outflow (edges, then customer streams), already
+            capped by shipping capacity.
 
     Returns:
-        ``(B, O)`` shipped quantities, ``0 <= shipped <= required``, and per node
+        ``(B, O)`` shipped quantities: ``0 <= shipped <= required`` and, per node,
         ``sum(shipped) <= available``.
     """
-    batch = available.shape[0]
-    avail = np.concatenate([available, np.full((batch, 1), np.inf)], axis=1)[:, net.out_src]  # (B, O)
-    shipped = required
-    if net.any_priority:
-        req_sorted = required[:, net.alloc_order]
-        before = np.cumsum(req_sorted, axis=1) - req_sorted  # exclusive prefix sums over all outflows
-        before -= before[:, net.alloc_group_first]  # ... restarted at each shipping node
-        ship_sorted = np.clip(avail[:, net.alloc_order] - before, 0.0, req_sorted)
-        shipped = ship_sorted[:, net.alloc_inverse]
-    if net.any_proportional:
-        total = required @ net.out_from_src  # (B, N)
-        frac = np.ones_like(total)
-        np.divide(available, total, out=frac, where=total > available)
-        frac_out = np.concatenate([frac, np.ones((batch, 1))], axis=1)[:, net.out_src]
-        shipped = np.where(net.out_proportional, required * frac_out, shipped)
-    return shipped
+    shipped = _allocate_sorted(net, available, required.take(net.alloc_order, axis=1))
+    return shipped.take(net.alloc_inverse, axis=1)
+
+
+_REDUCE = np.add.reduce
 
 
 def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimState, Ledger]:
@@ -84,78 +96,76 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
         ``(next_state, ledger)``; neither input is modified.
     """
     t = state.t
+    batch = orders.shape[0]
     n_edges = net.n_edges
-    lmax = net.max_lead
-    slot = t % lmax
+    slot = t % net.max_lead
 
-    # 1. arrivals
+    # 1. arrivals: slot t % L of the ring buffer holds what is due on every edge this period
     pipeline = state.pipeline.copy()
     arrived = pipeline[:, :, slot].copy()  # (B, E)
     pipeline[:, :, slot] = 0.0
     received = arrived @ net.edge_to_dst  # (B, N)
     available = state.on_hand + received
 
-    # 2.-3. orders and demand join what is owed on each outflow
-    requested_out = np.concatenate([orders, demand], axis=1)  # (B, O)
-    owed_out = state.backlog + requested_out
-    required = np.minimum(owed_out, net.out_capacity)
+    # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
+    flows = np.empty((batch, 4, net.n_outflows))  # requested, owed, shipped, backlog
+    requested, owed, shipped, backlog = flows[:, 0], flows[:, 1], flows[:, 2], flows[:, 3]
+    requested[:, :n_edges] = orders
+    requested[:, n_edges:] = demand
+    np.add(state.backlog, requested, out=owed)
+    required = np.minimum(owed, net.out_capacity) if net.any_capacity else owed
 
-    # 4. shipping
-    shipped_out = allocate(net, available, required)  # (B, O)
-    shipped = shipped_out @ net.out_from_src  # (B, N)
-    on_hand = available - shipped
+    # 4. shipping, in each node's allocation order
+    if net.alloc_identity:
+        shipped[...] = _allocate_sorted(net, available, required)
+    else:
+        shipped[...] = _allocate_sorted(net, available, required.take(net.alloc_order, axis=1)).take(
+            net.alloc_inverse, axis=1
+        )
 
-    # 5. unmet: backlog or lost
-    unmet = owed_out - shipped_out
-    lost_out = np.where(net.out_lost, unmet, 0.0)
-    backlog_out = unmet - lost_out
+    # 5. unmet requirements: backlogged, or lost at lost-sales stores
+    np.subtract(owed, shipped, out=backlog)
+    lost = backlog[:, n_edges:] * net.store_lost_sales if net.any_lost else np.zeros_like(demand)
+    if net.any_lost:
+        backlog[:, n_edges:] -= lost
 
-    # 6. in transit
-    edge_shipped = shipped_out[:, :n_edges]
-    pipeline[:, np.arange(n_edges), (t + net.lead_time) % lmax] += edge_shipped
+    # 6. in transit: a shipment on an edge lands in the slot of period t + lead_time
+    edge_shipped = shipped[:, :n_edges]
+    if net.uniform_lead:
+        pipeline[:, :, (t + net.max_lead) % net.max_lead] += edge_shipped
+    else:
+        flat = pipeline.reshape(batch, -1)
+        flat[:, net.pipe_insert_idx[slot]] += edge_shipped
 
-    # 7. ledger
-    customer_shipped = shipped_out[:, n_edges:]
-    sold = customer_shipped @ net.customer_of_store
-    purchase = edge_shipped * net.unit_cost  # (B, E)
-    owed = owed_out @ net.out_from_src
-    backlog = backlog_out @ net.out_from_src
-    lost = lost_out[:, n_edges:] @ net.customer_of_store
-    service = np.ones_like(owed)
-    np.divide(shipped, owed, out=service, where=owed > 0)
-    ledger = Ledger(
-        t=t,
-        requested=requested_out @ net.out_from_src,
-        owed=owed,
-        shipped=shipped,
-        sold=sold,
-        received=received,
-        on_hand=on_hand,
-        backlog=backlog,
-        lost=lost,
-        ordered=orders @ net.edge_to_dst,
-        inbound_backlog=backlog_out[:, :n_edges] @ net.edge_to_dst,
-        in_transit=pipeline.sum(axis=2) @ net.edge_to_dst,
-        holding_cost=on_hand * net.holding_cost,
-        backlog_cost=backlog * net.backlog_cost,
-        lost_sales_cost=lost * net.lost_sales_cost,
-        ordering_cost=purchase @ net.edge_to_dst,
-        fixed_cost=(orders > 0) * net.fixed_cost @ net.edge_to_dst,
-        revenue=sold * net.price + purchase @ net.edge_from_src,
-        service_level=service,
-        edge_ordered=orders,
-        edge_shipped=edge_shipped,
-        edge_arrived=arrived,
-        edge_backlog=backlog_out[:, :n_edges],
-        demand=demand,
-        external_in=edge_shipped[:, net.external_edges].sum(axis=1),
-    )
-    next_state = SimState(
-        t=t + 1,
-        on_hand=on_hand,
-        backlog=backlog_out,
-        pipeline=pipeline,
-        last_orders=orders,
-        last_demand=demand,
-    )
+    # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
+    nodes = np.empty((batch, len(NODE_FIELDS), net.n_nodes))
+    np.matmul(flows, net.out_from_src, out=nodes[:, 0:4])  # requested, owed, shipped, backlog
+    edges = np.empty((batch, 7, n_edges))  # ordered, shipped, arrived, backlog | in transit, costs
+    edges[:, 0] = orders
+    edges[:, 1] = edge_shipped
+    edges[:, 2] = arrived
+    edges[:, 3] = backlog[:, :n_edges]
+    _REDUCE(pipeline, axis=2, out=edges[:, 4])
+    np.multiply(edge_shipped, net.unit_cost, out=edges[:, 5])
+    np.multiply(orders > 0, net.fixed_cost, out=edges[:, 6])
+    # ordered, inbound_backlog, in_transit, ordering_cost, fixed_cost
+    np.matmul(edges.take(_EDGE_TO_NODE_ROWS, axis=1), net.edge_to_dst, out=nodes[:, 4:9])
+    np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[:, 9])  # sold
+    np.matmul(lost, net.customer_of_store, out=nodes[:, 10])
+    nodes[:, 11] = received
+    on_hand = nodes[:, 12]
+    np.subtract(available, nodes[:, 2], out=on_hand)
+    np.multiply(on_hand, net.holding_cost, out=nodes[:, 13])
+    np.multiply(nodes[:, 3], net.backlog_cost, out=nodes[:, 14])
+    np.multiply(nodes[:, 10], net.lost_sales_cost, out=nodes[:, 15])
+    np.add(nodes[:, 9] * net.price, edges[:, 5] @ net.edge_from_src, out=nodes[:, 16])
+    # service level = shipped / owed, 1 where nothing was owed
+    np.subtract(1.0, (nodes[:, 1] - nodes[:, 2]) / np.maximum(nodes[:, 1], _TINY), out=nodes[:, 17])
+
+    ledger = Ledger(t, nodes, edges[:, :4], demand, edge_shipped @ net.external_f)
+    next_state = SimState(t + 1, on_hand.copy(), backlog.copy(), pipeline, orders, demand)
     return next_state, ledger
+
+
+_TINY = 1e-300
+_EDGE_TO_NODE_ROWS = np.array([0, 3, 4, 5, 6])

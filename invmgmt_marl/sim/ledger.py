@@ -1,37 +1,42 @@
 """The period ledger: per node (and per edge) flows and money of one simulated period.
 
 Rewards and KPIs are functions of the ledger; nothing downstream re-derives inventory arithmetic.
-All node fields are ``(B, N)``, edge fields ``(B, E)``, system fields ``(B,)``.
+Node fields are stored stacked in one array ``nodes`` of shape ``(B, K, N)`` (``K = len(NODE_FIELDS)``)
+and read by name, ``ledger.on_hand`` -> ``(B, N)``; edge fields likewise in ``edges`` ``(B, 4, E)``.
+One array makes the ledger cheap to build, to copy into infos and to accumulate over an episode.
 
-Units:
-    requested   new requests that reached the node this period (downstream orders + customer demand)
-    owed        what the node had to serve: backlog carried in + requested (capped by edge capacity
-                where an edge has one is *not* applied here; see ``shipped``)
-    shipped     units the node sent out (to downstream nodes and customers)
-    sold        units shipped to customers (stores only)
-    received    units that arrived at the node (pipeline heads)
-    on_hand     stock at the end of the period
-    backlog     units the node owes downstream/customers at the end of the period
-    lost        customer demand lost this period (lost-sales stores only)
-    ordered     units the node ordered on its inbound edges this period
+Units (node fields):
+    requested        new requests that reached the node this period (downstream orders + customer demand)
+    owed             what the node had to serve: backlog carried in + requested
+    shipped          units the node sent out (to downstream nodes and customers); at most ``owed``,
+                     and per outbound edge at most the edge's capacity
+    backlog          units the node still owes downstream/customers at the end of the period
+    ordered          units the node ordered on its inbound edges this period
     inbound_backlog  units the node's suppliers owe it at the end of the period
-    in_transit  units on the way to the node at the end of the period (its inbound pipelines)
+    in_transit       units on the way to the node at the end of the period (its inbound pipelines)
+    sold             units shipped to customers (stores only)
+    lost             customer demand lost this period (lost-sales stores only)
+    received         units that arrived at the node (pipeline heads)
+    on_hand          stock at the end of the period
 
-Money (all >= 0; rewards combine them with signs):
-    holding_cost     holding_cost * on_hand (end of period)
-    backlog_cost     backlog_cost * backlog (end of period)
-    lost_sales_cost  lost_sales_cost * lost
-    ordering_cost    unit_cost * units shipped *to* the node on each inbound edge this period
+Money (node fields, all >= 0; reward schemes combine them with signs):
+    ordering_cost    unit_cost x units shipped *to* the node on each inbound edge this period
                      (paid when the supplier dispatches, as in Liu et al.)
     fixed_cost       fixed_cost of each inbound edge on which a positive order was placed
-    revenue          price * sold, plus unit_cost * units the node shipped on internal edges
-                     (transfer revenue: summed over the team it cancels the internal ordering costs)
+    holding_cost     holding_cost x on_hand (end of period)
+    backlog_cost     backlog_cost x backlog (end of period)
+    lost_sales_cost  lost_sales_cost x lost
+    revenue          price x sold, plus unit_cost x units the node shipped on internal edges
+                     (transfer revenue: summed over the team it cancels internal ordering costs)
     service_level    shipped / owed this period, 1 when nothing was owed (a fill rate in [0, 1])
+
+Edge fields ``(B, E)``: ``edge_ordered``, ``edge_shipped`` (dispatched this period), ``edge_arrived``,
+``edge_backlog`` (owed on the edge at the end of the period).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,51 +45,97 @@ __all__ = ["Ledger", "NODE_FIELDS", "EDGE_FIELDS", "COST_FIELDS"]
 
 F64 = NDArray[np.float64]
 
+NODE_FIELDS: tuple[str, ...] = (
+    # aggregated from outflows
+    "requested",
+    "owed",
+    "shipped",
+    "backlog",
+    # aggregated from inbound edges
+    "ordered",
+    "inbound_backlog",
+    "in_transit",
+    "ordering_cost",
+    "fixed_cost",
+    # aggregated from customer streams
+    "sold",
+    "lost",
+    # node level
+    "received",
+    "on_hand",
+    "holding_cost",
+    "backlog_cost",
+    "lost_sales_cost",
+    "revenue",
+    "service_level",
+)
+EDGE_FIELDS: tuple[str, ...] = ("edge_ordered", "edge_shipped", "edge_arrived", "edge_backlog")
+COST_FIELDS: tuple[str, ...] = ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost")
+_COST_IDX = [NODE_FIELDS.index(f) for f in COST_FIELDS]
 
-@dataclass(frozen=True, eq=False)
-class Ledger:
-    """One period's flows and money for a batch of episodes."""
+
+class _Field:
+    """Named view of one row of a stacked ledger array."""
+
+    def __init__(self, store: str, k: int) -> None:
+        self.store, self.k = store, k
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Field: ...
+    @overload
+    def __get__(self, obj: Ledger, owner: type) -> F64: ...
+    def __get__(self, obj: Ledger | None, owner: type) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj, self.store)[:, self.k]
+
+
+class Ledger(NamedTuple):
+    """One period's flows and money for a batch of episodes (an immutable named tuple)."""
 
     t: int  # the period this ledger records
-    # node fields (B, N)
-    requested: F64
-    owed: F64
-    shipped: F64
-    sold: F64
-    received: F64
-    on_hand: F64
-    backlog: F64
-    lost: F64
-    ordered: F64
-    inbound_backlog: F64
-    in_transit: F64
-    holding_cost: F64
-    backlog_cost: F64
-    lost_sales_cost: F64
-    ordering_cost: F64
-    fixed_cost: F64
-    revenue: F64
-    service_level: F64
-    # edge fields (B, E)
-    edge_ordered: F64
-    edge_shipped: F64
-    edge_arrived: F64
-    edge_backlog: F64
-    # store fields (B, S)
-    demand: F64
-    # system fields (B,)
-    external_in: F64  # units shipped into the network by the external source this period
+    nodes: F64  # (B, K, N) node fields in NODE_FIELDS order
+    edges: F64  # (B, 4, E) edge fields in EDGE_FIELDS order
+    demand: F64  # (B, S) customer demand of the period
+    external_in: F64  # (B,) units the external source shipped into the network this period
 
-    def node(self, name: str) -> F64:
-        return getattr(self, name)  # type: ignore[no-any-return]
+    def field(self, name: str) -> F64:
+        """A node or edge field by name: ``(B, N)`` or ``(B, E)``."""
+        if name in EDGE_FIELDS:
+            return self.edges[:, EDGE_FIELDS.index(name)]
+        return self.nodes[:, NODE_FIELDS.index(name)]
 
     @property
     def total_cost(self) -> F64:
         """(B, N) holding + backlog + lost-sales + ordering + fixed cost."""
-        return self.holding_cost + self.backlog_cost + self.lost_sales_cost + self.ordering_cost + self.fixed_cost
+        return self.nodes[:, _COST_IDX].sum(axis=1)
+
+    if TYPE_CHECKING:  # named access, installed below as descriptors
+        requested: F64
+        owed: F64
+        shipped: F64
+        backlog: F64
+        ordered: F64
+        inbound_backlog: F64
+        in_transit: F64
+        ordering_cost: F64
+        fixed_cost: F64
+        sold: F64
+        lost: F64
+        received: F64
+        on_hand: F64
+        holding_cost: F64
+        backlog_cost: F64
+        lost_sales_cost: F64
+        revenue: F64
+        service_level: F64
+        edge_ordered: F64
+        edge_shipped: F64
+        edge_arrived: F64
+        edge_backlog: F64
 
 
-_ALL = [f.name for f in fields(Ledger)]
-EDGE_FIELDS: tuple[str, ...] = tuple(n for n in _ALL if n.startswith("edge_"))
-NODE_FIELDS: tuple[str, ...] = tuple(n for n in _ALL if n not in EDGE_FIELDS and n not in ("t", "demand", "external_in"))
-COST_FIELDS: tuple[str, ...] = ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost")
+for _k, _name in enumerate(NODE_FIELDS):
+    setattr(Ledger, _name, _Field("nodes", _k))
+for _k, _name in enumerate(EDGE_FIELDS):
+    setattr(Ledger, _name, _Field("edges", _k))

@@ -75,6 +75,26 @@ class Network:
     out_proportional: BoolA  # (O,) the shipping node allocates proportionally
     any_proportional: bool
     any_priority: bool
+    any_capacity: bool
+    any_lost: bool
+    any_external: bool  # always true for a valid scenario (suppliers buy from the external source)
+    multi_outflow: bool  # some node ships on more than one outflow
+    alloc_identity: bool  # allocation order is the outflow order (no permutation needed)
+    uniform_lead: bool  # every edge has lead time L
+    external_f: F64  # (E,) 1.0 on edges from the external source
+
+    # the same, permuted into allocation order (the step function works in this order)
+    alloc_src: F64  # (O, N) outflow -> shipping node, sorted
+    alloc_src_T: F64  # (N, O) its transpose, contiguous
+    alloc_external: F64  # (O,) +inf where the external source ships (unlimited stock), else 0
+    alloc_capacity: F64  # (O,)
+    alloc_lost: F64  # (O,) 1.0 where unmet quantity is lost
+    alloc_proportional: BoolA  # (O,)
+
+    # flat indices into a (B, E * L) view of the pipeline, per ``t % L``
+    pipe_arrival_idx: I64  # (L, E) slot of the arrivals due in period t
+    pipe_insert_idx: I64  # (L, E) slot where a shipment sent in period t lands (t + lead_time)
+    pipe_order: I64  # (L, L) ring slots in arrival order, per t % L: (t + k) % L
 
     # incidence matrices (0/1 as float, so flows aggregate by matmul)
     edge_to_dst: F64  # (E, N) edge -> receiving node
@@ -92,7 +112,7 @@ class Network:
 
     def pipeline_slots(self, t: int) -> I64:
         """Ring-buffer slots, in arrival order, of the arrivals due in periods ``t .. t+L-1``."""
-        return (t + np.arange(self.max_lead)) % self.max_lead
+        return self.pipe_order[t % self.max_lead]
 
 
 def compile_network(sc: Scenario) -> Network:
@@ -194,6 +214,22 @@ def compile_network(sc: Scenario) -> Network:
         out_proportional=out_prop,
         any_proportional=bool(out_prop.any()),
         any_priority=bool((~out_prop).any()),
+        any_capacity=bool(np.isfinite(out_cap).any()),
+        any_lost=bool(out_lost.any()),
+        any_external=bool((edge_src == n).any()),
+        multi_outflow=len(np.unique(out_src)) < o_cnt,
+        alloc_identity=bool((order == np.arange(o_cnt)).all()),
+        uniform_lead=bool((lead == lmax).all()),
+        external_f=(edge_src == n).astype(np.float64),
+        alloc_src=np.ascontiguousarray(out_from_src[order, :n]),
+        alloc_src_T=np.ascontiguousarray(out_from_src[order, :n].T),
+        alloc_external=np.where(out_src[order] == n, np.inf, 0.0),
+        alloc_capacity=out_cap[order],
+        alloc_lost=out_lost[order].astype(np.float64),
+        alloc_proportional=out_prop[order],
+        pipe_arrival_idx=np.arange(e_cnt)[None, :] * lmax + np.arange(lmax)[:, None],
+        pipe_order=(np.arange(lmax)[:, None] + np.arange(lmax)[None, :]) % lmax,
+        pipe_insert_idx=np.arange(e_cnt)[None, :] * lmax + (np.arange(lmax)[:, None] + lead[None, :]) % lmax,
         edge_to_dst=edge_to_dst,
         edge_from_src=edge_from_src[:, :n].copy(),
         out_from_src=out_from_src[:, :n].copy(),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -14,11 +14,12 @@ __all__ = ["SimState", "initial_state"]
 F64 = NDArray[np.float64]
 
 
-@dataclass(frozen=True, eq=False)
-class SimState:
+class SimState(NamedTuple):
     """State at the start of period ``t`` (equivalently, the end of period ``t - 1``).
 
     Every row of the batch is a separate episode; all rows advance in lockstep (same ``t``).
+    Immutable (a named tuple: cheap to build every period); the step function never writes into
+    the arrays of the state it is given.
     """
 
     t: int  # the next period to simulate, 0..periods
