@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger
+from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -125,8 +125,8 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
 
     # 5. unmet requirements: backlogged, or lost at lost-sales stores
     np.subtract(owed, shipped, out=backlog)
-    lost = backlog[:, n_edges:] * net.store_lost_sales if net.any_lost else np.zeros_like(demand)
     if net.any_lost:
+        lost = backlog[:, n_edges:] * net.store_lost_sales
         backlog[:, n_edges:] -= lost
 
     # 6. in transit: a shipment on an edge lands in the slot of period t + lead_time
@@ -140,32 +140,37 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
     nodes = np.empty((batch, len(NODE_FIELDS), net.n_nodes))
     np.matmul(flows, net.out_from_src, out=nodes[:, 0:4])  # requested, owed, shipped, backlog
-    edges = np.empty((batch, 7, n_edges))  # ordered, shipped, arrived, backlog | in transit, costs
+    edges = np.empty((batch, len(EDGE_FIELDS), n_edges))
     edges[:, 0] = orders
-    edges[:, 1] = edge_shipped
-    edges[:, 2] = arrived
-    edges[:, 3] = backlog[:, :n_edges]
-    _REDUCE(pipeline, axis=2, out=edges[:, 4])
-    np.multiply(edge_shipped, net.unit_cost, out=edges[:, 5])
-    np.multiply(orders > 0, net.fixed_cost, out=edges[:, 6])
+    edges[:, 1] = backlog[:, :n_edges]
+    _REDUCE(pipeline, axis=2, out=edges[:, 2])
+    np.multiply(edge_shipped, net.unit_cost, out=edges[:, 3])
+    if net.any_fixed_cost:
+        np.multiply(orders > 0, net.fixed_cost, out=edges[:, 4])
+    else:
+        edges[:, 4] = 0.0
+    edges[:, 5] = edge_shipped
+    edges[:, 6] = arrived
     # ordered, inbound_backlog, in_transit, ordering_cost, fixed_cost
-    np.matmul(edges.take(_EDGE_TO_NODE_ROWS, axis=1), net.edge_to_dst, out=nodes[:, 4:9])
+    np.matmul(edges[:, 0:5], net.edge_to_dst, out=nodes[:, 4:9])
     np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[:, 9])  # sold
-    np.matmul(lost, net.customer_of_store, out=nodes[:, 10])
+    if net.any_lost:
+        np.matmul(lost, net.customer_of_store, out=nodes[:, 10])
+    else:
+        nodes[:, 10] = 0.0
     nodes[:, 11] = received
     on_hand = nodes[:, 12]
     np.subtract(available, nodes[:, 2], out=on_hand)
     np.multiply(on_hand, net.holding_cost, out=nodes[:, 13])
     np.multiply(nodes[:, 3], net.backlog_cost, out=nodes[:, 14])
     np.multiply(nodes[:, 10], net.lost_sales_cost, out=nodes[:, 15])
-    np.add(nodes[:, 9] * net.price, edges[:, 5] @ net.edge_from_src, out=nodes[:, 16])
+    np.add(nodes[:, 9] * net.price, edges[:, 3] @ net.edge_from_src, out=nodes[:, 16])
     # service level = shipped / owed, 1 where nothing was owed
     np.subtract(1.0, (nodes[:, 1] - nodes[:, 2]) / np.maximum(nodes[:, 1], _TINY), out=nodes[:, 17])
 
-    ledger = Ledger(t, nodes, edges[:, :4], demand, edge_shipped @ net.external_f)
+    ledger = Ledger(t, nodes, edges, demand, edge_shipped @ net.external_f)
     next_state = SimState(t + 1, on_hand.copy(), backlog.copy(), pipeline, orders, demand)
     return next_state, ledger
 
 
 _TINY = 1e-300
-_EDGE_TO_NODE_ROWS = np.array([0, 3, 4, 5, 6])

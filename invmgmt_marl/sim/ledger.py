@@ -30,8 +30,9 @@ Money (node fields, all >= 0; reward schemes combine them with signs):
                      (transfer revenue: summed over the team it cancels internal ordering costs)
     service_level    shipped / owed this period, 1 when nothing was owed (a fill rate in [0, 1])
 
-Edge fields ``(B, E)``: ``edge_ordered``, ``edge_shipped`` (dispatched this period), ``edge_arrived``,
-``edge_backlog`` (owed on the edge at the end of the period).
+Edge fields ``(B, E)``, stored stacked in ``edges`` ``(B, 7, E)``: ``edge_ordered``, ``edge_backlog``
+(owed on the edge at the end of the period), ``edge_in_transit`` (end of period), ``edge_ordering_cost``,
+``edge_fixed_cost``, ``edge_shipped`` (dispatched this period), ``edge_arrived``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,15 @@ NODE_FIELDS: tuple[str, ...] = (
     "revenue",
     "service_level",
 )
-EDGE_FIELDS: tuple[str, ...] = ("edge_ordered", "edge_shipped", "edge_arrived", "edge_backlog")
+EDGE_FIELDS: tuple[str, ...] = (
+    "edge_ordered",
+    "edge_backlog",
+    "edge_in_transit",
+    "edge_ordering_cost",
+    "edge_fixed_cost",
+    "edge_shipped",
+    "edge_arrived",
+)
 COST_FIELDS: tuple[str, ...] = ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost")
 _COST_IDX = [NODE_FIELDS.index(f) for f in COST_FIELDS]
 
@@ -95,7 +104,7 @@ class Ledger(NamedTuple):
 
     t: int  # the period this ledger records
     nodes: F64  # (B, K, N) node fields in NODE_FIELDS order
-    edges: F64  # (B, 4, E) edge fields in EDGE_FIELDS order
+    edges: F64  # (B, 7, E) edge fields in EDGE_FIELDS order
     demand: F64  # (B, S) customer demand of the period
     external_in: F64  # (B,) units the external source shipped into the network this period
 
@@ -130,9 +139,12 @@ class Ledger(NamedTuple):
         revenue: F64
         service_level: F64
         edge_ordered: F64
+        edge_backlog: F64
+        edge_in_transit: F64
+        edge_ordering_cost: F64
+        edge_fixed_cost: F64
         edge_shipped: F64
         edge_arrived: F64
-        edge_backlog: F64
 
 
 for _k, _name in enumerate(NODE_FIELDS):

@@ -77,6 +77,7 @@ class Network:
     any_priority: bool
     any_capacity: bool
     any_lost: bool
+    any_fixed_cost: bool
     any_external: bool  # always true for a valid scenario (suppliers buy from the external source)
     multi_outflow: bool  # some node ships on more than one outflow
     alloc_identity: bool  # allocation order is the outflow order (no permutation needed)
@@ -216,6 +217,7 @@ def compile_network(sc: Scenario) -> Network:
         any_priority=bool((~out_prop).any()),
         any_capacity=bool(np.isfinite(out_cap).any()),
         any_lost=bool(out_lost.any()),
+        any_fixed_cost=bool(any(e.fixed_cost > 0 for e in sc.edges)),
         any_external=bool((edge_src == n).any()),
         multi_outflow=len(np.unique(out_src)) < o_cnt,
         alloc_identity=bool((order == np.arange(o_cnt)).all()),
