@@ -1,0 +1,74 @@
+"""Run a policy on the batched simulator over whole episodes and keep the ledgers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from invmgmt_marl.policies.base import Policy
+from invmgmt_marl.rewards import compute_rewards
+from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, Network, initial_state, sample_demand, step
+
+__all__ = ["Trajectory", "rollout"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class Trajectory:
+    """Stacked ledgers of a batch of episodes."""
+
+    nodes: F64  # (T, B, K, N) ledger node fields per period
+    edges: F64  # (T, B, 7, E) ledger edge fields per period
+    demand: F64  # (B, T, S) customer demand
+    rewards: F64  # (T, B, N) rewards under the scenario's scheme
+    start_units: F64  # (B,) units on hand and in transit at t = 0
+    end_units: F64  # (B,) units on hand and in transit at the end
+    external_in: F64  # (T, B) units shipped in by the external source
+
+    def node(self, name: str) -> F64:
+        """``(T, B, N)`` one ledger node field over the episode."""
+        return self.nodes[:, :, NODE_FIELDS.index(name)]
+
+    def edge(self, name: str) -> F64:
+        """``(T, B, E)`` one ledger edge field over the episode."""
+        return self.edges[:, :, EDGE_FIELDS.index(name)]
+
+
+def rollout(
+    net: Network,
+    policy: Policy,
+    episodes: int = 1,
+    seed: int | None = 0,
+    demand: F64 | None = None,
+) -> Trajectory:
+    """Simulate ``episodes`` episodes in one batch.
+
+    Args:
+        net: the compiled network.
+        policy: ``policy(net, state, rng) -> (B, E)`` orders; clipped to ``[0, max_order]``.
+        episodes: batch size when ``demand`` is not given.
+        seed: seeds demand sampling and the policy's generator.
+        demand: optional ``(B, T, S)`` customer demand paths to replay.
+    """
+    rng = np.random.default_rng(seed)
+    if demand is None:
+        demand = sample_demand(list(net.demand_specs), rng, episodes, net.periods)
+    demand = np.asarray(demand, dtype=np.float64)
+    batch = demand.shape[0]
+    state = initial_state(net, batch)
+    start = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
+    nodes = np.empty((net.periods, batch, len(NODE_FIELDS), net.n_nodes))
+    edges = np.empty((net.periods, batch, len(EDGE_FIELDS), net.n_edges))
+    rewards = np.empty((net.periods, batch, net.n_nodes))
+    ext = np.empty((net.periods, batch))
+    r = net.scenario.reward
+    for t in range(net.periods):
+        orders = np.clip(np.asarray(policy(net, state, rng), dtype=np.float64), 0.0, net.max_order)
+        state, ledger = step(net, state, orders, demand[:, t])
+        nodes[t], edges[t], ext[t] = ledger.nodes, ledger.edges, ledger.external_in
+        rewards[t] = compute_rewards(net, ledger, r.scheme, r.alpha, r.weights)
+    end = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
+    return Trajectory(nodes, edges, demand, rewards, start, end, ext)
