@@ -54,15 +54,25 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
     """Return a re-validated copy of ``scenario`` with keyword overrides applied.
 
     Keywords: ``periods``, ``action_type``, ``max_order``, ``view``, ``obs_scale``, ``reward``,
-    ``alpha``, ``reward_weights``. ``None`` values are ignored.
+    ``alpha``, ``reward_weights``, and ``demand`` (a demand mapping given to every store, e.g.
+    ``{"process": "poisson", "mean": 10}``). ``None`` values are ignored.
     """
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if not overrides:
         return scenario
     data = copy.deepcopy(scenario.to_dict())
+    demand = overrides.pop("demand", None)
+    if demand is not None:  # one demand process for every store
+        if not isinstance(demand, dict):
+            raise ScenarioError(f"demand: expected a mapping like {{'process': 'poisson', 'mean': 10}}, got {demand!r}")
+        for node in data["nodes"]:
+            if node.get("role") == "store":
+                node["demand"] = dict(demand)
     for key, value in overrides.items():
         if key not in OVERRIDES:
-            raise ScenarioError(f"{key}: unknown scenario override (value {value!r}); known: {sorted(OVERRIDES)}")
+            raise ScenarioError(
+                f"{key}: unknown scenario override (value {value!r}); known: {sorted([*OVERRIDES, 'demand'])}"
+            )
         *parents, leaf = OVERRIDES[key]
         node = data
         for p in parents:
