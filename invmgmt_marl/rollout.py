@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.policies.base import Policy
 from invmgmt_marl.rewards import compute_rewards
-from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, Network, initial_state, sample_demand, step
+from invmgmt_marl.sim import COST_FIELDS, EDGE_FIELDS, NODE_FIELDS, Network, initial_state, sample_demand, step
+
+if TYPE_CHECKING:  # pragma: no cover
+    from invmgmt_marl.policies.base import Policy
 
 __all__ = ["Trajectory", "rollout"]
 
@@ -20,13 +23,17 @@ F64 = NDArray[np.float64]
 class Trajectory:
     """Stacked ledgers of a batch of episodes."""
 
-    nodes: F64  # (T, B, K, N) ledger node fields per period
+    nodes: F64  # (T, B, K, N) ledger node fields per period (T = 1: sums, with keep="sum")
     edges: F64  # (T, B, 7, E) ledger edge fields per period
     demand: F64  # (B, T, S) customer demand
     rewards: F64  # (T, B, N) rewards under the scenario's scheme
     start_units: F64  # (B,) units on hand and in transit at t = 0
     end_units: F64  # (B,) units on hand and in transit at the end
     external_in: F64  # (T, B) units shipped in by the external source
+
+    def cost(self) -> F64:
+        """``(B, N)`` total cost of each agent over the episode (holding, backlog, lost sales, ordering, fixed)."""
+        return sum(self.node(f).sum(axis=0) for f in COST_FIELDS)  # type: ignore[return-value]
 
     def node(self, name: str) -> F64:
         """``(T, B, N)`` one ledger node field over the episode."""
@@ -43,6 +50,7 @@ def rollout(
     episodes: int = 1,
     seed: int | None = 0,
     demand: F64 | None = None,
+    keep: str = "all",
 ) -> Trajectory:
     """Simulate ``episodes`` episodes in one batch.
 
@@ -52,7 +60,11 @@ def rollout(
         episodes: batch size when ``demand`` is not given.
         seed: seeds demand sampling and the policy's generator.
         demand: optional ``(B, T, S)`` customer demand paths to replay.
+        keep: ``"all"`` keeps every period's ledger; ``"sum"`` keeps only the sums over the episode
+            (the trajectory then has a time axis of length 1), which is what tuning needs.
     """
+    if keep not in ("all", "sum"):
+        raise ValueError(f"keep: expected 'all' or 'sum', got {keep!r}")
     rng = np.random.default_rng(seed)
     if demand is None:
         demand = sample_demand(list(net.demand_specs), rng, episodes, net.periods)
@@ -60,15 +72,22 @@ def rollout(
     batch = demand.shape[0]
     state = initial_state(net, batch)
     start = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
-    nodes = np.empty((net.periods, batch, len(NODE_FIELDS), net.n_nodes))
-    edges = np.empty((net.periods, batch, len(EDGE_FIELDS), net.n_edges))
-    rewards = np.empty((net.periods, batch, net.n_nodes))
-    ext = np.empty((net.periods, batch))
+    steps = net.periods if keep == "all" else 1
+    nodes = np.zeros((steps, batch, len(NODE_FIELDS), net.n_nodes))
+    edges = np.zeros((steps, batch, len(EDGE_FIELDS), net.n_edges))
+    rewards = np.zeros((steps, batch, net.n_nodes))
+    ext = np.zeros((steps, batch))
     r = net.scenario.reward
+    reset = getattr(policy, "reset", None)
+    if callable(reset):
+        reset(net, batch, rng)
     for t in range(net.periods):
         orders = np.clip(np.asarray(policy(net, state, rng), dtype=np.float64), 0.0, net.max_order)
         state, ledger = step(net, state, orders, demand[:, t])
-        nodes[t], edges[t], ext[t] = ledger.nodes, ledger.edges, ledger.external_in
-        rewards[t] = compute_rewards(net, ledger, r.scheme, r.alpha, r.weights)
+        k = t if keep == "all" else 0
+        nodes[k] += ledger.nodes
+        edges[k] += ledger.edges
+        ext[k] += ledger.external_in
+        rewards[k] += compute_rewards(net, ledger, r.scheme, r.alpha, r.weights)
     end = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
     return Trajectory(nodes, edges, demand, rewards, start, end, ext)

@@ -1,29 +1,45 @@
-"""Baseline ordering policies, batched over the simulator state.
+"""Baseline ordering policies, batched over the simulator state, and their tuning by simulation.
 
-A policy is any callable ``policy(net, state, rng) -> orders`` returning ``(B, E)`` order quantities
-for every edge (clipped to ``[0, max_order]`` by :func:`invmgmt_marl.rollout.rollout`).
+A policy is any callable ``policy(net, state, rng) -> (B, E)`` order quantities (see :mod:`.base`).
 """
 
 from invmgmt_marl.policies.base import (
     POLICIES,
     BaseStockPolicy,
     ConstantPolicy,
+    EchelonBaseStockPolicy,
+    ForecastOrderUpToPolicy,
     Policy,
     RandomPolicy,
+    SSPolicy,
+    demand_statistics,
+    echelon_inventory_position,
     heuristic_base_stock_levels,
     inventory_position,
     make_policy,
     node_throughput,
+    split_over_edges,
 )
+from invmgmt_marl.policies.tuning import TUNABLE, TuneResult, build_tuned, tune
 
 __all__ = [
     "POLICIES",
+    "TUNABLE",
+    "TuneResult",
+    "build_tuned",
+    "tune",
     "BaseStockPolicy",
     "ConstantPolicy",
+    "EchelonBaseStockPolicy",
+    "ForecastOrderUpToPolicy",
     "Policy",
     "RandomPolicy",
+    "SSPolicy",
+    "demand_statistics",
+    "echelon_inventory_position",
     "heuristic_base_stock_levels",
     "inventory_position",
     "make_policy",
     "node_throughput",
+    "split_over_edges",
 ]

@@ -1,9 +1,20 @@
-"""Constant, random and installation base-stock policies over the batched state."""
+"""Baseline ordering policies, batched over the simulator state.
+
+A policy is any callable ``policy(net, state, rng) -> (B, E)`` order quantities on every edge. A
+policy that keeps memory across periods (a demand forecast) also has ``reset(net, batch, rng)``,
+which :func:`invmgmt_marl.rollout.rollout` calls before the first period.
+
+Parameters that are "one per node" may also be given one row per episode, shape ``(B, N)``: that is
+how tuning scores many candidate settings in one batched rollout.
+
+Nodes with several inbound edges spread their order over them in scenario order, filling each edge
+up to its ``max_order`` before the next (so the first listed source is preferred).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,9 +28,15 @@ __all__ = [
     "ConstantPolicy",
     "RandomPolicy",
     "BaseStockPolicy",
+    "EchelonBaseStockPolicy",
+    "SSPolicy",
+    "ForecastOrderUpToPolicy",
     "inventory_position",
+    "echelon_inventory_position",
     "node_throughput",
+    "demand_statistics",
     "heuristic_base_stock_levels",
+    "split_over_edges",
     "POLICIES",
     "make_policy",
 ]
@@ -27,14 +44,23 @@ __all__ = [
 F64 = NDArray[np.float64]
 
 
+@runtime_checkable
 class Policy(Protocol):
     """``policy(net, state, rng) -> (B, E)`` order quantities on every edge."""
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64: ...
 
 
+def _per_node(values: Any, name: str) -> F64:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim not in (1, 2) or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name}: expected finite values of shape (N,) or (B, N), got {arr.shape}")
+    return arr
+
+
+# --------------------------------------------------------------------------------------------------
 class ConstantPolicy:
-    """Order the same quantity on every edge every period (scalar or one value per edge)."""
+    """Order the same quantity on every edge every period (a scalar or one value per edge)."""
 
     def __init__(self, quantity: float | F64 = 0.0) -> None:
         self.quantity = np.asarray(quantity, dtype=np.float64)
@@ -62,24 +88,52 @@ class RandomPolicy:
         return f"RandomPolicy(integer={self.integer})"
 
 
+# --------------------------------------------------------------------------------------------------
 def inventory_position(net: Network, state: SimState) -> F64:
-    """``(B, N)`` installation inventory position: on hand + in transit to the node + owed to the node
-    by its suppliers - owed by the node downstream."""
-    n_edges = net.n_edges
+    """``(B, N)`` installation inventory position: on hand + in transit to the node + owed to the
+    node by its suppliers - owed by the node (downstream and customers)."""
     in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst
-    owed_to = state.backlog[:, :n_edges] @ net.edge_to_dst
+    owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
     owed_by = state.backlog @ net.out_from_src
     return state.on_hand + in_transit + owed_to - owed_by
 
 
-def _split_over_edges(net: Network, quantity: F64) -> F64:
+def _echelon_matrix(net: Network) -> F64:
+    """``(N, N)``: ``M[i, j] = 1`` if node ``j`` is node ``i`` or downstream of it."""
+    m = np.eye(net.n_nodes)
+    internal = net.edge_src < net.n_nodes
+    for _ in range(net.n_nodes):  # transitive closure by repeated propagation (N is small)
+        step_m = m.copy()
+        for e in np.flatnonzero(internal):
+            step_m[:, net.edge_dst[e]] = np.maximum(step_m[:, net.edge_dst[e]], m[:, net.edge_src[e]])
+        if np.array_equal(step_m, m):
+            break
+        m = step_m
+    return m
+
+
+def echelon_inventory_position(net: Network, state: SimState, echelon: F64 | None = None) -> F64:
+    """``(B, N)`` echelon inventory position: stock on hand and in transit at the node and everywhere
+    downstream of it, plus what its own suppliers owe it, minus customer backlog downstream.
+
+    Exact for serial chains and trees; in general DAGs a downstream node's inbound transit from
+    outside the echelon is counted too.
+    """
+    m = _echelon_matrix(net) if echelon is None else echelon
+    in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst  # (B, N)
+    owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
+    cust_backlog = state.backlog[:, net.n_edges :] @ net.customer_of_store  # (B, N)
+    return (state.on_hand + in_transit - cust_backlog) @ m.T + owed_to
+
+
+def split_over_edges(net: Network, quantity: F64) -> F64:
     """Spread each node's ``(B, N)`` order over its inbound edges in scenario order, filling each up
-    to its ``max_order`` before the next."""
+    to its ``max_order`` before the next. Returns ``(B, E)``."""
     batch = quantity.shape[0]
     orders = np.zeros((batch, net.n_edges))
     remaining = quantity.copy()
     width = max(len(e) for e in net.agent_edges)
-    for k in range(width):  # k-th inbound edge of every node at once
+    for k in range(width):  # the k-th inbound edge of every node at once
         nodes = np.array([i for i, e in enumerate(net.agent_edges) if len(e) > k], dtype=np.int64)
         edges = np.array([net.agent_edges[i][k] for i in nodes], dtype=np.int64)
         q = np.minimum(remaining[:, nodes], net.max_order[edges])
@@ -89,32 +143,109 @@ def _split_over_edges(net: Network, quantity: F64) -> F64:
 
 
 class BaseStockPolicy:
-    """Installation base-stock (order-up-to): each node orders ``max(0, S - inventory position)``,
-    spread over its inbound edges in order, each up to its ``max_order``."""
+    """Installation base-stock (order-up-to): each node orders ``max(0, S - inventory position)``."""
 
-    def __init__(self, levels: F64 | list[float], integer: bool = False) -> None:
-        self.levels = np.asarray(levels, dtype=np.float64)
+    def __init__(self, levels: Any, integer: bool = False) -> None:
+        self.levels = _per_node(levels, "levels")
         self.integer = integer
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         need = np.maximum(self.levels - inventory_position(net, state), 0.0)
-        if self.integer:
-            need = np.ceil(need)
-        return _split_over_edges(net, need)
+        return split_over_edges(net, np.ceil(need) if self.integer else need)
 
     def __repr__(self) -> str:
         return f"BaseStockPolicy({np.round(self.levels, 2).tolist()})"
 
 
-def node_throughput(net: Network, store_mean: F64) -> F64:
-    """``(N,)`` expected units per period through each node: store demand, passed upstream and split
+class EchelonBaseStockPolicy:
+    """Echelon base-stock: each node orders ``max(0, S_echelon - echelon inventory position)``."""
+
+    def __init__(self, levels: Any, integer: bool = False) -> None:
+        self.levels = _per_node(levels, "levels")
+        self.integer = integer
+        self._m: F64 | None = None
+
+    def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
+        if self._m is None or self._m.shape[0] != net.n_nodes:
+            self._m = _echelon_matrix(net)
+        need = np.maximum(self.levels - echelon_inventory_position(net, state, self._m), 0.0)
+        return split_over_edges(net, np.ceil(need) if self.integer else need)
+
+    def __repr__(self) -> str:
+        return f"EchelonBaseStockPolicy({np.round(self.levels, 2).tolist()})"
+
+
+class SSPolicy:
+    """(s, S): when the inventory position is at or below ``s``, order up to ``S``; else nothing."""
+
+    def __init__(self, s: Any, S: Any, integer: bool = False) -> None:  # noqa: N803 (the literature's name)
+        self.s = _per_node(s, "s")
+        self.S = _per_node(S, "S")
+        if np.any(self.S < self.s):
+            raise ValueError(f"S: must be >= s per node, got s={self.s.tolist()}, S={self.S.tolist()}")
+        self.integer = integer
+
+    def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
+        ip = inventory_position(net, state)
+        need = np.where(ip <= self.s, np.maximum(self.S - ip, 0.0), 0.0)
+        return split_over_edges(net, np.ceil(need) if self.integer else need)
+
+    def __repr__(self) -> str:
+        return f"SSPolicy(s={np.round(self.s, 2).tolist()}, S={np.round(self.S, 2).tolist()})"
+
+
+class ForecastOrderUpToPolicy:
+    """Adaptive order-up-to: the level follows a moving-average forecast of the requests each node
+    receives, ``S_t = cover * forecast_t + safety`` (``cover`` defaults to lead time + 1 periods).
+
+    With ``window=1`` the level follows the last period's requests.
+    """
+
+    def __init__(self, safety: Any = 0.0, window: int = 1, cover: Any = None, integer: bool = False) -> None:
+        if window < 1:
+            raise ValueError(f"window: must be >= 1, got {window}")
+        self.safety = np.asarray(safety, dtype=np.float64)
+        self.window = window
+        self.cover = None if cover is None else np.asarray(cover, dtype=np.float64)
+        self.integer = integer
+        self._history: F64 | None = None  # (B, window, N)
+
+    def reset(self, net: Network, batch: int, rng: np.random.Generator) -> F64:
+        """Start every episode's history at the expected throughput of each node."""
+        mean, _ = demand_statistics(net)
+        self._history = np.broadcast_to(node_throughput(net, mean), (batch, self.window, net.n_nodes)).copy()
+        return self._history
+
+    def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
+        batch = state.on_hand.shape[0]
+        history = self._history
+        if history is None or history.shape[0] != batch or state.t == 0:
+            history = self.reset(net, batch, rng)
+        else:  # last period's requests join the history
+            req = np.concatenate([state.last_orders, state.last_demand], axis=1) @ net.out_from_src
+            history = self._history = np.concatenate([history[:, 1:], req[:, None]], axis=1)
+        forecast = history.mean(axis=1)
+        cover = (
+            self.cover
+            if self.cover is not None
+            else np.array([net.lead_time[e[0]] + 1 for e in net.agent_edges], dtype=np.float64)
+        )
+        level = cover * forecast + self.safety
+        need = np.maximum(level - inventory_position(net, state), 0.0)
+        return split_over_edges(net, np.ceil(need) if self.integer else need)
+
+    def __repr__(self) -> str:
+        return f"ForecastOrderUpToPolicy(window={self.window}, safety={np.round(self.safety, 2).tolist()})"
+
+
+# --------------------------------------------------------------------------------------------------
+def node_throughput(net: Network, store_values: F64) -> F64:
+    """``(N,)`` per-period units through each node: each store's value, passed upstream and split
     equally over each node's internal suppliers."""
     through = np.zeros(net.n_nodes)
-    through[net.store_nodes] += store_mean
+    through[net.store_nodes] += store_values
     n_int_in = np.array([np.sum(net.edge_src[e] < net.n_nodes) for e in net.agent_edges])
-    # downstream first: a node's throughput is final once every node it supplies is done
-    order = sorted(range(net.n_nodes), key=lambda i: -_depth(net, i))
-    for i in order:
+    for i in sorted(range(net.n_nodes), key=lambda i: -_depth(net, i)):  # downstream first
         for e in net.agent_edges[i]:
             src = int(net.edge_src[e])
             if src < net.n_nodes:
@@ -128,34 +259,50 @@ def _depth(net: Network, i: int) -> int:
     return 0 if not ups else 1 + max(_depth(net, u) for u in ups)
 
 
-def heuristic_base_stock_levels(
-    net: Network, safety: float = 1.0, seed: int = 0, samples: int = 256
-) -> F64:
-    """Untuned installation base-stock levels: ``(lead + 1) * mean + safety * sqrt(lead + 1) * std`` of
-    each node's throughput, from sampled demand (lead = lead time of the node's first inbound edge,
-    the one :class:`BaseStockPolicy` fills first)."""
-    rng = np.random.default_rng(seed)
-    d = sample_demand(list(net.demand_specs), rng, samples, net.periods)  # (B, T, S)
-    mean = node_throughput(net, d.mean(axis=(0, 1)))
-    std = node_throughput(net, d.std(axis=(0, 1)))
+def demand_statistics(net: Network, seed: int = 0, samples: int = 256) -> tuple[F64, F64]:
+    """Mean and standard deviation of each store's per-period demand, from sampled paths: ``(S,)``."""
+    d = sample_demand(list(net.demand_specs), np.random.default_rng(seed), samples, net.periods)
+    return d.mean(axis=(0, 1)), d.std(axis=(0, 1))
+
+
+def heuristic_base_stock_levels(net: Network, safety: float = 1.0, seed: int = 0, samples: int = 256) -> F64:
+    """Untuned installation base-stock levels: ``(L + 1) * mean + safety * sqrt(L + 1) * std`` of each
+    node's throughput (``L`` = lead time of the node's first inbound edge, the one filled first)."""
+    mean, std = demand_statistics(net, seed, samples)
+    m, s = node_throughput(net, mean), node_throughput(net, std)
     lead = np.array([net.lead_time[e[0]] for e in net.agent_edges], dtype=np.float64)
-    return np.ceil((lead + 1) * mean + safety * np.sqrt(lead + 1) * std)
+    return np.ceil((lead + 1) * m + safety * np.sqrt(lead + 1) * s)
 
 
-def _base_stock(net: Network, levels: Any = None, **kw: Any) -> BaseStockPolicy:
-    lv = heuristic_base_stock_levels(net) if levels is None else np.asarray(levels, dtype=np.float64)
-    return BaseStockPolicy(lv, **kw)
+def _levels_or_heuristic(net: Network, levels: Any) -> F64:
+    return heuristic_base_stock_levels(net) if levels is None else np.asarray(levels, dtype=np.float64)
+
+
+def _echelon_levels(net: Network, levels: Any) -> F64:
+    if levels is not None:
+        return np.asarray(levels, dtype=np.float64)
+    return _levels_or_heuristic(net, None) @ _echelon_matrix(net).T
 
 
 POLICIES: dict[str, Callable[..., Policy]] = {
     "constant": lambda net, quantity=0.0, **kw: ConstantPolicy(quantity),
     "random": lambda net, **kw: RandomPolicy(**kw),
-    "base_stock": _base_stock,
+    "base_stock": lambda net, levels=None, **kw: BaseStockPolicy(_levels_or_heuristic(net, levels), **kw),
+    "echelon_base_stock": lambda net, levels=None, **kw: EchelonBaseStockPolicy(_echelon_levels(net, levels), **kw),
+    "s_S": lambda net, s=None, S=None, **kw: SSPolicy(
+        *(
+            (0.8 * _levels_or_heuristic(net, None), _levels_or_heuristic(net, None))
+            if s is None or S is None
+            else (s, S)
+        ),
+        **kw,
+    ),
+    "forecast_order_up_to": lambda net, **kw: ForecastOrderUpToPolicy(**kw),
 }
 
 
 def make_policy(name: str, net: Network, **kwargs: Any) -> Policy:
-    """Build a registered policy by name for ``net``."""
+    """Build a registered policy by name for ``net`` (untuned defaults where parameters are omitted)."""
     if name not in POLICIES:
         raise ValueError(f"policy: unknown policy {name!r}; known: {sorted(POLICIES)}")
     return POLICIES[name](net, **kwargs)

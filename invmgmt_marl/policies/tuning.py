@@ -1,0 +1,240 @@
+"""Tune baseline policy parameters by simulation on training demand.
+
+Coordinate descent with common random numbers: every candidate setting of one parameter is scored on
+the *same* demand paths, and all candidates of a coordinate run as one batched rollout (one row per
+candidate and episode). Step sizes start at the mean per-period throughput of the node and halve down
+to 1 unit. Seeded, so a tuning run is reproducible; results can be cached on disk as JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from invmgmt_marl.policies.base import (
+    BaseStockPolicy,
+    EchelonBaseStockPolicy,
+    ForecastOrderUpToPolicy,
+    Policy,
+    SSPolicy,
+    _echelon_matrix,
+    demand_statistics,
+    heuristic_base_stock_levels,
+    node_throughput,
+)
+from invmgmt_marl.rollout import rollout
+from invmgmt_marl.sim import Network, sample_demand
+
+__all__ = ["TUNABLE", "TuneResult", "tune", "build_tuned", "cache_dir"]
+
+logger = logging.getLogger(__name__)
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Tunable:
+    """How to tune one policy family: initial parameters and a builder from a ``(B, P)`` matrix."""
+
+    names: Callable[[Network], list[str]]
+    initial: Callable[[Network], F64]
+    build: Callable[[Network, F64, dict[str, Any]], Policy]  # params (B, P) or (P,)
+    lower: Callable[[Network], F64]
+
+
+def _node_names(prefix: str) -> Callable[[Network], list[str]]:
+    return lambda net: [f"{prefix}[{a}]" for a in net.agents]
+
+
+def _zeros(net: Network) -> F64:
+    return np.zeros(net.n_nodes)
+
+
+def _ss_build(net: Network, p: F64, kw: dict[str, Any]) -> Policy:
+    n = net.n_nodes
+    s = p[..., :n]
+    return SSPolicy(s, s + p[..., n:], **kw)
+
+
+TUNABLE: dict[str, Tunable] = {
+    "base_stock": Tunable(
+        _node_names("S"), heuristic_base_stock_levels, lambda net, p, kw: BaseStockPolicy(p, **kw), _zeros
+    ),
+    "echelon_base_stock": Tunable(
+        _node_names("S_echelon"),
+        lambda net: heuristic_base_stock_levels(net) @ _echelon_matrix(net).T,
+        lambda net, p, kw: EchelonBaseStockPolicy(p, **kw),
+        _zeros,
+    ),
+    "s_S": Tunable(
+        lambda net: [f"s[{a}]" for a in net.agents] + [f"S-s[{a}]" for a in net.agents],
+        lambda net: np.concatenate(
+            [heuristic_base_stock_levels(net), np.ceil(node_throughput(net, demand_statistics(net)[0]))]
+        ),
+        _ss_build,
+        lambda net: np.zeros(2 * net.n_nodes),
+    ),
+    "forecast_order_up_to": Tunable(
+        _node_names("safety"),
+        lambda net: np.ceil(node_throughput(net, demand_statistics(net)[1]) * 2.0),
+        lambda net, p, kw: ForecastOrderUpToPolicy(safety=p, **kw),
+        lambda net: np.full(net.n_nodes, -np.inf),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """Outcome of :func:`tune`: the best parameters and their training cost."""
+
+    kind: str
+    params: dict[str, float]
+    vector: list[float]
+    cost_per_agent_period: float
+    objective: str
+    episodes: int
+    seed: int
+    evaluations: int
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def policy(self, net: Network) -> Policy:
+        """The tuned policy for ``net``."""
+        return TUNABLE[self.kind].build(net, np.asarray(self.vector), dict(self.options))
+
+
+def _score(
+    net: Network, kind: str, candidates: F64, demand: F64, seed: int, objective: str, options: dict[str, Any]
+) -> F64:
+    """Mean cost per agent-period (or minus profit) of each ``(C, P)`` candidate on the same demand."""
+    c, episodes = candidates.shape[0], demand.shape[0]
+    params = np.repeat(candidates, episodes, axis=0)  # (C * episodes, P)
+    policy = TUNABLE[kind].build(net, params, options)
+    traj = rollout(net, policy, seed=seed, demand=np.tile(demand, (c, 1, 1)), keep="sum")
+    per_row = traj.cost().sum(axis=1)
+    if objective == "profit":
+        per_row = per_row - traj.node("revenue").sum(axis=(0, 2))
+    return per_row.reshape(c, episodes).mean(axis=1) / (net.n_nodes * net.periods)
+
+
+def cache_dir() -> Path:
+    """Where tuned parameters are cached: ``$INVMGMT_MARL_CACHE`` or ``~/.cache/invmgmt-marl``."""
+    return Path(os.environ.get("INVMGMT_MARL_CACHE", Path.home() / ".cache" / "invmgmt-marl")) / "tuned"
+
+
+def _cache_key(net: Network, kind: str, episodes: int, seed: int, objective: str, options: dict[str, Any]) -> str:
+    blob = json.dumps(
+        [net.scenario.to_dict(), kind, episodes, seed, objective, options, 1], sort_keys=True, default=str
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def tune(
+    net: Network,
+    kind: str = "base_stock",
+    episodes: int = 64,
+    seed: int = 0,
+    objective: str = "cost",
+    max_sweeps: int = 8,
+    progress: bool = False,
+    cache: bool = False,
+    **options: Any,
+) -> TuneResult:
+    """Tune a baseline family on ``episodes`` freshly drawn training demand paths.
+
+    Args:
+        net: the compiled network (its demand processes generate the training paths).
+        kind: ``base_stock``, ``echelon_base_stock``, ``s_S`` or ``forecast_order_up_to``.
+        episodes: training paths (common to every candidate).
+        seed: seeds the training paths (use a different seed from your test set).
+        objective: ``"cost"`` (minimise total cost) or ``"profit"`` (maximise revenue - cost).
+        max_sweeps: coordinate-descent sweeps per step size.
+        progress: show a progress bar (rich) while tuning.
+        cache: reuse / store the result under :func:`cache_dir`.
+        **options: passed to the policy (e.g. ``window`` for the forecast policy, ``integer``).
+    """
+    if kind not in TUNABLE:
+        raise ValueError(f"kind: unknown policy family {kind!r}; tunable: {sorted(TUNABLE)}")
+    if objective not in ("cost", "profit"):
+        raise ValueError(f"objective: expected 'cost' or 'profit', got {objective!r}")
+    path = cache_dir() / f"{net.scenario.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
+    if cache and path.exists():
+        logger.info("tuned parameters from cache %s", path)
+        return TuneResult(**json.loads(path.read_text()))
+    spec = TUNABLE[kind]
+    demand = sample_demand(list(net.demand_specs), np.random.default_rng(seed), episodes, net.periods)
+    theta = np.asarray(spec.initial(net), dtype=np.float64)
+    lower = spec.lower(net)
+    names = spec.names(net)
+    n = net.n_nodes
+    scale = node_throughput(net, demand.mean(axis=(0, 1)))
+    scale = np.maximum(np.ceil(np.concatenate([scale] * (len(theta) // n))), 1.0)
+    best = float(_score(net, kind, theta[None], demand, seed, objective, options)[0])
+    evals = 1
+    offsets = np.array([-2.0, -1.0, 1.0, 2.0])
+    steps = [scale]
+    while steps[-1].max() > 1:
+        steps.append(np.maximum(np.floor(steps[-1] / 2), 1.0))
+    bar = _progress(progress, len(steps) * max_sweeps * len(theta), f"tuning {kind} on {net.scenario.name}")
+    for step in steps:
+        for _ in range(max_sweeps):
+            improved = False
+            for p in range(len(theta)):
+                cands = np.repeat(theta[None], len(offsets), axis=0)
+                cands[:, p] = np.maximum(theta[p] + offsets * step[p], lower[p])
+                scores = _score(net, kind, cands, demand, seed, objective, options)
+                evals += len(offsets)
+                k = int(np.argmin(scores))
+                if scores[k] < best - 1e-12:
+                    best, theta, improved = float(scores[k]), cands[k], True
+                bar(1)
+            if not improved:
+                break
+    bar(None)
+    result = TuneResult(
+        kind=kind,
+        params=dict(zip(names, theta.tolist(), strict=True)),
+        vector=theta.tolist(),
+        cost_per_agent_period=best,
+        objective=objective,
+        episodes=episodes,
+        seed=seed,
+        evaluations=evals,
+        options=dict(options),
+    )
+    if cache:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(result), indent=2))
+    return result
+
+
+def build_tuned(net: Network, result: TuneResult | dict[str, Any]) -> Policy:
+    """A policy from a :class:`TuneResult` (or its JSON dict)."""
+    res = result if isinstance(result, TuneResult) else TuneResult(**result)
+    return res.policy(net)
+
+
+def _progress(enabled: bool, total: int, label: str) -> Callable[[int | None], None]:
+    """A tiny adapter over rich.progress: ``advance(k)``; ``advance(None)`` closes it."""
+    if not enabled:
+        return lambda k: None
+    from rich.progress import Progress
+
+    prog = Progress(transient=True)
+    task = prog.add_task(label, total=total)
+    prog.start()
+
+    def advance(k: int | None) -> None:
+        if k is None:
+            prog.stop()
+        else:
+            prog.advance(task, k)
+
+    return advance
