@@ -180,8 +180,14 @@ class ActionCodec:
         """Batched decode without per-agent validation messages: ``(B, N, A)`` (box/multidiscrete) or
         ``(B, N)`` (discrete) -> ``((B, E)`` orders, ``(B, N)`` clipped counts). Non-finite values raise."""
         a = np.asarray(actions, dtype=np.float64)
+        n = self.net.n_nodes
+        expected = (n,) if self.action_type == "discrete" else (n, self.width)
+        if a.ndim != len(expected) + 1 or a.shape[1:] != expected:
+            raise InvalidActionError(f"actions: expected shape (B, *{expected}), got {a.shape}")
         if not np.all(np.isfinite(a)):
             raise InvalidActionError("actions: must be finite, got NaN or inf")
+        if self.action_type != "box" and not np.all(a == np.round(a)):
+            raise InvalidActionError(f"actions: {self.action_type} actions must be integers")
         batch = a.shape[0]
         orders = np.zeros((batch, self.net.n_edges))
         clipped = np.zeros((batch, self.net.n_nodes), dtype=np.int64)

@@ -49,12 +49,13 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
     Args:
         scenario: a shipped scenario name, a path to a YAML file, or a :class:`Scenario`.
         render_mode: ``None`` or ``"ansi"``.
-        shared_spaces: give every agent identical spaces: observations padded to the longest and
-            followed by a role one-hot, actions padded to the most inbound edges (what a shared
-            policy needs).
+        shared_spaces: give every agent identical spaces, what a shared policy needs: observations
+            followed by a role one-hot (every view already has the same length for all agents),
+            actions padded to the most inbound edges (padding ignored).
         strict: raise on out-of-bounds orders instead of clipping them.
         **overrides: scenario overrides: ``periods``, ``action_type``, ``max_order``, ``view``,
-            ``obs_scale``, ``reward``, ``alpha``, ``reward_weights``.
+            ``obs_scale``, ``reward``, ``alpha``, ``reward_weights``, ``demand`` (one demand
+            process for every store).
     """
 
     metadata = {"name": "supply_chain_v0", "render_modes": ["ansi"], "is_parallelizable": True}

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
-__all__ = ["FEATURES", "VIEWS", "local_features", "observe", "view_dim", "global_state", "default_scale"]
+__all__ = ["FEATURES", "VIEWS", "register_view", "local_features", "observe", "view_dim", "global_state", "default_scale"]
 
 F64 = NDArray[np.float64]
 FEATURES = ("on_hand", "backlog", "inbound_backlog", "incoming")
@@ -74,7 +74,9 @@ View = Callable[[Network, F64], F64]
 VIEWS: dict[str, View] = {}
 
 
-def _register(name: str) -> Callable[[View], View]:
+def register_view(name: str) -> Callable[[View], View]:
+    """Decorator registering an observation view ``(net, features (B, N, F)) -> (B, N, D)``."""
+
     def deco(fn: View) -> View:
         VIEWS[name] = fn
         return fn
@@ -82,12 +84,12 @@ def _register(name: str) -> Callable[[View], View]:
     return deco
 
 
-@_register("local")
+@register_view("local")
 def _local(net: Network, feats: F64) -> F64:
     return feats
 
 
-@_register("neighbours")
+@register_view("neighbours")
 def _neighbours(net: Network, feats: F64) -> F64:
     batch, n, f = feats.shape
     padded = np.concatenate([feats, np.zeros((batch, 1, f))], axis=1)  # index n (= -1 padding) is zeros
@@ -97,7 +99,7 @@ def _neighbours(net: Network, feats: F64) -> F64:
     return np.concatenate([feats, neigh], axis=2)
 
 
-@_register("global")
+@register_view("global")
 def _global(net: Network, feats: F64) -> F64:
     batch, n, f = feats.shape
     flat = np.broadcast_to(feats.reshape(batch, 1, n * f), (batch, n, n * f))

@@ -4,6 +4,7 @@ as ``invmgmt_marl/scenarios``); any path to a YAML file works too."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,17 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
 
     Keywords: ``periods``, ``action_type``, ``max_order``, ``view``, ``obs_scale``, ``reward``,
     ``alpha``, ``reward_weights``, and ``demand`` (a demand mapping given to every store, e.g.
-    ``{"process": "poisson", "mean": 10}``). ``None`` values are ignored.
+    ``{"process": "poisson", "mean": 10}``). ``None`` values are ignored. Switching ``reward`` to a
+    scheme other than ``reconciliation`` drops the scenario's reconciliation weights.
     """
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if not overrides:
         return scenario
+    source = f"{scenario.name} (with overrides {sorted(overrides)})"
     data = copy.deepcopy(scenario.to_dict())
     demand = overrides.pop("demand", None)
     if demand is not None:  # one demand process for every store
-        if not isinstance(demand, dict):
+        if not isinstance(demand, Mapping):
             raise ScenarioError(f"demand: expected a mapping like {{'process': 'poisson', 'mean': 10}}, got {demand!r}")
         for node in data["nodes"]:
             if node.get("role") == "store":
@@ -78,7 +81,9 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = value
-    return validate_scenario(data, source=f"{scenario.name} (with overrides {sorted(overrides)})")
+    if overrides.get("reward", "reconciliation") != "reconciliation" and "reward_weights" not in overrides:
+        data["reward"].pop("weights", None)  # reconciliation weights do not apply to the new scheme
+    return validate_scenario(data, source=source)
 
 
 def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: Any) -> Scenario:

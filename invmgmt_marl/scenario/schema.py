@@ -3,7 +3,7 @@
 A scenario is *data*: nodes, supply edges, demand processes, costs, the episode length, and the
 defaults for actions, observations and rewards. :func:`validate_scenario` turns a raw mapping into a
 :class:`Scenario` or raises :class:`~invmgmt_marl.errors.ScenarioError` naming the field and value,
-e.g. ``edges[2].lead_time: must be >= 1, got 0``.
+e.g. ``edges[2].lead_time: Input should be greater than or equal to 1, got 0``.
 
 Agents are named ``<role>_<k>`` in the order the nodes are listed (``store_0``, ``store_1``,
 ``warehouse_0``, ...); edges refer to nodes by those names, and to the unlimited outside source as
@@ -109,6 +109,7 @@ class NodeSpec(_Frozen):
     lost_sales_cost: NonNeg = 0.0
     price: NonNeg = 0.0
     initial_backlog: NonNeg = 0.0
+    initial_demand: NonNeg = 0.0  # customer demand "of period -1": only observations at reset see it
     allocation: Literal["priority", "proportional"] = "priority"
     demand: DemandSpec | None = None
 
@@ -126,6 +127,7 @@ class EdgeSpec(_Frozen):
     priority: int = 0
     initial_pipeline: list[NonNeg] = Field(default_factory=list)
     initial_backlog: NonNeg = 0.0
+    initial_order: NonNeg = 0.0  # order placed "in period -1": only observations at reset see it
     label: str | None = None
 
 
@@ -138,7 +140,7 @@ class ActionSpec(_Frozen):
 
 
 class ObservationSpec(_Frozen):
-    view: Literal["local", "neighbours", "global"] = "local"
+    view: str = "local"  # a name in invmgmt_marl.observe.VIEWS
     scale: Pos | None = None  # quantities are divided by this; default: the largest max_order
 
 
@@ -173,7 +175,20 @@ class Scenario(_Frozen):
         bad = sorted(set(r.weights) - set(RECONCILIATION_WEIGHTS))
         if bad:
             raise ValueError(f"weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}")
+        negative = {k: v for k, v in r.weights.items() if v < 0}
+        if negative:
+            k = sorted(negative)[0]
+            raise ValueError(f"weights.{k}: must be >= 0 (the scheme applies the signs), got {negative[k]}")
         return r
+
+    @field_validator("observation")
+    @classmethod
+    def _known_view(cls, o: ObservationSpec) -> ObservationSpec:
+        from invmgmt_marl.observe import VIEWS
+
+        if o.view not in VIEWS:
+            raise ValueError(f"view: unknown observation view {o.view!r}; known: {sorted(VIEWS)}")
+        return o
 
     # ---------------------------------------------------------------------------------------------
     @property
@@ -193,10 +208,16 @@ class Scenario(_Frozen):
         discrete = self.actions.type != "box"
         for i, n in enumerate(self.nodes):
             where = f"nodes[{i}] ({names[i]})"
+            d = n.demand
+            if d is not None and d.process == "fixed" and not d.params.cycle and len(d.params.values) < self.periods:
+                raise ValueError(
+                    f"{where}.demand.values: {len(d.params.values)} values for {self.periods} periods "
+                    "(give one per period or set cycle: true)"
+                )
             if n.role == "store" and n.demand is None:
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
             if n.role != "store":
-                for field in ("demand", "lost_sales", "lost_sales_cost", "price", "initial_backlog"):
+                for field in ("demand", "lost_sales", "lost_sales_cost", "price", "initial_backlog", "initial_demand"):
                     if field in n.model_fields_set and getattr(n, field) not in (None, False, 0, 0.0):
                         raise ValueError(
                             f"{where}.{field}: only stores face customers, got {getattr(n, field)!r} "
@@ -226,9 +247,15 @@ class Scenario(_Frozen):
                     f"{where}.initial_pipeline: at most lead_time={e.lead_time} entries (arrivals in periods "
                     f"0..lead_time-1), got {len(e.initial_pipeline)}"
                 )
-            mo = e.max_order if e.max_order is not None else self.actions.max_order
-            if discrete and float(mo) != int(mo):
-                raise ValueError(f"{where}.max_order: discrete actions need an integer max_order, got {mo}")
+            if discrete:
+                field_name, mo = (
+                    (f"{where}.max_order", e.max_order) if e.max_order is not None
+                    else ("actions.max_order", self.actions.max_order)
+                )
+                if float(mo) != int(mo):
+                    raise ValueError(
+                        f"{field_name}: {self.actions.type} actions need an integer max_order, got {mo}"
+                    )
             g.add_edge(e.source, e.target)
         if not nx.is_directed_acyclic_graph(g):
             cycle = nx.find_cycle(g)
@@ -239,10 +266,12 @@ class Scenario(_Frozen):
                 raise ValueError(f"nodes[{i}] ({a}): no inbound edge; every node must be supplied by something")
             if role == "supplier" and not g.has_edge(EXTERNAL, a):
                 raise ValueError(f"nodes[{i}] ({a}): a supplier needs an edge from {EXTERNAL!r}")
-            if role == "store":
-                ancestors = nx.ancestors(g, a)
-                if not any(self.nodes[index[x]].role == "supplier" for x in ancestors if x != EXTERNAL):
-                    raise ValueError(f"nodes[{i}] ({a}): store is not reachable from any supplier")
+            # with an inbound edge everywhere, no cycles and external edges only into suppliers, every
+            # store is reachable from a supplier: checked here all the same, against future relaxations
+            if role == "store" and not any(
+                self.nodes[index[x]].role == "supplier" for x in nx.ancestors(g, a) if x != EXTERNAL
+            ):
+                raise ValueError(f"nodes[{i}] ({a}): store is not reachable from any supplier")
         return self
 
     def to_dict(self) -> dict[str, Any]:

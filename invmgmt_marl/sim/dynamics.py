@@ -57,7 +57,7 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)
         frac = np.ones_like(total)
-        np.divide(available, total, out=frac, where=total > available)
+        np.divide(available, total, out=frac, where=(total > available) & (total > 0))
         frac_out = frac @ net.alloc_src_T + (net.alloc_external != 0)  # external ships in full
         shipped = np.where(net.alloc_proportional, required * np.minimum(frac_out, 1.0), shipped)
     return shipped
@@ -161,6 +161,8 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     nodes[:, 11] = received
     on_hand = nodes[:, 12]
     np.subtract(available, nodes[:, 2], out=on_hand)
+    if net.any_proportional:  # a node that ships everything proportionally may round to -1e-16
+        np.maximum(on_hand, 0.0, out=on_hand)
     np.multiply(on_hand, net.holding_cost, out=nodes[:, 13])
     np.multiply(nodes[:, 3], net.backlog_cost, out=nodes[:, 14])
     np.multiply(nodes[:, 10], net.lost_sales_cost, out=nodes[:, 15])
@@ -168,8 +170,9 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     # service level = shipped / owed, 1 where nothing was owed
     np.subtract(1.0, (nodes[:, 1] - nodes[:, 2]) / np.maximum(nodes[:, 1], _TINY), out=nodes[:, 17])
 
+    demand = demand.copy()  # state and ledger never alias the caller's arrays
     ledger = Ledger(t, nodes, edges, demand, edge_shipped @ net.external_f)
-    next_state = SimState(t + 1, on_hand.copy(), backlog.copy(), pipeline, orders, demand)
+    next_state = SimState(t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[:, 0], demand)
     return next_state, ledger
 
 

@@ -2,7 +2,7 @@
 
 Rewards and KPIs are functions of the ledger; nothing downstream re-derives inventory arithmetic.
 Node fields are stored stacked in one array ``nodes`` of shape ``(B, K, N)`` (``K = len(NODE_FIELDS)``)
-and read by name, ``ledger.on_hand`` -> ``(B, N)``; edge fields likewise in ``edges`` ``(B, 4, E)``.
+and read by name, ``ledger.on_hand`` -> ``(B, N)``; edge fields likewise in ``edges`` ``(B, 7, E)``.
 One array makes the ledger cheap to build, to copy into infos and to accumulate over an episode.
 
 Units (node fields):

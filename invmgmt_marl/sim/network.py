@@ -62,6 +62,8 @@ class Network:
     max_order: F64  # (E,) action upper bound
     external_edges: BoolA  # (E,)
     initial_pipeline: F64  # (E, L) arrivals in periods 0..L-1
+    initial_orders: F64  # (E,) orders "of period -1" (seen by observations at reset only)
+    initial_demand: F64  # (S,) customer demand "of period -1" (likewise)
     agent_edges: tuple[I64, ...]  # (N,) inbound edge indices of each agent, its action order
 
     # outflows (E edges then S customer streams)
@@ -88,12 +90,9 @@ class Network:
     alloc_src: F64  # (O, N) outflow -> shipping node, sorted
     alloc_src_T: F64  # (N, O) its transpose, contiguous
     alloc_external: F64  # (O,) +inf where the external source ships (unlimited stock), else 0
-    alloc_capacity: F64  # (O,)
-    alloc_lost: F64  # (O,) 1.0 where unmet quantity is lost
     alloc_proportional: BoolA  # (O,)
 
     # flat indices into a (B, E * L) view of the pipeline, per ``t % L``
-    pipe_arrival_idx: I64  # (L, E) slot of the arrivals due in period t
     pipe_insert_idx: I64  # (L, E) slot where a shipment sent in period t lands (t + lead_time)
     pipe_order: I64  # (L, L) ring slots in arrival order, per t % L: (t + k) % L
 
@@ -202,6 +201,8 @@ def compile_network(sc: Scenario) -> Network:
         max_order=max_order,
         external_edges=edge_src == n,
         initial_pipeline=pipe0,
+        initial_orders=np.array([e.initial_order for e in sc.edges], dtype=np.float64),
+        initial_demand=np.array([nodes[i].initial_demand for i in stores], dtype=np.float64),
         agent_edges=tuple(np.flatnonzero(edge_dst == i) for i in range(n)),
         out_src=out_src,
         out_capacity=out_cap,
@@ -226,10 +227,7 @@ def compile_network(sc: Scenario) -> Network:
         alloc_src=np.ascontiguousarray(out_from_src[order, :n]),
         alloc_src_T=np.ascontiguousarray(out_from_src[order, :n].T),
         alloc_external=np.where(out_src[order] == n, np.inf, 0.0),
-        alloc_capacity=out_cap[order],
-        alloc_lost=out_lost[order].astype(np.float64),
         alloc_proportional=out_prop[order],
-        pipe_arrival_idx=np.arange(e_cnt)[None, :] * lmax + np.arange(lmax)[:, None],
         pipe_order=(np.arange(lmax)[:, None] + np.arange(lmax)[None, :]) % lmax,
         pipe_insert_idx=np.arange(e_cnt)[None, :] * lmax + (np.arange(lmax)[:, None] + lead[None, :]) % lmax,
         edge_to_dst=edge_to_dst,

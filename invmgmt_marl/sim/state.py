@@ -26,8 +26,8 @@ class SimState(NamedTuple):
     on_hand: F64  # (B, N) units in stock at each node
     backlog: F64  # (B, O) units owed on each outflow (edges, then each store's customers)
     pipeline: F64  # (B, E, L) ring buffer: slot (t + k) % L holds what arrives on the edge in period t + k
-    last_orders: F64  # (B, E) orders placed in period t - 1 (zeros at t = 0)
-    last_demand: F64  # (B, S) customer demand of period t - 1 (zeros at t = 0)
+    last_orders: F64  # (B, E) orders placed in period t - 1 (the scenario's initial_order at t = 0)
+    last_demand: F64  # (B, S) customer demand of period t - 1 (the scenario's initial_demand at t = 0)
 
     @property
     def batch_size(self) -> int:
@@ -48,6 +48,6 @@ def initial_state(net: Network, batch: int = 1) -> SimState:
         on_hand=np.tile(net.initial_on_hand, (batch, 1)),
         backlog=np.tile(net.initial_backlog, (batch, 1)),
         pipeline=np.tile(net.initial_pipeline, (batch, 1, 1)),
-        last_orders=np.zeros((batch, net.n_edges)),
-        last_demand=np.zeros((batch, net.n_stores)),
+        last_orders=np.tile(net.initial_orders, (batch, 1)),
+        last_demand=np.tile(net.initial_demand, (batch, 1)),
     )

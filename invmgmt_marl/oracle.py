@@ -1,0 +1,401 @@
+"""Perfect-information bound: the best any ordering policy could do knowing the whole demand path.
+
+For one customer-demand path ``demand (T, S)`` :func:`perfect_information_bound` solves a linear
+program over every period's decisions at once, under every constraint of the scenario, and returns the
+least total cost (summed over all agents and periods) -- or, with ``objective="profit"``, the most
+total profit. No policy, however clever, can beat it on that path; the gap between a policy's
+simulated cost and the bound is an upper bound on how much better any policy could do there.
+
+The linear program (``t = 0 .. T-1``; ``b[-1]`` = initial backlogs, ``I[-1]`` = initial on hand):
+
+Variables (all ``>= 0``)::
+
+    q[t, e]  order placed on edge e             q <= max_order[e]
+    x[t, o]  shipment on outflow o              x <= capacity[o]      (edges, then customer streams)
+    b[t, o]  backlog on outflow o, end of t     b = 0 on lost-sales customer streams
+    l[t, s]  customer demand lost at store s    l = 0 at backlogging stores
+    I[t, n]  on hand at node n, end of t
+    y[t, e]  "an order was placed" in [0, 1]    only on edges with a fixed cost (else fixed to 0)
+
+Constraints::
+
+    b[t, o] = b[t-1, o] + q[t, o] - x[t, o]                       edges o < E
+    b[t, o] = b[t-1, o] + demand[t, s] - x[t, o] - l[t, s]        customers o = E + s
+    I[t, n] = I[t-1, n] + sum_{e -> n} arrival[t, e] - sum_{o from n} x[t, o]
+    arrival[t, e] = initial_pipeline[e, t] + x[t - lead_time[e], e]   (terms that exist)
+    q[t, e] <= max_order[e] * y[t, e]                             edges with fixed_cost > 0
+
+The external source has no stock balance (it ships whatever it is asked, up to capacity). A shipment
+can leave in the period it arrives (same-period arrivals join the stock before shipping, as in the
+simulator), and an order can be shipped in the period it is placed.
+
+Costs, matching :mod:`invmgmt_marl.sim.ledger`: holding ``h[n] * I[t, n]``; backlog
+``backlog_cost[n] * b[t, o]`` for every outflow shipped by ``n`` (none for the external source);
+``lost_sales_cost * l``; ordering ``unit_cost[e] * x[t, e]`` (paid on units *shipped* on the node's
+inbound edge); fixed ``fixed_cost[e] * y[t, e]``. Profit adds revenue ``price * x[t, customer]`` plus
+transfer revenue ``unit_cost[e] * x[t, e]`` on internal edges, which at team level cancels the
+internal ordering cost.
+
+Why this is a valid bound (every simulated trajectory is a feasible point of the LP with the same
+objective value, or a larger one for fixed costs):
+
+- **Allocation is relaxed.** The simulator ships as much as it can and splits scarce stock by the
+  node's ``priority`` or ``proportional`` rule; the LP may ship any amount up to what is owed, the
+  capacity and the stock, and may hold stock back. This only enlarges the feasible set, so the bound
+  can only get looser -- it stays valid.
+- **Fixed costs are relaxed.** The exact model needs a binary ``y`` (fixed cost iff ``q > 0``). The LP
+  uses ``y in [0, 1]`` with ``q <= max_order * y``, so it pays only ``fixed_cost * q / max_order`` for
+  an order ``q``: at most the true fixed cost, hence still a lower bound on cost (upper bound on
+  profit). It is tight only when orders hit ``max_order``.
+- **Quantities are continuous.** Integer-valued policies are a subset, so the bound holds for them too.
+
+Costs after the last period (stock left over, backlog still owed) are not counted, as in the
+simulator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linprog
+
+from invmgmt_marl.sim.dynamics import step
+from invmgmt_marl.sim.ledger import COST_FIELDS
+from invmgmt_marl.sim.network import Network
+from invmgmt_marl.sim.state import initial_state
+
+__all__ = ["OracleError", "OracleResult", "perfect_information_bound", "bound_many", "replay_orders"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Objective = Literal["cost", "profit"]
+OBJECTIVES: tuple[str, ...] = ("cost", "profit")
+
+#: LP values below this are numerical noise of the solver and are reported as 0
+_NOISE = 1e-9
+
+
+class OracleError(RuntimeError):
+    """The LP solver did not return an optimal solution (the message names HiGHS's status)."""
+
+
+@dataclass(frozen=True, eq=False)
+class OracleResult:
+    """The optimal LP solution for one demand path.
+
+    Attributes:
+        objective_name: ``"cost"`` or ``"profit"``: what was optimised.
+        objective: the optimum: least total cost, or most total profit (team revenue - team cost,
+            internal transfer revenue cancelling internal ordering cost).
+        total_cost: total cost of the optimal plan, summed over agents and periods (under
+            ``"profit"`` this is the cost of the most profitable plan, not the least cost).
+        total_revenue: total revenue of the plan (sales plus internal transfer revenue).
+        agent_cost: ``(N,)`` cost per agent summed over periods.
+        cost_breakdown: ``{field: (N,)}`` per-agent cost by ledger field, for every field of
+            :data:`~invmgmt_marl.sim.ledger.COST_FIELDS` (``fixed_cost`` is the relaxed value).
+        agent_revenue: ``(N,)`` revenue per agent (price x sold + transfer revenue).
+        orders: ``(T, E)`` orders placed on every edge.
+        shipments: ``(T, O)`` units shipped on every outflow (edges, then customer streams).
+        backlog: ``(T, O)`` backlog on every outflow at the end of each period.
+        lost: ``(T, S)`` customer demand lost at each store.
+        on_hand: ``(T, N)`` stock at the end of each period.
+        order_indicator: ``(T, E)`` relaxed ``y`` in ``[0, 1]`` (zero on edges without a fixed cost).
+        solve_seconds: wall time of the HiGHS call.
+        status: HiGHS's message for the (optimal) solution.
+    """
+
+    objective_name: str
+    objective: float
+    total_cost: float
+    total_revenue: float
+    agent_cost: F64
+    cost_breakdown: Mapping[str, F64]
+    agent_revenue: F64
+    orders: F64
+    shipments: F64
+    backlog: F64
+    lost: F64
+    on_hand: F64
+    order_indicator: F64
+    solve_seconds: float
+    status: str
+
+    @property
+    def total_profit(self) -> float:
+        """Total revenue minus total cost of the plan."""
+        return self.total_revenue - self.total_cost
+
+
+class _LP:
+    """The LP of one network and objective; only the right-hand side depends on the demand path.
+
+    Variable blocks, each laid out period-major (``t * width + k``): ``q (T, E)``, ``x (T, O)``,
+    ``b (T, O)``, ``l (T, S)``, ``I (T, N)``, ``y (T, E)``.
+    Equality rows: outflow balances ``(T, O)``, then node balances ``(T, N)``.
+    Inequality rows: ``q - max_order * y <= 0`` on ``(T, F)``, ``F`` = edges with a fixed cost.
+    """
+
+    def __init__(self, net: Network, objective: str) -> None:
+        t_len, n_e, n_s, n_n = net.periods, net.n_edges, net.n_stores, net.n_nodes
+        n_o = n_e + n_s
+        self.net, self.objective = net, objective
+        sizes = {"q": n_e, "x": n_o, "b": n_o, "l": n_s, "I": n_n, "y": n_e}
+        self.idx: dict[str, I64] = {}
+        start = 0
+        for name, width in sizes.items():
+            self.idx[name] = start + np.arange(t_len * width, dtype=np.int64).reshape(t_len, width)
+            start += t_len * width
+        self.n_vars = start
+        q, x, b, lo, inv, y = (self.idx[k] for k in ("q", "x", "b", "l", "I", "y"))
+        fixed = net.fixed_cost > 0
+        internal_out = net.out_src < n_n  # (O,) outflows shipped by an agent (not the external source)
+
+        # ---- bounds
+        lb = np.zeros(self.n_vars)
+        ub = np.full(self.n_vars, np.inf)
+        ub[q] = net.max_order
+        ub[x] = net.out_capacity
+        ub[b[:, n_e:]] = np.where(net.store_lost_sales, 0.0, np.inf)
+        ub[lo] = np.where(net.store_lost_sales, np.inf, 0.0)
+        ub[y] = np.where(fixed, 1.0, 0.0)
+        self.bounds = np.stack([lb, ub], axis=1)
+
+        # ---- objective: minimise cost (or cost - revenue)
+        c = np.zeros(self.n_vars)
+        c[inv] = net.holding_cost
+        src_backlog_cost = np.where(internal_out, net.backlog_cost[np.minimum(net.out_src, n_n - 1)], 0.0)
+        c[b] = src_backlog_cost
+        c[lo] = net.lost_sales_cost[net.store_nodes]
+        c[x[:, :n_e]] = net.unit_cost
+        c[y] = net.fixed_cost
+        if objective == "profit":
+            c[x[:, n_e:]] -= net.price[net.store_nodes]
+            c[x[:, :n_e]] -= np.where(net.edge_src < n_n, net.unit_cost, 0.0)
+        self.c = c
+
+        # ---- equality constraints (COO triplets)
+        rows: list[I64] = []
+        cols: list[I64] = []
+        vals: list[F64] = []
+
+        def add(r: I64, cidx: I64, v: float | F64) -> None:
+            r, cidx = np.broadcast_arrays(r, cidx)
+            rows.append(r.ravel())
+            cols.append(cidx.ravel())
+            vals.append(np.broadcast_to(np.asarray(v, dtype=np.float64), r.shape).ravel())
+
+        row_out = np.arange(t_len * n_o, dtype=np.int64).reshape(t_len, n_o)
+        row_node = t_len * n_o + np.arange(t_len * n_n, dtype=np.int64).reshape(t_len, n_n)
+        # outflow balance: x + b - b_prev - q (edges) + l (customers) = demand (+ initial backlog at t=0)
+        add(row_out, x, 1.0)
+        add(row_out, b, 1.0)
+        add(row_out[1:], b[:-1], -1.0)
+        add(row_out[:, :n_e], q, -1.0)
+        add(row_out[:, n_e:], lo, 1.0)
+        # node balance: I - I_prev + shipped out - arrived on inbound edges = initial on hand / pipeline
+        add(row_node, inv, 1.0)
+        add(row_node[1:], inv[:-1], -1.0)
+        o_int = np.flatnonzero(internal_out)
+        add(row_node[:, net.out_src[o_int]], x[:, o_int], 1.0)
+        # arrivals: a shipment on edge e in period t - lead_time[e] reaches edge_dst[e] in period t
+        sent = np.arange(t_len)[:, None] - net.lead_time[None, :]  # (T, E) period of dispatch
+        ok = sent >= 0
+        add(row_node[:, net.edge_dst][ok], x[np.maximum(sent, 0), np.arange(n_e)[None, :]][ok], -1.0)
+        n_eq = t_len * (n_o + n_n)
+        self.a_eq = sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_eq, self.n_vars)
+        )
+
+        # constant part of the right-hand side: initial backlog, initial stock, initial pipelines
+        rhs = np.zeros(n_eq)
+        rhs[row_out[0]] += net.initial_backlog
+        rhs[row_node[0]] += net.initial_on_hand
+        n_pipe = min(t_len, net.initial_pipeline.shape[1])
+        pipe_in = net.initial_pipeline[:, :n_pipe].T @ net.edge_to_dst  # (n_pipe, N) arrivals per node
+        rhs[row_node[:n_pipe]] += pipe_in
+        self.rhs0 = rhs
+        self.row_demand = row_out[:, n_e:]  # (T, S)
+
+        # ---- fixed-cost indicators: q - max_order * y <= 0
+        f_idx = np.flatnonzero(fixed)
+        if f_idx.size:
+            n_f = t_len * f_idx.size
+            r = np.arange(n_f, dtype=np.int64).reshape(t_len, f_idx.size)
+            self.a_ub: sp.csr_matrix | None = sp.csr_matrix(
+                (
+                    np.concatenate([np.ones(n_f), np.broadcast_to(-net.max_order[f_idx], (t_len, f_idx.size)).ravel()]),
+                    (np.concatenate([r.ravel(), r.ravel()]), np.concatenate([q[:, f_idx].ravel(), y[:, f_idx].ravel()])),
+                ),
+                shape=(n_f, self.n_vars),
+            )
+            self.b_ub: F64 | None = np.zeros(n_f)
+        else:
+            self.a_ub, self.b_ub = None, None
+
+    def solve(self, demand: F64) -> OracleResult:
+        net = self.net
+        n_e = net.n_edges
+        rhs = self.rhs0.copy()
+        rhs[self.row_demand] += demand
+        t0 = time.perf_counter()
+        res = linprog(
+            self.c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=rhs, bounds=self.bounds, method="highs"
+        )
+        seconds = time.perf_counter() - t0
+        if res.status != 0 or res.x is None:
+            raise OracleError(
+                f"perfect_information_bound: HiGHS did not solve the LP (objective={self.objective!r}, "
+                f"scenario {net.scenario.name!r}): status {res.status}: {res.message}"
+            )
+        z = np.where(np.abs(res.x) < _NOISE, 0.0, res.x)
+        orders, ship, back, lost, on_hand, ind = (z[self.idx[k]] for k in ("q", "x", "b", "l", "I", "y"))
+
+        edge_ship = ship[:, :n_e].sum(axis=0)  # (E,)
+        breakdown = {
+            "holding_cost": net.holding_cost * on_hand.sum(axis=0),
+            "backlog_cost": net.backlog_cost * (back.sum(axis=0) @ net.out_from_src),
+            "lost_sales_cost": net.lost_sales_cost * (lost.sum(axis=0) @ net.customer_of_store),
+            "ordering_cost": (net.unit_cost * edge_ship) @ net.edge_to_dst,
+            "fixed_cost": (net.fixed_cost * ind.sum(axis=0)) @ net.edge_to_dst,
+        }
+        breakdown = {f: breakdown[f] for f in COST_FIELDS}
+        agent_cost = np.sum([breakdown[f] for f in COST_FIELDS], axis=0)
+        revenue = net.price * (ship[:, n_e:].sum(axis=0) @ net.customer_of_store) + (
+            net.unit_cost * edge_ship
+        ) @ net.edge_from_src
+        value = float(res.fun) if self.objective == "cost" else -float(res.fun)
+        return OracleResult(
+            objective_name=self.objective,
+            objective=value,
+            total_cost=float(agent_cost.sum()),
+            total_revenue=float(revenue.sum()),
+            agent_cost=agent_cost,
+            cost_breakdown=breakdown,
+            agent_revenue=revenue,
+            orders=orders,
+            shipments=ship,
+            backlog=back,
+            lost=lost,
+            on_hand=on_hand,
+            order_indicator=ind,
+            solve_seconds=seconds,
+            status=str(res.message),
+        )
+
+
+def _check_objective(objective: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective: must be one of {list(OBJECTIVES)}, got {objective!r}")
+
+
+def _check_demand(net: Network, demand: ArrayLike, batched: bool) -> F64:
+    d = np.asarray(demand, dtype=np.float64)
+    want = (net.periods, net.n_stores)
+    shape_txt = "(B, T, S)" if batched else "(T, S)"
+    if d.ndim != len(want) + batched or d.shape[batched:] != want:
+        raise ValueError(
+            f"demand: expected shape {shape_txt} with T=periods={want[0]}, S=stores={want[1]}, got {d.shape}"
+        )
+    if not np.all(np.isfinite(d)):
+        raise ValueError(f"demand: must be finite, got {d[~np.isfinite(d)][0]!r}")
+    if np.any(d < 0):
+        raise ValueError(f"demand: must be non-negative, got {float(d.min())!r}")
+    return d
+
+
+def perfect_information_bound(net: Network, demand: ArrayLike, objective: Objective = "cost") -> OracleResult:
+    """Solve the perfect-information LP for one demand path.
+
+    Args:
+        net: the compiled network.
+        demand: ``(T, S)`` customer demand of every store in every period (``T = net.periods``).
+        objective: ``"cost"`` (least total cost over all agents and periods) or ``"profit"`` (most
+            total profit: team revenue minus team cost).
+
+    Returns:
+        The optimal plan and its value. ``result.objective`` is a lower bound on the total cost (an
+        upper bound on the total profit) of every ordering policy on this demand path.
+
+    Raises:
+        ValueError: ``demand`` has the wrong shape or negative / non-finite entries, or an unknown
+            ``objective``.
+        OracleError: HiGHS did not report an optimal solution (the message names its status).
+    """
+    _check_objective(objective)
+    d = _check_demand(net, demand, batched=False)
+    return _LP(net, objective).solve(d)
+
+
+def bound_many(
+    net: Network, demand: ArrayLike, objective: Objective = "cost", progress: bool = False
+) -> list[OracleResult]:
+    """:func:`perfect_information_bound` for every path of a batch (the LP is built once).
+
+    Args:
+        net: the compiled network.
+        demand: ``(B, T, S)`` customer demand paths.
+        objective: ``"cost"`` or ``"profit"``.
+        progress: show a transient ``rich`` progress bar (on the terminal; nothing is printed
+            otherwise).
+
+    Returns:
+        ``B`` results, in batch order.
+
+    Raises:
+        ValueError: bad ``demand`` shape or values, or an unknown ``objective``.
+        OracleError: HiGHS failed on one of the paths.
+    """
+    _check_objective(objective)
+    d = _check_demand(net, demand, batched=True)
+    lp = _LP(net, objective)
+    if not progress:
+        return [lp.solve(d[k]) for k in range(d.shape[0])]
+    from rich.progress import Progress
+
+    out = []
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"LP bounds ({net.scenario.name})", total=d.shape[0])
+        for k in range(d.shape[0]):
+            out.append(lp.solve(d[k]))
+            bar.advance(task)
+    return out
+
+
+def replay_orders(net: Network, result: OracleResult, demand: ArrayLike) -> float:
+    """Feed the LP's orders, open loop, to the real simulator and return its total cost.
+
+    The simulator ships greedily under each node's allocation rule, where the LP may have held stock
+    back or delayed a shipment, and it pays a full fixed cost for every positive order; replaying the
+    plan is a feasible (open-loop) policy, so the result is always ``>= result.objective`` for
+    ``objective="cost"``. The gap shows how much of the bound's advantage survives the real rules.
+
+    Args:
+        net: the compiled network the result was computed for.
+        result: a result of :func:`perfect_information_bound` on ``net``.
+        demand: ``(T, S)`` the demand path the result was computed for.
+
+    Returns:
+        The simulated total cost: the five cost fields summed over agents and periods.
+
+    Raises:
+        ValueError: ``demand`` or ``result.orders`` has the wrong shape.
+    """
+    d = _check_demand(net, demand, batched=False)
+    if result.orders.shape != (net.periods, net.n_edges):
+        raise ValueError(
+            f"result.orders: expected shape (T, E) = {(net.periods, net.n_edges)}, got {result.orders.shape}"
+        )
+    orders = np.clip(result.orders, 0.0, net.max_order)
+    orders[orders < _NOISE] = 0.0  # no spurious fixed costs from solver noise
+    state = initial_state(net, 1)
+    total = 0.0
+    for t in range(net.periods):
+        state, ledger = step(net, state, orders[t][None], d[t][None])
+        total += float(ledger.total_cost.sum())
+    return total
