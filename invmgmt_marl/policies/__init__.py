@@ -19,6 +19,7 @@ from invmgmt_marl.policies.base import (
     make_policy,
     node_throughput,
     split_over_edges,
+    throughput_matrix,
 )
 from invmgmt_marl.policies.tuning import TUNABLE, TuneResult, build_tuned, tune
 
@@ -42,4 +43,5 @@ __all__ = [
     "make_policy",
     "node_throughput",
     "split_over_edges",
+    "throughput_matrix",
 ]

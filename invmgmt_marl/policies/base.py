@@ -34,6 +34,7 @@ __all__ = [
     "inventory_position",
     "echelon_inventory_position",
     "node_throughput",
+    "throughput_matrix",
     "demand_statistics",
     "heuristic_base_stock_levels",
     "split_over_edges",
@@ -195,47 +196,80 @@ class SSPolicy:
 
 
 class ForecastOrderUpToPolicy:
-    """Adaptive order-up-to: the level follows a moving-average forecast of the requests each node
-    receives, ``S_t = cover * forecast_t + safety`` (``cover`` defaults to lead time + 1 periods).
+    """Adaptive order-up-to: the level follows a moving-average forecast,
+    ``S_t = cover * forecast_t + safety``, per node.
 
-    With ``window=1`` the level follows the last period's requests.
+    Args:
+        safety: units added to the level, per node ``(N,)`` or ``(B, N)``.
+        cover: periods of forecast demand to cover, per node; default lead time + 1 of the node's
+            first inbound edge (its whole echelon's lead times with ``echelon=True``).
+        window: periods in the moving average; ``1`` follows the last period.
+        signal: ``"demand"`` forecasts from customer demand, passed up the network (information
+            sharing, as the order-up-to rule of Liu et al. that follows the last demand);
+            ``"requests"`` from the orders each node itself receives.
+        echelon: compare the level with the echelon inventory position instead of the installation one.
     """
 
-    def __init__(self, safety: Any = 0.0, window: int = 1, cover: Any = None, integer: bool = False) -> None:
+    def __init__(
+        self,
+        safety: Any = 0.0,
+        cover: Any = None,
+        window: int = 1,
+        signal: str = "demand",
+        echelon: bool = False,
+        integer: bool = False,
+    ) -> None:
         if window < 1:
             raise ValueError(f"window: must be >= 1, got {window}")
+        if signal not in ("demand", "requests"):
+            raise ValueError(f"signal: expected 'demand' or 'requests', got {signal!r}")
         self.safety = np.asarray(safety, dtype=np.float64)
-        self.window = window
         self.cover = None if cover is None else np.asarray(cover, dtype=np.float64)
-        self.integer = integer
+        self.window, self.signal, self.echelon, self.integer = window, signal, echelon, integer
         self._history: F64 | None = None  # (B, window, N)
+        self._m: F64 | None = None
+
+    def default_cover(self, net: Network) -> F64:
+        """Lead time + 1 of each node's first inbound edge, summed over its echelon if ``echelon``."""
+        cover = np.array([net.lead_time[e[0]] + 1 for e in net.agent_edges], dtype=np.float64)
+        return cover @ _echelon_matrix(net).T if self.echelon else cover
 
     def reset(self, net: Network, batch: int, rng: np.random.Generator) -> F64:
         """Start every episode's history at the expected throughput of each node."""
         mean, _ = demand_statistics(net)
         self._history = np.broadcast_to(node_throughput(net, mean), (batch, self.window, net.n_nodes)).copy()
+        self._m = _echelon_matrix(net)
         return self._history
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         batch = state.on_hand.shape[0]
         history = self._history
-        if history is None or history.shape[0] != batch or state.t == 0:
+        if history is None or history.shape[0] != batch or state.t == 0 or self._m is None:
             history = self.reset(net, batch, rng)
-        else:  # last period's requests join the history
-            req = np.concatenate([state.last_orders, state.last_demand], axis=1) @ net.out_from_src
-            history = self._history = np.concatenate([history[:, 1:], req[:, None]], axis=1)
+        else:  # last period's signal joins the history
+            if self.signal == "demand":
+                sig = state.last_demand @ throughput_matrix(net)
+            else:
+                sig = np.concatenate([state.last_orders, state.last_demand], axis=1) @ net.out_from_src
+            history = self._history = np.concatenate([history[:, 1:], sig[:, None]], axis=1)
         forecast = history.mean(axis=1)
-        cover = (
-            self.cover
-            if self.cover is not None
-            else np.array([net.lead_time[e[0]] + 1 for e in net.agent_edges], dtype=np.float64)
-        )
+        cover = self.cover if self.cover is not None else self.default_cover(net)
         level = cover * forecast + self.safety
-        need = np.maximum(level - inventory_position(net, state), 0.0)
+        ip = echelon_inventory_position(net, state, self._m) if self.echelon else inventory_position(net, state)
+        need = np.maximum(level - ip, 0.0)
         return split_over_edges(net, np.ceil(need) if self.integer else need)
 
     def __repr__(self) -> str:
-        return f"ForecastOrderUpToPolicy(window={self.window}, safety={np.round(self.safety, 2).tolist()})"
+        cover = "lead+1" if self.cover is None else np.round(self.cover, 2).tolist()
+        return (
+            f"ForecastOrderUpToPolicy(signal={self.signal!r}, window={self.window}, echelon={self.echelon}, "
+            f"cover={cover}, safety={np.round(self.safety, 2).tolist()})"
+        )
+
+
+def throughput_matrix(net: Network) -> F64:
+    """``(S, N)`` linear map from per-store values to per-node throughput (see :func:`node_throughput`)."""
+    return np.stack([node_throughput(net, np.eye(net.n_stores)[s]) for s in range(net.n_stores)])
 
 
 # --------------------------------------------------------------------------------------------------

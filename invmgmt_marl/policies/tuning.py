@@ -45,9 +45,10 @@ class Tunable:
     """How to tune one policy family: initial parameters and a builder from a ``(B, P)`` matrix."""
 
     names: Callable[[Network], list[str]]
-    initial: Callable[[Network], F64]
+    initial: Callable[[Network, dict[str, Any]], F64]
     build: Callable[[Network, F64, dict[str, Any]], Policy]  # params (B, P) or (P,)
     lower: Callable[[Network], F64]
+    step: Callable[[Network, F64], F64]  # initial step sizes from the nodes' mean throughput (N,)
 
 
 def _node_names(prefix: str) -> Callable[[Network], list[str]]:
@@ -64,29 +65,50 @@ def _ss_build(net: Network, p: F64, kw: dict[str, Any]) -> Policy:
     return SSPolicy(s, s + p[..., n:], **kw)
 
 
+def _units(net: Network, through: F64) -> F64:
+    return np.maximum(np.ceil(through), 1.0)
+
+
+def _forecast_build(net: Network, p: F64, kw: dict[str, Any]) -> Policy:
+    n = net.n_nodes
+    return ForecastOrderUpToPolicy(cover=p[..., :n], safety=p[..., n:], **kw)
+
+
+def _forecast_initial(net: Network, kw: dict[str, Any]) -> F64:
+    cover = ForecastOrderUpToPolicy(**kw).default_cover(net)
+    return np.concatenate([cover, np.zeros(net.n_nodes)])
+
+
 TUNABLE: dict[str, Tunable] = {
     "base_stock": Tunable(
-        _node_names("S"), heuristic_base_stock_levels, lambda net, p, kw: BaseStockPolicy(p, **kw), _zeros
+        _node_names("S"),
+        lambda net, kw: heuristic_base_stock_levels(net),
+        lambda net, p, kw: BaseStockPolicy(p, **kw),
+        _zeros,
+        _units,
     ),
     "echelon_base_stock": Tunable(
         _node_names("S_echelon"),
-        lambda net: heuristic_base_stock_levels(net) @ _echelon_matrix(net).T,
+        lambda net, kw: heuristic_base_stock_levels(net) @ _echelon_matrix(net).T,
         lambda net, p, kw: EchelonBaseStockPolicy(p, **kw),
         _zeros,
+        _units,
     ),
     "s_S": Tunable(
         lambda net: [f"s[{a}]" for a in net.agents] + [f"S-s[{a}]" for a in net.agents],
-        lambda net: np.concatenate(
+        lambda net, kw: np.concatenate(
             [heuristic_base_stock_levels(net), np.ceil(node_throughput(net, demand_statistics(net)[0]))]
         ),
         _ss_build,
         lambda net: np.zeros(2 * net.n_nodes),
+        lambda net, through: np.concatenate([_units(net, through)] * 2),
     ),
     "forecast_order_up_to": Tunable(
-        _node_names("safety"),
-        lambda net: np.ceil(node_throughput(net, demand_statistics(net)[1]) * 2.0),
-        lambda net, p, kw: ForecastOrderUpToPolicy(safety=p, **kw),
-        lambda net: np.full(net.n_nodes, -np.inf),
+        lambda net: [f"cover[{a}]" for a in net.agents] + [f"safety[{a}]" for a in net.agents],
+        _forecast_initial,
+        _forecast_build,
+        lambda net: np.concatenate([np.zeros(net.n_nodes), np.full(net.n_nodes, -np.inf)]),
+        lambda net, through: np.concatenate([np.ones(net.n_nodes), _units(net, through)]),
     ),
 }
 
@@ -170,12 +192,10 @@ def tune(
         return TuneResult(**json.loads(path.read_text()))
     spec = TUNABLE[kind]
     demand = sample_demand(list(net.demand_specs), np.random.default_rng(seed), episodes, net.periods)
-    theta = np.asarray(spec.initial(net), dtype=np.float64)
+    theta = np.asarray(spec.initial(net, options), dtype=np.float64)
     lower = spec.lower(net)
     names = spec.names(net)
-    n = net.n_nodes
-    scale = node_throughput(net, demand.mean(axis=(0, 1)))
-    scale = np.maximum(np.ceil(np.concatenate([scale] * (len(theta) // n))), 1.0)
+    scale = spec.step(net, node_throughput(net, demand.mean(axis=(0, 1))))
     best = float(_score(net, kind, theta[None], demand, seed, objective, options)[0])
     evals = 1
     offsets = np.array([-2.0, -1.0, 1.0, 2.0])
