@@ -139,7 +139,7 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
 
     # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
     nodes = np.empty((batch, len(NODE_FIELDS), net.n_nodes))
-    np.matmul(flows, net.out_from_src, out=nodes[:, 0:4])  # requested, owed, shipped, backlog
+    np.matmul(flows, net.out_from_src, out=nodes[:, _REQUESTED : _BACKLOG + 1])  # requested, owed, shipped, backlog
     edges = np.empty((batch, len(EDGE_FIELDS), n_edges))
     edges[:, 0] = orders
     edges[:, 1] = backlog[:, :n_edges]
@@ -152,23 +152,24 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     edges[:, 5] = edge_shipped
     edges[:, 6] = arrived
     # ordered, inbound_backlog, in_transit, ordering_cost, fixed_cost
-    np.matmul(edges[:, 0:5], net.edge_to_dst, out=nodes[:, 4:9])
-    np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[:, 9])  # sold
+    np.matmul(edges[:, 0:5], net.edge_to_dst, out=nodes[:, _ORDERED : _FIXED_COST + 1])
+    np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[:, _SOLD])
     if net.any_lost:
-        np.matmul(lost, net.customer_of_store, out=nodes[:, 10])
+        np.matmul(lost, net.customer_of_store, out=nodes[:, _LOST])
     else:
-        nodes[:, 10] = 0.0
-    nodes[:, 11] = received
-    on_hand = nodes[:, 12]
-    np.subtract(available, nodes[:, 2], out=on_hand)
+        nodes[:, _LOST] = 0.0
+    nodes[:, _RECEIVED] = received
+    on_hand = nodes[:, _ON_HAND]
+    np.subtract(available, nodes[:, _SHIPPED], out=on_hand)
     if net.any_proportional:  # a node that ships everything proportionally may round to -1e-16
         np.maximum(on_hand, 0.0, out=on_hand)
-    np.multiply(on_hand, net.holding_cost, out=nodes[:, 13])
-    np.multiply(nodes[:, 3], net.backlog_cost, out=nodes[:, 14])
-    np.multiply(nodes[:, 10], net.lost_sales_cost, out=nodes[:, 15])
-    np.add(nodes[:, 9] * net.price, edges[:, 3] @ net.edge_from_src, out=nodes[:, 16])
+    np.multiply(on_hand, net.holding_cost, out=nodes[:, _HOLDING_COST])
+    np.multiply(nodes[:, _BACKLOG], net.backlog_cost, out=nodes[:, _BACKLOG_COST])
+    np.multiply(nodes[:, _LOST], net.lost_sales_cost, out=nodes[:, _LOST_SALES_COST])
+    np.add(nodes[:, _SOLD] * net.price, edges[:, 3] @ net.edge_from_src, out=nodes[:, _REVENUE])
     # service level = shipped / owed, 1 where nothing was owed
-    np.subtract(1.0, (nodes[:, 1] - nodes[:, 2]) / np.maximum(nodes[:, 1], _TINY), out=nodes[:, 17])
+    owed_n, shipped_n = nodes[:, _OWED], nodes[:, _SHIPPED]
+    np.subtract(1.0, (owed_n - shipped_n) / np.maximum(owed_n, _TINY), out=nodes[:, _SERVICE_LEVEL])
 
     demand = demand.copy()  # state and ledger never alias the caller's arrays
     ledger = Ledger(t, nodes, edges, demand, edge_shipped @ net.external_f)
@@ -177,3 +178,9 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
 
 
 _TINY = 1e-300
+# ledger row of each node field
+(_REQUESTED, _OWED, _SHIPPED, _BACKLOG, _ORDERED, _INBOUND_BACKLOG, _IN_TRANSIT, _ORDERING_COST, _FIXED_COST,
+ _HOLDING_COST, _BACKLOG_COST, _LOST_SALES_COST, _SOLD, _LOST, _RECEIVED, _ON_HAND, _REVENUE,
+ _SERVICE_LEVEL) = range(len(NODE_FIELDS))
+if NODE_FIELDS[_ON_HAND] != "on_hand" or NODE_FIELDS[_SERVICE_LEVEL] != "service_level":  # pragma: no cover
+    raise RuntimeError("dynamics: ledger row constants out of step with NODE_FIELDS")

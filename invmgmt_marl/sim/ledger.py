@@ -58,15 +58,14 @@ NODE_FIELDS: tuple[str, ...] = (
     "in_transit",
     "ordering_cost",
     "fixed_cost",
-    # aggregated from customer streams
-    "sold",
-    "lost",
-    # node level
-    "received",
-    "on_hand",
+    # node level (the five cost fields are contiguous: ordering_cost .. lost_sales_cost)
     "holding_cost",
     "backlog_cost",
     "lost_sales_cost",
+    "sold",
+    "lost",
+    "received",
+    "on_hand",
     "revenue",
     "service_level",
 )
@@ -80,7 +79,9 @@ EDGE_FIELDS: tuple[str, ...] = (
     "edge_arrived",
 )
 COST_FIELDS: tuple[str, ...] = ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost")
-_COST_IDX = [NODE_FIELDS.index(f) for f in COST_FIELDS]
+_COSTS = slice(NODE_FIELDS.index("ordering_cost"), NODE_FIELDS.index("lost_sales_cost") + 1)
+if sorted(NODE_FIELDS[_COSTS]) != sorted(COST_FIELDS):  # pragma: no cover - guards the field order above
+    raise RuntimeError("ledger: the cost fields must be contiguous in NODE_FIELDS")
 
 
 class _Field:
@@ -117,7 +118,7 @@ class Ledger(NamedTuple):
     @property
     def total_cost(self) -> F64:
         """(B, N) holding + backlog + lost-sales + ordering + fixed cost."""
-        return self.nodes[:, _COST_IDX].sum(axis=1)
+        return np.add.reduce(self.nodes[:, _COSTS], axis=1)
 
     if TYPE_CHECKING:  # named access, installed below as descriptors
         requested: F64
