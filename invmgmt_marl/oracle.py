@@ -227,13 +227,9 @@ class _LP:
         if f_idx.size:
             n_f = t_len * f_idx.size
             r = np.arange(n_f, dtype=np.int64).reshape(t_len, f_idx.size)
-            self.a_ub: sp.csr_matrix | None = sp.csr_matrix(
-                (
-                    np.concatenate([np.ones(n_f), np.broadcast_to(-net.max_order[f_idx], (t_len, f_idx.size)).ravel()]),
-                    (np.concatenate([r.ravel(), r.ravel()]), np.concatenate([q[:, f_idx].ravel(), y[:, f_idx].ravel()])),
-                ),
-                shape=(n_f, self.n_vars),
-            )
+            coef = np.concatenate([np.ones(n_f), np.broadcast_to(-net.max_order[f_idx], r.shape).ravel()])
+            ij = (np.tile(r.ravel(), 2), np.concatenate([q[:, f_idx].ravel(), y[:, f_idx].ravel()]))
+            self.a_ub: sp.csr_matrix | None = sp.csr_matrix((coef, ij), shape=(n_f, self.n_vars))
             self.b_ub: F64 | None = np.zeros(n_f)
         else:
             self.a_ub, self.b_ub = None, None
@@ -245,7 +241,8 @@ class _LP:
         rhs[self.row_demand] += demand
         t0 = time.perf_counter()
         res = linprog(
-            self.c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=rhs, bounds=self.bounds, method="highs"
+            self.c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=rhs, bounds=self.bounds,
+            method="highs",
         )
         seconds = time.perf_counter() - t0
         if res.status != 0 or res.x is None:
