@@ -214,6 +214,15 @@ class Scenario(_Frozen):
                     f"{where}.demand.values: {len(d.params.values)} values for {self.periods} periods "
                     "(give one per period or set cycle: true)"
                 )
+            if n.lost_sales and n.initial_backlog > 0:
+                raise ValueError(
+                    f"{where}.initial_backlog: a lost-sales store carries no backlog, got {n.initial_backlog}"
+                )
+            if n.lost_sales and n.backlog_cost > 0:
+                raise ValueError(
+                    f"{where}.backlog_cost: a lost-sales store never owes backlog (use lost_sales_cost), "
+                    f"got {n.backlog_cost}"
+                )
             if n.role == "store" and n.demand is None:
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
             if n.role != "store":
