@@ -1,0 +1,141 @@
+"""A native Stable-Baselines3 ``VecEnv`` over the batched simulator: one slot per (episode, agent).
+
+Where the SuperSuit path steps ``num_envs`` ParallelEnvs one after another in Python, this runs all
+episodes as one batch of the simulator: no per-episode loop. Slots are episode-major: slot
+``b * N + i`` is agent ``i`` of episode ``b``. Spaces are the env's shared spaces (observation with
+role one-hot, padded actions), identical for every slot, so one policy can act for all agents.
+
+For the same seeds and actions it gives the same observations and rewards as
+:func:`invmgmt_marl.adapters.supersuit.make_sb3_vec_env`: episode ``b`` draws its demand from
+``numpy.random.default_rng(seed + b)``, exactly like the ``b``-th ParallelEnv copy seeded ``seed + b``.
+All episodes end together (fixed horizon); on the last period every slot reports ``done`` with
+``info["TimeLimit.truncated"] = True`` and ``info["terminal_observation"]``, and the batch restarts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from invmgmt_marl.adapters import require
+from invmgmt_marl.env import InventoryParallelEnv
+from invmgmt_marl.observe import observe
+from invmgmt_marl.rewards import compute_rewards
+from invmgmt_marl.sim import initial_state, sample_demand, step
+
+__all__ = ["NativeVecEnv", "make_native_vec_env"]
+
+_vec = require("stable_baselines3.common.vec_env.base_vec_env", "sb3")
+
+
+class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
+    """``num_envs`` episodes x ``n_agents`` slots, stepped as one simulator batch.
+
+    Args:
+        scenario: scenario name, path or :class:`~invmgmt_marl.scenario.Scenario`.
+        num_episodes: episodes run side by side.
+        seed: seed of the first reset (episode ``b`` uses ``seed + b``).
+        **env_kwargs: as for :class:`~invmgmt_marl.env.InventoryParallelEnv` (``shared_spaces`` is
+            always on).
+    """
+
+    def __init__(self, scenario: Any = "serial", num_episodes: int = 8, seed: int | None = None, **env_kwargs: Any):
+        env_kwargs.pop("shared_spaces", None)
+        self.template = InventoryParallelEnv(scenario, shared_spaces=True, **env_kwargs)
+        self.net = self.template.net
+        agent = self.template.possible_agents[0]
+        self.num_episodes = num_episodes
+        self.n_agents = self.net.n_nodes
+        super().__init__(
+            num_episodes * self.n_agents,
+            self.template.observation_space(agent),
+            self.template.action_space(agent),
+        )
+        self._codec = self.template._codec
+        self._roles = self.template._roles
+        self._view, self._scale = self.template._view, self.template._scale
+        self._reward = self.template._reward
+        self._discrete = self.template.scenario.actions.type == "discrete"
+        self._rngs = [np.random.default_rng() for _ in range(num_episodes)]
+        self._pending_seed = seed  # consumed by the next reset
+        self._actions: NDArray[Any] | None = None
+        self._state = initial_state(self.net, num_episodes)
+        self._demand = np.zeros((num_episodes, self.net.periods, self.net.n_stores))
+
+    # -- VecEnv API ------------------------------------------------------------------------------
+    def seed(self, seed: int | None = None) -> list[int | None]:
+        """Seed the next reset: episode ``b`` draws its demand from ``default_rng(seed + b)``."""
+        self._pending_seed = seed
+        return [None if seed is None else seed + b for b in range(self.num_episodes)]
+
+    def reset(self) -> NDArray[np.float32]:
+        if self._pending_seed is not None:
+            self._rngs = [np.random.default_rng(self._pending_seed + b) for b in range(self.num_episodes)]
+            self._pending_seed = None
+        self._reset_options()
+        self._new_episodes()
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        return self._observe()
+
+    def step_async(self, actions: NDArray[Any]) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_], list[dict[str, Any]]]:
+        if self._actions is None:
+            raise RuntimeError("step_wait() without step_async()")
+        b, n = self.num_episodes, self.n_agents
+        acts = self._actions.reshape((b, n) if self._discrete else (b, n, -1))
+        orders, _ = self._codec.decode_batch(acts)
+        t = self._state.t
+        self._state, ledger = step(self.net, self._state, orders, self._demand[:, t])
+        r = compute_rewards(self.net, ledger, self._reward.scheme, self._reward.alpha, self._reward.weights)
+        rewards = r.reshape(-1).astype(np.float32)
+        obs = self._observe()
+        if self._state.t >= self.net.periods:
+            dones = np.ones(self.num_envs, dtype=bool)
+            infos = [{"terminal_observation": o, "TimeLimit.truncated": True} for o in obs]
+            self._new_episodes()
+            obs = self._observe()
+        else:
+            dones = np.zeros(self.num_envs, dtype=bool)
+            infos = [{} for _ in range(self.num_envs)]
+        return obs, rewards, dones, infos
+
+    def close(self) -> None:
+        pass
+
+    def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
+        return [getattr(self.template, attr_name) for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
+        raise AttributeError("NativeVecEnv slots share one simulator batch: attributes cannot be set per slot")
+
+    def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[Any]:
+        raise AttributeError("NativeVecEnv has no per-slot env objects to call methods on")
+
+    def env_is_wrapped(self, wrapper_class: Any, indices: Any = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    def get_images(self) -> Sequence[None]:
+        return [None for _ in range(self.num_envs)]
+
+    # -- internals -------------------------------------------------------------------------------
+    def _new_episodes(self) -> None:
+        specs = list(self.net.demand_specs)
+        self._demand = np.concatenate(
+            [sample_demand(specs, rng, 1, self.net.periods) for rng in self._rngs], axis=0
+        )
+        self._state = initial_state(self.net, self.num_episodes)
+
+    def _observe(self) -> NDArray[np.float32]:
+        o = observe(self.net, self._state, self._view, self._scale).astype(np.float32)  # (B, N, D)
+        o = np.concatenate([o, np.broadcast_to(self._roles, (o.shape[0], *self._roles.shape))], axis=2)
+        return o.reshape(self.num_envs, -1)
+
+
+def make_native_vec_env(scenario: Any = "serial", num_episodes: int = 8, seed: int | None = None, **kw: Any) -> NativeVecEnv:
+    """Build a :class:`NativeVecEnv` (``num_episodes * n_agents`` slots)."""
+    return NativeVecEnv(scenario, num_episodes=num_episodes, seed=seed, **kw)
