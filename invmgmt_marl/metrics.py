@@ -1,0 +1,293 @@
+"""Key performance indicators: pure functions over a :class:`~invmgmt_marl.rollout.Trajectory` or arrays.
+
+Every function reads the ledger fields (see :mod:`invmgmt_marl.sim.ledger`); none re-derives the
+inventory arithmetic. Shapes: ``T`` periods, ``B`` episodes, ``N`` nodes, ``S`` stores, ``L`` echelon
+levels. Trajectories must keep every period (``rollout(..., keep="all")``), except for the cost
+functions, which also accept ``keep="sum"``.
+
+Notation in the formulas: ``x[t]`` is a ledger field of period ``t`` (end-of-period stocks, flows of the
+period); ``d[t, s]`` customer demand at store ``s``; sums over ``t`` run over the whole episode unless
+stated otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from invmgmt_marl.sim.ledger import COST_FIELDS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from invmgmt_marl.rollout import Trajectory
+    from invmgmt_marl.sim.network import Network
+
+__all__ = [
+    "ECHELON_GROUPINGS",
+    "echelon_levels",
+    "cost_breakdown",
+    "total_cost",
+    "revenue",
+    "customer_backlog",
+    "on_time",
+    "fill_rate",
+    "system_fill_rate",
+    "node_fill_rate",
+    "cycle_service_level",
+    "order_cv",
+    "node_order_cv",
+    "demand_cv",
+    "bullwhip_cv",
+    "bullwhip_variance_ratio",
+    "inventory_turns",
+    "system_turns",
+    "gap_to_bound",
+    "normalised_score",
+    "level_labels",
+]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+#: the ways nodes can be grouped into echelon levels (see :func:`echelon_levels`)
+ECHELON_GROUPINGS: tuple[str, ...] = ("role", "distance")
+_ROLE_ORDER = ("store", "warehouse", "supplier")
+#: below this a mean order is treated as zero (its coefficient of variation is reported as 0)
+CV_MEAN_FLOOR = 1e-6
+
+
+def _full(traj: Trajectory, what: str) -> None:
+    t_nodes, t_demand = traj.nodes.shape[0], traj.demand.shape[1]
+    if t_nodes != t_demand:
+        raise ValueError(
+            f"{what}: needs every period's ledger (rollout keep='all'); the trajectory has {t_nodes} "
+            f"period(s) for {t_demand} demand periods"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# echelon levels
+def _distance_to_customer(net: Network) -> I64:
+    """Edges from each node down to the nearest store (stores 0); -1 if no store is downstream."""
+    n = net.n_nodes
+    dist = np.full(n, -1, dtype=np.int64)
+    dist[net.store_nodes] = 0
+    frontier = list(net.store_nodes.tolist())
+    while frontier:
+        nxt = []
+        for j in frontier:
+            for e in net.agent_edges[j]:
+                src = int(net.edge_src[e])
+                if src < n and dist[src] < 0:
+                    dist[src] = dist[j] + 1
+                    nxt.append(src)
+        frontier = nxt
+    return dist
+
+
+def echelon_levels(net: Network, by: str = "role") -> list[tuple[str, I64]]:
+    """The network's echelon levels, from the customer up: ``[(label, node indices), ...]``.
+
+    ``by="role"`` groups stores, warehouses and suppliers (labels ``store``, ``warehouse``,
+    ``supplier``; roles without nodes are left out). ``by="distance"`` groups nodes by the number of
+    edges down to the nearest store (labels ``d0`` = stores, ``d1``, ...; nodes from which no store can
+    be reached form a last level ``unlinked``).
+    """
+    if by == "role":
+        out = []
+        for role in _ROLE_ORDER:
+            idx = np.array([i for i, r in enumerate(net.roles) if r == role], dtype=np.int64)
+            if len(idx):
+                out.append((role, idx))
+        return out
+    if by == "distance":
+        dist = _distance_to_customer(net)
+        out = [(f"d{k}", np.flatnonzero(dist == k).astype(np.int64)) for k in range(int(dist.max()) + 1)]
+        out = [(lab, idx) for lab, idx in out if len(idx)]
+        if np.any(dist < 0):
+            out.append(("unlinked", np.flatnonzero(dist < 0).astype(np.int64)))
+        return out
+    raise ValueError(f"by: expected one of {list(ECHELON_GROUPINGS)}, got {by!r}")
+
+
+# --------------------------------------------------------------------------------------------------
+# money
+def cost_breakdown(traj: Trajectory) -> dict[str, F64]:
+    """``{field: (B, N)}`` episode totals of each cost field:
+    ``holding_cost``, ``backlog_cost``, ``lost_sales_cost``, ``ordering_cost``, ``fixed_cost``;
+    ``C_f[b, n] = sum_t f[t, b, n]``."""
+    return {f: traj.node(f).sum(axis=0) for f in COST_FIELDS}
+
+
+def total_cost(traj: Trajectory) -> F64:
+    """``(B, N)`` episode cost of each node: ``sum_f C_f`` over the five cost fields."""
+    return np.asarray(sum(cost_breakdown(traj).values()))
+
+
+def revenue(traj: Trajectory) -> F64:
+    """``(B, N)`` episode revenue: ``sum_t revenue[t]`` (sales plus internal transfer revenue)."""
+    return traj.node("revenue").sum(axis=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# service
+def customer_backlog(traj: Trajectory, net: Network) -> F64:
+    """``(T, B, S)`` units owed to each store's customers at the end of each period.
+
+    ``cb[t, s] = backlog[t, store_s] - sum_{e out of store_s} edge_backlog[t, e]`` (a store's node
+    backlog also counts what it owes on outbound edges, if it has any); 0 at lost-sales stores.
+    """
+    _full(traj, "customer_backlog")
+    stores = net.store_nodes
+    edge_owed = traj.edge("edge_backlog") @ net.edge_from_src  # (T, B, N)
+    cb = traj.node("backlog")[:, :, stores] - edge_owed[:, :, stores]
+    return np.maximum(cb, 0.0)
+
+
+def on_time(traj: Trajectory, net: Network) -> F64:
+    """``(T, B, S)`` customer demand shipped in the period it arrived.
+
+    Old backlog is served first, so ``on_time[t] = clip(sold[t] - cb[t-1], 0, d[t])`` with ``cb`` the
+    customer backlog (:func:`customer_backlog`, ``cb[-1]`` = the store's initial backlog). For a store
+    without outbound edges this is the issue's ``clip(shipped - (owed - requested), 0, requested)``.
+    """
+    _full(traj, "on_time")
+    cb = customer_backlog(traj, net)
+    init = np.broadcast_to(net.initial_backlog[net.n_edges :], cb.shape[1:])
+    carried = np.concatenate([init[None], cb[:-1]], axis=0)
+    demand = np.moveaxis(traj.demand, 1, 0)  # (T, B, S)
+    sold = traj.node("sold")[:, :, net.store_nodes]
+    return np.clip(sold - carried, 0.0, demand)
+
+
+def _ratio(num: F64, den: F64, empty: float) -> F64:
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
+
+
+def fill_rate(traj: Trajectory, net: Network) -> F64:
+    """``(B, S)`` fill rate of each store: ``sum_t on_time[t] / sum_t d[t]`` (1 when no demand)."""
+    return _ratio(on_time(traj, net).sum(axis=0), traj.demand.sum(axis=1), 1.0)
+
+
+def system_fill_rate(traj: Trajectory, net: Network) -> F64:
+    """``(B,)`` fill rate over all stores: ``sum_{t,s} on_time / sum_{t,s} d`` (1 when no demand)."""
+    return _ratio(on_time(traj, net).sum(axis=(0, 2)), traj.demand.sum(axis=(1, 2)), 1.0)
+
+
+def node_fill_rate(traj: Trajectory) -> F64:
+    """``(B, N)`` fill rate of every node towards all its requesters (downstream nodes and customers):
+    ``sum_t clip(shipped - (owed - requested), 0, requested) / sum_t requested`` (1 when nothing was
+    requested)."""
+    _full(traj, "node_fill_rate")
+    req, owed, shipped = traj.node("requested"), traj.node("owed"), traj.node("shipped")
+    ok = np.clip(shipped - (owed - req), 0.0, req)
+    return _ratio(ok.sum(axis=0), req.sum(axis=0), 1.0)
+
+
+def cycle_service_level(traj: Trajectory, net: Network, tol: float = 1e-9) -> F64:
+    """``(B, S)`` share of periods without a stockout at each store.
+
+    A period is a stockout when some of its customer demand was not shipped in that period (it became
+    new backlog or was lost): ``d[t] - on_time[t] > tol * max(1, d[t])``. Periods without demand are
+    never stockouts. ``CSL = (1/T) sum_t [no stockout in t]``.
+    """
+    ot = on_time(traj, net)
+    demand = np.moveaxis(traj.demand, 1, 0)
+    out = demand - ot > tol * np.maximum(1.0, demand)
+    return 1.0 - out.mean(axis=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# bullwhip
+def order_cv(orders: F64) -> F64:
+    """Coefficient of variation of order series ``(T, ...)`` over the first ``T - 1`` periods, as
+    reported by Liu et al.: ``std(q[0:T-1]) / mean(q[0:T-1])`` (population std), and 0 where the
+    mean is below ``1e-6``. Returns the trailing shape (e.g. ``(B, N)``)."""
+    q = np.asarray(orders, dtype=np.float64)
+    if q.shape[0] < 2:
+        raise ValueError(f"orders: need at least 2 periods, got {q.shape[0]}")
+    q = q[:-1]
+    mean = q.mean(axis=0)
+    std = q.std(axis=0)
+    return np.where(mean < CV_MEAN_FLOOR, 0.0, std / np.where(mean < CV_MEAN_FLOOR, 1.0, mean))
+
+
+def node_order_cv(traj: Trajectory) -> F64:
+    """``(B, N)`` :func:`order_cv` of each node's total order over its inbound edges (``ordered``)."""
+    _full(traj, "node_order_cv")
+    return order_cv(traj.node("ordered"))
+
+
+def demand_cv(traj: Trajectory) -> F64:
+    """``(B,)`` :func:`order_cv` of the total customer demand ``sum_s d[t, s]`` (same window): the
+    baseline against which order CVs show amplification."""
+    return order_cv(traj.demand.sum(axis=2).T)
+
+
+def bullwhip_cv(traj: Trajectory, net: Network, by: str = "role") -> F64:
+    """``(B, L)`` bullwhip per echelon level as order variability: the mean over the level's nodes of
+    each node's :func:`order_cv` (``std/mean`` of ``ordered[0:T-1]``; total over inbound edges)."""
+    cv = node_order_cv(traj)
+    return np.stack([cv[:, idx].mean(axis=1) for _, idx in echelon_levels(net, by)], axis=1)
+
+
+def bullwhip_variance_ratio(traj: Trajectory, net: Network, by: str = "role") -> F64:
+    """``(B, L)`` bullwhip per echelon level as a variance ratio:
+    ``Var_t(sum_{n in level} ordered[t, n]) / Var_t(sum_s d[t, s])`` over ``t = 0..T-2`` (population
+    variances; the same window as :func:`order_cv`). NaN where customer demand does not vary."""
+    _full(traj, "bullwhip_variance_ratio")
+    orders = traj.node("ordered")[:-1]  # (T-1, B, N)
+    dvar = traj.demand.sum(axis=2)[:, :-1].var(axis=1)  # (B,)
+    cols = [orders[:, :, idx].sum(axis=2).var(axis=0) for _, idx in echelon_levels(net, by)]
+    ratio = np.stack(cols, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(dvar[:, None] > 1e-12, ratio / np.where(dvar > 1e-12, dvar, 1.0)[:, None], np.nan)
+
+
+# --------------------------------------------------------------------------------------------------
+# inventory turns
+def _turns(sold: F64, mean_on_hand: F64) -> F64:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mean_on_hand > 0, sold / np.where(mean_on_hand > 0, mean_on_hand, 1.0),
+                        np.where(sold > 0, np.inf, 0.0))
+
+
+def inventory_turns(traj: Trajectory, net: Network) -> F64:
+    """``(B, S)`` turns of each store over the episode: ``sum_t sold[t] / mean_t on_hand[t]``
+    (``inf`` if it sold with no stock at the end of any period, 0 if it sold nothing)."""
+    _full(traj, "inventory_turns")
+    stores = net.store_nodes
+    return _turns(traj.node("sold")[:, :, stores].sum(axis=0), traj.node("on_hand")[:, :, stores].mean(axis=0))
+
+
+def system_turns(traj: Trajectory, net: Network) -> F64:
+    """``(B,)`` system turns: ``sum_{t,s} sold / mean_t sum_n on_hand[t, n]`` (stock at every node)."""
+    _full(traj, "system_turns")
+    return _turns(traj.node("sold").sum(axis=(0, 2)), traj.node("on_hand").sum(axis=2).mean(axis=0))
+
+
+# --------------------------------------------------------------------------------------------------
+# comparisons
+def gap_to_bound(value: F64 | float, bound: F64 | float, objective: str = "cost") -> F64:
+    """Relative gap to the perfect-information bound: cost ``(cost - bound) / bound``; profit
+    ``(bound - profit) / |bound|``. ``>= 0`` for any policy; NaN where the bound is 0."""
+    v, b = np.asarray(value, dtype=np.float64), np.asarray(bound, dtype=np.float64)
+    diff = v - b if objective == "cost" else b - v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.abs(b) > 0, diff / np.where(np.abs(b) > 0, np.abs(b), 1.0), np.nan)
+
+
+def normalised_score(value: F64 | float, floor: F64 | float, bound: F64 | float) -> F64:
+    """``(value - floor) / (bound - floor)``: 0 = the do-nothing floor, 1 = the perfect-information
+    bound (for cost or profit alike). NaN where the floor equals the bound."""
+    v, f, b = (np.asarray(x, dtype=np.float64) for x in (value, floor, bound))
+    den = b - f
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.abs(den) > 1e-12, (v - f) / np.where(np.abs(den) > 1e-12, den, 1.0), np.nan)
+
+
+def level_labels(levels: Sequence[tuple[str, I64]]) -> list[str]:
+    """The labels of :func:`echelon_levels`' output."""
+    return [lab for lab, _ in levels]

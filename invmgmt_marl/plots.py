@@ -1,0 +1,137 @@
+"""PNG plots of an evaluation (matplotlib with the ``Agg`` backend, imported only when plotting).
+
+    from invmgmt_marl.plots import save_plots
+    paths = save_plots(evaluation, "out/")     # episode.png, bullwhip.png, costs.png
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from invmgmt_marl import metrics as M
+
+if TYPE_CHECKING:  # pragma: no cover
+    from invmgmt_marl.evaluate import Evaluation
+    from invmgmt_marl.rollout import Trajectory
+    from invmgmt_marl.sim.network import Network
+
+__all__ = ["plot_episode", "plot_bullwhip", "plot_cost_breakdown", "save_plots"]
+
+logger = logging.getLogger(__name__)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _check_episode(traj: Trajectory, episode: int) -> None:
+    b = traj.demand.shape[0]
+    if not 0 <= episode < b:
+        raise ValueError(f"episode: expected 0..{b - 1}, got {episode}")
+    if traj.nodes.shape[0] != traj.demand.shape[1]:
+        raise ValueError("trajectory: plots need every period's ledger (rollout keep='all')")
+
+
+def plot_episode(traj: Trajectory, net: Network, path: str | Path, episode: int = 0) -> Path:
+    """Inventory on hand, backlog and orders of every node over one episode (three stacked panels)."""
+    _check_episode(traj, episode)
+    plt = _pyplot()
+    t = np.arange(traj.demand.shape[1])
+    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    for ax, fld, title in zip(axes, ("on_hand", "backlog", "ordered"),
+                              ("on hand (end of period)", "backlog owed (end of period)", "units ordered"),
+                              strict=True):
+        x = traj.node(fld)[:, episode]
+        for i, a in enumerate(net.agents):
+            ax.plot(t, x[:, i], label=a, lw=1.1)
+        ax.set_ylabel(title)
+        ax.grid(alpha=0.3)
+    axes[2].plot(t, traj.demand[episode].sum(axis=1), color="black", lw=0.8, ls="--", label="customer demand")
+    axes[0].legend(loc="upper right", fontsize="small", ncol=min(4, net.n_nodes))
+    axes[2].legend(loc="upper right", fontsize="small", ncol=min(4, net.n_nodes + 1))
+    axes[2].set_xlabel("period")
+    fig.suptitle(f"{net.scenario.name}: episode {episode}")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_bullwhip(traj: Trajectory, net: Network, path: str | Path, episode: int = 0, by: str = "role") -> Path:
+    """Total orders of each echelon level against total customer demand over one episode, one panel
+    per level, titled with the level's order CV (:func:`~invmgmt_marl.metrics.bullwhip_cv`)."""
+    _check_episode(traj, episode)
+    plt = _pyplot()
+    levels = M.echelon_levels(net, by)
+    cv = M.bullwhip_cv(traj, net, by)[episode]
+    dcv = M.demand_cv(traj)[episode]
+    t = np.arange(traj.demand.shape[1])
+    demand = traj.demand[episode].sum(axis=1)
+    orders = traj.node("ordered")[:, episode]
+    fig, axes = plt.subplots(len(levels), 1, figsize=(10, 2.4 * len(levels) + 0.6), sharex=True, squeeze=False)
+    for k, (label, idx) in enumerate(levels):
+        ax = axes[k, 0]
+        ax.plot(t, demand, color="black", lw=0.9, label=f"customer demand (CV {dcv:.2f})")
+        ax.plot(t, orders[:, idx].sum(axis=1), lw=1.1, label=f"{label} orders (CV {cv[k]:.2f})")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize="small")
+    axes[-1, 0].set_xlabel("period")
+    fig.suptitle(f"{net.scenario.name}: orders per echelon against demand, episode {episode}")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_cost_breakdown(evaluation: Evaluation, path: str | Path) -> Path:
+    """Stacked bars per node: mean episode cost by field (holding, backlog, lost sales, ordering, fixed)."""
+    plt = _pyplot()
+    agents = list(evaluation.agents)
+    x = np.arange(len(agents))
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(agents) + 2), 4.5))
+    bottom = np.zeros(len(agents))
+    for f, v in evaluation.breakdown.items():
+        m = v.mean(axis=0)
+        if not np.any(m):
+            continue
+        ax.bar(x, m, bottom=bottom, label=f.replace("_", " "))
+        bottom += m
+    ax.set_xticks(x, agents, rotation=20)
+    ax.set_ylabel(f"cost per episode (mean of {evaluation.episodes})")
+    ax.set_title(f"{evaluation.scenario}: cost breakdown, {evaluation.policy}"[:110])
+    ax.legend(fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def save_plots(evaluation: Evaluation, out_dir: str | Path, episode: int = 0) -> list[Path]:
+    """Write ``episode.png``, ``bullwhip.png`` and ``costs.png`` into ``out_dir``; returns the paths.
+
+    The first two need the evaluation's trajectory (``evaluate(..., keep_trajectory=True)``).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [plot_cost_breakdown(evaluation, out / "costs.png")]
+    traj, net = evaluation.trajectory, evaluation.network
+    if traj is None or net is None:
+        logger.warning("save_plots: the evaluation kept no trajectory; only costs.png written")
+        return paths
+    paths.insert(0, plot_episode(traj, net, out / "episode.png", episode))
+    paths.insert(1, plot_bullwhip(traj, net, out / "bullwhip.png", episode, evaluation.grouping))
+    return paths
