@@ -323,13 +323,14 @@ class Evaluation:
 
     def summary_table(self) -> Table:
         """A ``rich`` table: per-node means per period, KPIs, and the system column."""
+        from rich.markup import escape
         from rich.table import Table
 
         s = self.summary()
         t = self.periods
         table = Table(
-            title=f"{self.scenario}: {self.policy} over {self.episodes} episode(s) of {t} periods "
-            f"(demand: {self.demand_source})",
+            title=escape(f"{self.scenario}: {self.policy} over {self.episodes} episode(s) of {t} periods "
+                         f"(demand: {self.demand_source})"),
         )
         table.add_column("")
         for a in self.agents:
@@ -361,7 +362,7 @@ class Evaluation:
                       f"demand {fmt(s['bullwhip']['demand_cv'])}")
         for lv in self.levels:
             cv, vr = s["bullwhip"]["cv"][lv], s["bullwhip"]["variance_ratio"][lv]
-            table.add_row(f"bullwhip ({lv})", *blank, f"CV {fmt(cv)}, var ratio {fmt(vr)}")
+            table.add_row(escape(f"bullwhip ({lv})"), *blank, f"CV {fmt(cv)}, var {fmt(vr)}x")
         if s["bound"] is not None:
             table.add_row("perfect-information bound", *blank, fmt(s["bound"]["per_agent_period"]) + " /agent")
             table.add_row("gap to bound", *blank, fmt(s["bound"]["gap"], True))
@@ -591,7 +592,7 @@ def run_benchmark(
 def _f(v: Any, fmt: str = "{:.2f}") -> str:
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return "–"
-    return fmt.format(v)
+    return fmt.format(float(v) + 0.0)  # + 0.0: no "-0.000"
 
 
 def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: str = "") -> str:
