@@ -14,19 +14,24 @@ All episodes end together (fixed horizon); on the last period every slot reports
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gymnasium import spaces as gym_spaces
+
 from invmgmt_marl.adapters import require
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.observe import observe
+from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.sim import initial_state, sample_demand, step
 
-__all__ = ["NativeVecEnv", "make_native_vec_env"]
+__all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
 
 _vec = require("stable_baselines3.common.vec_env.base_vec_env", "sb3")
 
@@ -38,22 +43,34 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         scenario: scenario name, path or :class:`~invmgmt_marl.scenario.Scenario`.
         num_episodes: episodes run side by side.
         seed: seed of the first reset (episode ``b`` uses ``seed + b``).
+        normalize_actions: offer box actions as ``Box(-1, 1)`` and map them linearly to
+            ``[0, max_order]`` (what Gaussian policies learn best with).
         **env_kwargs: as for :class:`~invmgmt_marl.env.InventoryParallelEnv` (``shared_spaces`` is
             always on).
     """
 
-    def __init__(self, scenario: Any = "serial", num_episodes: int = 8, seed: int | None = None, **env_kwargs: Any):
+    def __init__(
+        self,
+        scenario: Any = "serial",
+        num_episodes: int = 8,
+        seed: int | None = None,
+        normalize_actions: bool = False,
+        **env_kwargs: Any,
+    ):
         env_kwargs.pop("shared_spaces", None)
         self.template = InventoryParallelEnv(scenario, shared_spaces=True, **env_kwargs)
         self.net = self.template.net
         agent = self.template.possible_agents[0]
         self.num_episodes = num_episodes
         self.n_agents = self.net.n_nodes
-        super().__init__(
-            num_episodes * self.n_agents,
-            self.template.observation_space(agent),
-            self.template.action_space(agent),
-        )
+        action_space = self.template.action_space(agent)
+        self._action_high: np.ndarray | None = None
+        if normalize_actions:
+            if not isinstance(action_space, gym_spaces.Box):
+                raise ValueError(f"normalize_actions: only for box actions, got {action_space}")
+            self._action_high = action_space.high.astype(np.float64)
+            action_space = gym_spaces.Box(-1.0, 1.0, shape=action_space.shape, dtype=np.float32)
+        super().__init__(num_episodes * self.n_agents, self.template.observation_space(agent), action_space)
         self._codec = self.template._codec
         self._roles = self.template._roles
         self._view, self._scale = self.template._view, self.template._scale
@@ -88,6 +105,8 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             raise RuntimeError("step_wait() without step_async()")
         b, n = self.num_episodes, self.n_agents
         acts = self._actions.reshape((b, n) if self._discrete else (b, n, -1))
+        if self._action_high is not None:  # [-1, 1] -> [0, high]
+            acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
         orders, _ = self._codec.decode_batch(acts)
         t = self._state.t
         self._state, ledger = step(self.net, self._state, orders, self._demand[:, t])
@@ -139,3 +158,30 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
 def make_native_vec_env(scenario: Any = "serial", num_episodes: int = 8, seed: int | None = None, **kw: Any) -> NativeVecEnv:
     """Build a :class:`NativeVecEnv` (``num_episodes * n_agents`` slots)."""
     return NativeVecEnv(scenario, num_episodes=num_episodes, seed=seed, **kw)
+
+
+def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
+    """A deterministic shared :class:`ObservationPolicy` from a saved Stable-Baselines3 PPO model.
+
+    Reads the ``.json`` that ``invmgmt-marl train --backend sb3`` writes beside the ``.zip`` (scenario,
+    env keywords, action normalisation); keywords given here override it.
+    """
+    sb3 = require("stable_baselines3", "sb3")
+    model_path = Path(path)
+    meta_path = model_path.with_suffix(".json")
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    kwargs = {"scenario": meta.get("scenario", "serial"), **meta.get("env_kwargs", {}), **env_kwargs}
+    template = InventoryParallelEnv(shared_spaces=True, **kwargs)
+    model = sb3.PPO.load(model_path, device="cpu")
+    agent = template.possible_agents[0]
+    high = template.action_space(agent).high.astype(np.float64) if meta.get("normalize_actions") else None
+
+    def act(gid: str, obs: NDArray[np.float32]) -> NDArray[Any]:
+        a = model.predict(obs, deterministic=True)[0]
+        return a if high is None else (np.clip(a, -1.0, 1.0) + 1.0) * 0.5 * high
+
+    return ObservationPolicy(
+        act, groups={"shared": list(template.possible_agents)}, shared_spaces=True,
+        action_type=template.scenario.actions.type, view=template.scenario.observation.view,
+        obs_scale=template._scale,
+    )

@@ -1,0 +1,203 @@
+"""Ray RLlib (new API stack, ``ray[rllib]==2.60.0``): env registration, PPO configs, trained policies.
+
+    from invmgmt_marl.adapters.rllib import ppo_config
+    algo = ppo_config("serial", policies="shared").build_algo()
+    algo.train()
+
+Policy layouts:
+
+- ``shared``: one module for every agent, over the env's shared spaces (observation + role one-hot,
+  padded actions); RLlib requires identical spaces for agents that share a module.
+- ``per_role``: one module per role (stores share one, warehouses one, suppliers one).
+- ``per_agent``: one module per agent.
+
+Scaling out is Ray's job: start a cluster (``ray start --head`` on one machine, ``ray start
+--address=HEAD:6379`` on the others), ``ray.init(address=...)`` (or ``invmgmt-marl train --address``)
+and raise ``num_env_runners`` / ``num_learners``. Nothing here distributes work by itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from invmgmt_marl.adapters import require
+from invmgmt_marl.env import InventoryParallelEnv
+from invmgmt_marl.policies.agent import ObservationPolicy
+
+__all__ = [
+    "ENV_NAME",
+    "LAYOUTS",
+    "register_env",
+    "policy_groups",
+    "ppo_config",
+    "save_metadata",
+    "load_rllib_policy",
+]
+
+ENV_NAME = "invmgmt"
+LAYOUTS = ("shared", "per_role", "per_agent")
+METADATA_FILE = "invmgmt_marl.json"
+
+
+def _make_env(config: Mapping[str, Any]) -> Any:
+    pz = require("ray.rllib.env.wrappers.pettingzoo_env", "rllib")
+    return pz.ParallelPettingZooEnv(InventoryParallelEnv(**dict(config)))
+
+
+def register_env(name: str = ENV_NAME) -> str:
+    """Register ``name`` with Ray Tune: ``env_config`` holds ``parallel_env`` keyword arguments
+    (``scenario``, ``shared_spaces``, overrides)."""
+    registry = require("ray.tune.registry", "rllib")
+    registry.register_env(name, _make_env)
+    return name
+
+
+def policy_groups(env: InventoryParallelEnv, layout: str) -> dict[str, list[str]]:
+    """``{module_id: [agents]}`` for a layout, checking that agents sharing a module share spaces."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"policies: expected one of {LAYOUTS}, got {layout!r}")
+    agents = env.possible_agents
+    if layout == "shared":
+        groups = {"shared": list(agents)}
+    elif layout == "per_role":
+        groups = {}
+        for a, role in zip(agents, env.net.roles, strict=True):
+            groups.setdefault(role, []).append(a)
+    else:
+        groups = {a: [a] for a in agents}
+    for gid, members in groups.items():
+        first = members[0]
+        for a in members[1:]:
+            if env.observation_space(a) != env.observation_space(first) or env.action_space(a) != env.action_space(first):
+                raise ValueError(
+                    f"policies: agents {first!r} and {a!r} share module {gid!r} but their spaces differ "
+                    f"({env.observation_space(first)} / {env.action_space(first)} vs {env.observation_space(a)} / "
+                    f"{env.action_space(a)}); use policies='shared' (padded shared spaces) or 'per_agent'"
+                )
+    return groups
+
+
+def ppo_config(
+    scenario: Any = "serial",
+    policies: str = "shared",
+    *,
+    seed: int | None = 0,
+    num_env_runners: int = 0,
+    num_learners: int = 0,
+    train_batch_size: int = 2000,
+    minibatch_size: int = 250,
+    num_epochs: int = 10,
+    lr: float = 3e-4,
+    gamma: float = 0.99,
+    hidden: tuple[int, ...] = (64, 64),
+    env_name: str = ENV_NAME,
+    **env_kwargs: Any,
+) -> Any:
+    """A ``PPOConfig`` on the new API stack over :class:`ParallelPettingZooEnv`.
+
+    Args:
+        scenario: scenario name or YAML path (kept in ``env_config``; must be picklable).
+        policies: ``shared``, ``per_role`` or ``per_agent``.
+        seed: RLlib's seed (``.debugging(seed=...)``); env copies are seeded from it.
+        num_env_runners, num_learners: Ray parallelism (0 = sample / learn in the driver).
+        train_batch_size, minibatch_size, num_epochs, lr, gamma: PPO settings.
+        hidden: hidden layer sizes of the default MLP.
+        env_name: the registered env name (registered here if needed).
+        **env_kwargs: ``parallel_env`` keywords (``action_type``, ``view``, ``reward``, ``alpha``, ...).
+    """
+    ppo = require("ray.rllib.algorithms.ppo", "rllib")
+    rl_module = require("ray.rllib.core.rl_module", "rllib")
+    model_config = require("ray.rllib.core.rl_module.default_model_config", "rllib")
+    register_env(env_name)
+    env_config = {"scenario": scenario, **env_kwargs, "shared_spaces": policies == "shared"}
+    groups = policy_groups(InventoryParallelEnv(**env_config), policies)
+    owner = {a: gid for gid, members in groups.items() for a in members}
+
+    def mapping(agent_id: str, episode: Any = None, **kw: Any) -> str:
+        return owner[agent_id]
+
+    spec = rl_module.MultiRLModuleSpec(
+        rl_module_specs={
+            gid: rl_module.RLModuleSpec(model_config=model_config.DefaultModelConfig(fcnet_hiddens=list(hidden)))
+            for gid in groups
+        }
+    )
+    return (
+        ppo.PPOConfig()
+        .environment(env_name, env_config=env_config)
+        .framework("torch")
+        .env_runners(num_env_runners=num_env_runners)
+        .learners(num_learners=num_learners)
+        .training(
+            train_batch_size_per_learner=train_batch_size,
+            minibatch_size=minibatch_size,
+            num_epochs=num_epochs,
+            lr=lr,
+            gamma=gamma,
+        )
+        .multi_agent(policies=set(groups), policy_mapping_fn=mapping)
+        .rl_module(rl_module_spec=spec)
+        .debugging(seed=seed)
+    )
+
+
+def save_metadata(checkpoint_dir: str | Path, env_config: Mapping[str, Any], groups: Mapping[str, list[str]]) -> Path:
+    """Write what :func:`load_rllib_policy` needs next to an RLlib checkpoint."""
+    path = Path(checkpoint_dir) / METADATA_FILE
+    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in env_config.items()}
+    path.write_text(json.dumps({"env_config": cfg, "groups": dict(groups)}, indent=2, default=str))
+    return path
+
+
+def _module_dir(checkpoint_dir: Path) -> Path:
+    for cand in (checkpoint_dir / "learner_group" / "learner" / "rl_module", checkpoint_dir):
+        if cand.is_dir() and (cand / "class_and_ctor_args.pkl").exists():
+            return cand
+    raise FileNotFoundError(f"checkpoint: no RLlib MultiRLModule found under {checkpoint_dir}")
+
+
+def load_rllib_policy(checkpoint_dir: str | Path, groups: Mapping[str, list[str]] | None = None, **env_config: Any) -> ObservationPolicy:
+    """A deterministic :class:`ObservationPolicy` from an RLlib checkpoint (no Ray cluster needed).
+
+    ``env_config`` and ``groups`` default to the metadata saved by :func:`save_metadata`
+    (``invmgmt-marl train`` writes it); give them for other checkpoints.
+    """
+    torch = require("torch", "rllib")
+    multi = require("ray.rllib.core.rl_module.multi_rl_module", "rllib")
+    space_utils = require("ray.rllib.utils.spaces.space_utils", "rllib")
+    ckpt = Path(checkpoint_dir)
+    meta_path = ckpt / METADATA_FILE
+    if meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        env_config = {**meta["env_config"], **env_config}
+        groups = groups if groups is not None else meta["groups"]
+    if groups is None:
+        raise ValueError(f"groups: no {METADATA_FILE} in {ckpt}; pass groups={{module_id: [agents]}}")
+    module = multi.MultiRLModule.from_checkpoint(str(_module_dir(ckpt)))
+    template = InventoryParallelEnv(**env_config)
+    spaces = {gid: template.action_space(members[0]) for gid, members in groups.items()}
+
+    def act(gid: str, obs: np.ndarray) -> np.ndarray:
+        sub = module[gid]
+        with torch.no_grad():
+            out = sub.forward_inference({"obs": torch.as_tensor(obs)})
+            dist = sub.get_inference_action_dist_cls().from_logits(out["action_dist_inputs"])
+            actions = dist.to_deterministic().sample().numpy()
+        space = spaces[gid]
+        if hasattr(space, "low"):  # Box: RLlib normalises actions to [-1, 1] by default
+            actions = np.stack([space_utils.clip_action(space_utils.unsquash_action(a, space), space) for a in actions])
+        return actions
+
+    return ObservationPolicy(
+        act,
+        groups=groups,
+        action_type=template.scenario.actions.type,
+        view=template.scenario.observation.view,
+        shared_spaces=bool(env_config.get("shared_spaces", False)),
+        obs_scale=template._scale,
+    )
