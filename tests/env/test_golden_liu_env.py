@@ -107,19 +107,27 @@ def test_env_replay_net_observations(path: Any) -> None:
 
 @pytest.mark.parametrize("path", golden_params())
 def test_env_reset_observation_matches_liu(path: Any) -> None:
+    """Reset observations: serial [10, 0, 10, 10, 10, 10, 10] (columns 0, 1, 3, 4..7 of ours); net
+    [2, 0, 0, 2, 2, 2, 2, 2] (columns 0..7). The incoming-order column comes from the scenarios'
+    initial_order / initial_demand (it was 0 before those existed)."""
     g = load_golden(path)
     _, obs0, _ = _run(g)
-    agents = SERIAL_AGENTS if g["env"] == "serial" else NET_AGENTS
-    liu = np.asarray(g["initial_state"]["obs"]) * (1 if g["env"] == "serial" else 4)
+    serial = g["env"] == "serial"
+    agents = SERIAL_AGENTS if serial else NET_AGENTS
+    liu = np.asarray(g["initial_state"]["obs"]) * (1 if serial else 4)
     ours = np.array([obs0[a] for a in agents])
-    # on_hand, backlog, pipeline 0..3 (the incoming-order column is checked separately below)
-    np.testing.assert_array_equal(ours[:, [0, 1, 4, 5, 6, 7]], liu[:, [0, 1, 3, 4, 5, 6]] if g["env"] == "serial"
-                                  else liu[:, [0, 1, 4, 5, 6, 7]])
+    cols = [0, 1, 3, 4, 5, 6, 7] if serial else list(range(8))
+    np.testing.assert_array_equal(ours[:, cols], liu)
     np.testing.assert_array_equal(ours[:, -1], 0.0)  # progress
 
 
-@pytest.mark.parametrize("scenario,liu_incoming", [("serial", 10.0), ("net_2x3", 2.0)])
+@pytest.mark.parametrize(("scenario", "liu_incoming"), [("serial", 10.0), ("net_2x3", 2.0)])
 def test_reset_incoming_order_matches_liu(scenario: str, liu_incoming: float) -> None:
     env = invmgmt_marl.parallel_env(scenario, obs_scale=1)
     obs, _ = env.reset(seed=0)
     assert [float(o[3]) for o in obs.values()] == [liu_incoming] * len(obs)
+    # the initial orders are observation-only: they are not owed by anyone
+    obs, *_ = env.step({a: np.zeros(env.action_space(a).shape, np.float32) for a in env.agents})
+    upstream = [i for i, a in enumerate(env.possible_agents) if not a.startswith("store")]
+    assert all(float(obs[env.possible_agents[i]][3]) == 0.0 for i in upstream)
+    np.testing.assert_array_equal(env.last_ledger.owed[0, upstream], 0.0)
