@@ -185,8 +185,10 @@ def _demand_override(text: str | None) -> dict[str, Any] | None:
         return None
     value = _parse_value(text)
     if not isinstance(value, dict):
-        raise ValueError(f"--demand-process: expected a JSON mapping like '{{\"process\": \"poisson\", \"mean\": 10}}', "
-                         f"got {text!r}")
+        raise ValueError(
+            "--demand-process: expected a JSON mapping like "
+            f"'{{\"process\": \"poisson\", \"mean\": 10}}', got {text!r}"
+        )
     return value
 
 
@@ -196,7 +198,8 @@ def _cmd_demand(args: argparse.Namespace, console: Console) -> int:
     d = generate_demand_set(args.scenario, args.episodes, args.seed, args.out, periods=args.periods,
                             demand=_demand_override(args.demand_process))
     console.print(
-        f"wrote {d.shape[0]} episode(s) x {d.shape[1]} periods x {d.shape[2]} store(s) of {args.scenario} demand "
+        f"wrote {d.shape[0]} episode(s) x {d.shape[1]} periods x {d.shape[2]} store(s) of "
+        f"{args.scenario} demand "
         f"(seed {args.seed}, mean {d.mean():.2f} per store-period) to {args.out}/{{0..{d.shape[0] - 1}}}.txt "
         f"and {args.out}/meta.json"
     )
@@ -216,7 +219,9 @@ def _cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
         if args.policy not in TUNABLE:
             raise ValueError(f"--policy: {args.policy!r} cannot be tuned; tunable: {sorted(TUNABLE)}")
         if args.demand is None and args.train_seed == args.seed:
-            raise ValueError(f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}")
+            raise ValueError(
+                f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}"
+            )
         tuning = tune(net, args.policy, episodes=args.train_episodes, seed=args.train_seed, progress=True,
                       cache=True, **options)
         policy = tuning.policy(net)
@@ -264,14 +269,17 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
         wanted = args.policies.split(",")
         unknown = sorted(set(wanted) - {b.kind for b in BASELINES})
         if unknown:
-            raise ValueError(f"--policies: unknown baseline {unknown[0]!r}; known: {[b.kind for b in BASELINES]}")
+            known = [b.kind for b in BASELINES]
+            raise ValueError(f"--policies: unknown baseline {unknown[0]!r}; known: {known}")
         baselines = tuple(b for b in BASELINES if b.kind in wanted)
-    rows = run_benchmark(scenarios, episodes=args.episodes, seed=args.seed, train_episodes=args.train_episodes,
-                         train_seed=args.train_seed, baselines=baselines, bound=not args.no_bound,
-                         progress=console.is_terminal, periods=args.periods)
+    rows = run_benchmark(scenarios, episodes=args.episodes, seed=args.seed,
+                         train_episodes=args.train_episodes, train_seed=args.train_seed,
+                         baselines=baselines, bound=not args.no_bound, progress=console.is_terminal,
+                         periods=args.periods)
     cmd = ["invmgmt-marl benchmark", f"--episodes {args.episodes}", f"--seed {args.seed}",
            f"--train-episodes {args.train_episodes}", f"--train-seed {args.train_seed}"]
-    for flag, v in (("--scenarios", args.scenarios), ("--policies", args.policies), ("--periods", args.periods)):
+    for flag, v in (("--scenarios", args.scenarios), ("--policies", args.policies),
+                    ("--periods", args.periods)):
         if v is not None:
             cmd.append(f"{flag} {v}")
     if args.no_bound:
@@ -345,25 +353,28 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help="folder to write")
     g.add_argument("--periods", type=int, help="override the episode length")
-    g.add_argument("--demand-process", help='one demand process for every store, JSON: \'{"process": "poisson", '
-                   '"mean": 10}\'')
+    g.add_argument("--demand-process", help="one demand process for every store, JSON: "
+                   '\'{"process": "poisson", "mean": 10}\'')
 
     e = sub.add_parser("evaluate", help="evaluate a (tuned) baseline: KPIs, bound, CSV/JSON and plots")
     e.add_argument("--scenario", default="serial", help="shipped scenario name or path to a YAML file")
     e.add_argument("--policy", default="base_stock",
-                   choices=["base_stock", "echelon_base_stock", "s_S", "forecast_order_up_to", "constant", "random"])
+                   choices=["base_stock", "echelon_base_stock", "s_S", "forecast_order_up_to",
+                            "constant", "random"])
     e.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="policy option (repeatable), e.g. signal=requests, echelon=true, levels=[50,50,50]")
-    e.add_argument("--tune", action="store_true", help="tune the policy family first on fresh training demand")
+    e.add_argument("--tune", action="store_true",
+                   help="tune the policy family first on fresh training demand")
     e.add_argument("--train-episodes", type=int, default=64, help="training paths for --tune")
-    e.add_argument("--train-seed", type=int, default=123, help="seed of the training paths (not the test seed)")
+    e.add_argument("--train-seed", type=int, default=123,
+                   help="seed of the training paths (not the test seed)")
     src = e.add_mutually_exclusive_group()
     src.add_argument("--demand", help="demand-set folder (ours or Liu et al.'s layout)")
     src.add_argument("--episodes", type=int, default=20, help="test paths to draw when no --demand is given")
     e.add_argument("--seed", type=int, default=0, help="seeds the test paths and the policy's generator")
     e.add_argument("--periods", type=int, help="override the episode length")
-    e.add_argument("--demand-process", help='one demand process for every store, JSON: \'{"process": "poisson", '
-                   '"mean": 10}\'')
+    e.add_argument("--demand-process", help="one demand process for every store, JSON: "
+                   '\'{"process": "poisson", "mean": 10}\'')
     e.add_argument("--objective", default="cost", choices=["cost", "profit"])
     e.add_argument("--by", default="role", choices=["role", "distance"], help="echelon grouping for bullwhip")
     e.add_argument("--out", help="folder for evaluation.json, episodes.csv and the PNG plots")

@@ -106,7 +106,9 @@ def _store_folders(root: Path) -> list[Path] | None:
     subs.sort(key=lambda p: int(p.name))
     names = [int(p.name) for p in subs]
     if names != list(range(len(subs))):
-        raise DemandSetError(f"{root}: store folders must be named 0..{len(subs) - 1}, got {[p.name for p in subs]}")
+        raise DemandSetError(
+            f"{root}: store folders must be named 0..{len(subs) - 1}, got {[p.name for p in subs]}"
+        )
     return subs
 
 
@@ -155,7 +157,9 @@ def load_demand_set(
         demand = np.stack(arrays)
     else:
         if want_s is not None and len(folders) != want_s:
-            raise DemandSetError(f"{root}: {len(folders)} store folder(s), but the network has stores={want_s}")
+            raise DemandSetError(
+                f"{root}: {len(folders)} store folder(s), but the network has stores={want_s}"
+            )
         per_store = [_episode_files(f) for f in folders]
         names = [p.name for p in per_store[0]]
         for f, fl in zip(folders, per_store, strict=True):
@@ -163,7 +167,8 @@ def load_demand_set(
             if other != names:
                 missing = sorted(set(names) ^ set(other), key=lambda s: _natural_key(Path(s)))
                 raise DemandSetError(
-                    f"{f}: episode files do not pair up with {folders[0]}: {missing[0]!r} is in one folder only"
+                    f"{f}: episode files do not pair up with {folders[0]}: "
+                    f"{missing[0]!r} is in one folder only"
                 )
         columns = []
         for fl in per_store:

@@ -75,7 +75,7 @@ def _resolve_policy(policy: Any, net: Network) -> Policy:
         return policy.policy(net)
     if not callable(policy):
         raise TypeError(f"policy: expected a policy callable, a policy name or a TuneResult, got {policy!r}")
-    return policy  # type: ignore[no-any-return]
+    return policy
 
 
 def _resolve_demand(demand: Any, net: Network) -> tuple[F64, str]:
@@ -117,6 +117,14 @@ def _clean(x: Any) -> Any:
     if isinstance(x, np.integer):
         return int(x)
     return x
+
+
+def _nanmean(a: F64) -> F64:
+    """Mean over the episode axis ignoring NaN (NaN where a column is all NaN), without warnings."""
+    ok = np.isfinite(a)
+    n = ok.sum(axis=0)
+    total = np.where(ok, a, 0.0).sum(axis=0)
+    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -211,7 +219,10 @@ class Evaluation:
                 "per_agent_period": float(per_ap.mean()),
                 "stderr_per_agent_period": float(per_ap.std(ddof=1) / math.sqrt(b)) if b > 1 else None,
                 "per_node": {
-                    a: {"total": float(mean(self.cost)[i]), **{f: float(mean(v)[i]) for f, v in self.breakdown.items()}}
+                    a: {
+                        "total": float(mean(self.cost)[i]),
+                        **{f: float(mean(v)[i]) for f, v in self.breakdown.items()},
+                    }
                     for i, a in enumerate(self.agents)
                 },
                 "by_field": {f: float(v.sum(axis=1).mean()) for f, v in self.breakdown.items()},
@@ -220,7 +231,9 @@ class Evaluation:
             "profit": float((self.revenue - self.cost).sum(axis=1).mean()),
             "fill_rate": {s: float(v) for s, v in zip(self.stores, mean(self.fill_rate), strict=True)},
             "system_fill_rate": float(self.system_fill_rate.mean()),
-            "node_fill_rate": {a: float(v) for a, v in zip(self.agents, mean(self.node_fill_rate), strict=True)},
+            "node_fill_rate": {
+                a: float(v) for a, v in zip(self.agents, mean(self.node_fill_rate), strict=True)
+            },
             "cycle_service_level": {
                 s: float(v) for s, v in zip(self.stores, mean(self.cycle_service_level), strict=True)
             },
@@ -228,9 +241,7 @@ class Evaluation:
                 "cv": {lv: float(v) for lv, v in zip(self.levels, mean(self.bullwhip_cv), strict=True)},
                 "variance_ratio": {
                     lv: float(v)
-                    for lv, v in zip(self.levels, np.nanmean(self.bullwhip_variance_ratio, axis=0)
-                                     if np.isfinite(self.bullwhip_variance_ratio).any()
-                                     else np.full(len(self.levels), np.nan), strict=True)
+                    for lv, v in zip(self.levels, _nanmean(self.bullwhip_variance_ratio), strict=True)
                 },
                 "node_cv": {a: float(v) for a, v in zip(self.agents, mean(self.node_order_cv), strict=True)},
                 "demand_cv": float(self.demand_cv.mean()),
@@ -299,7 +310,7 @@ class Evaluation:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"summary": summary(), "episodes": episode_rows()}``, JSON-safe (NaN and inf as None)."""
-        return _clean({"summary": self.summary(), "episodes": self.episode_rows()})  # type: ignore[no-any-return]
+        return _clean({"summary": self.summary(), "episodes": self.episode_rows()})
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The :meth:`to_dict` as JSON text; also written to ``path`` if given."""
@@ -329,8 +340,10 @@ class Evaluation:
         s = self.summary()
         t = self.periods
         table = Table(
-            title=escape(f"{self.scenario}: {self.policy} over {self.episodes} episode(s) of {t} periods "
-                         f"(demand: {self.demand_source})"),
+            title=escape(
+                f"{self.scenario}: {self.policy} over {self.episodes} episode(s) of {t} periods "
+                f"(demand: {self.demand_source})"
+            ),
         )
         table.add_column("")
         for a in self.agents:
@@ -344,27 +357,39 @@ class Evaluation:
             return f"{100 * v:.1f}%" if pct else f"{v:,.2f}"
 
         mean_cost = self.cost.mean(axis=0) / t
-        table.add_row("cost / period", *(fmt(v) for v in mean_cost), fmt(s["cost"]["per_agent_period"]) + " /agent")
+        table.add_row(
+            "cost / period", *(fmt(v) for v in mean_cost), fmt(s["cost"]["per_agent_period"]) + " /agent"
+        )
         for f, v in self.breakdown.items():
             if np.any(v):
-                table.add_row(f"  {f.replace('_', ' ')}", *(fmt(x) for x in v.mean(axis=0) / t),
-                              fmt(float(v.sum(axis=1).mean()) / (t * len(self.agents))))
+                table.add_row(
+                    f"  {f.replace('_', ' ')}",
+                    *(fmt(x) for x in v.mean(axis=0) / t),
+                    fmt(float(v.sum(axis=1).mean()) / (t * len(self.agents))),
+                )
         store_idx = {self.agents.index(name): j for j, name in enumerate(self.stores)}
 
         def per_store(arr: F64, pct: bool) -> list[str]:
             m = arr.mean(axis=0)
-            return [fmt(float(m[store_idx[i]]), pct) if i in store_idx else "" for i in range(len(self.agents))]
+            return [
+                fmt(float(m[store_idx[i]]), pct) if i in store_idx else "" for i in range(len(self.agents))
+            ]
 
         table.add_row("fill rate", *per_store(self.fill_rate, True), fmt(s["system_fill_rate"], True))
         table.add_row("cycle service level", *per_store(self.cycle_service_level, True), "")
         table.add_row("inventory turns", *per_store(self.turns, False), fmt(s["turns"]["system"]))
-        table.add_row("order CV", *(fmt(v) for v in self.node_order_cv.mean(axis=0)),
-                      f"demand {fmt(s['bullwhip']['demand_cv'])}")
+        table.add_row(
+            "order CV",
+            *(fmt(v) for v in self.node_order_cv.mean(axis=0)),
+            f"demand {fmt(s['bullwhip']['demand_cv'])}",
+        )
         for lv in self.levels:
             cv, vr = s["bullwhip"]["cv"][lv], s["bullwhip"]["variance_ratio"][lv]
             table.add_row(escape(f"bullwhip ({lv})"), *blank, f"CV {fmt(cv)}, var {fmt(vr)}x")
         if s["bound"] is not None:
-            table.add_row("perfect-information bound", *blank, fmt(s["bound"]["per_agent_period"]) + " /agent")
+            table.add_row(
+                "perfect-information bound", *blank, fmt(s["bound"]["per_agent_period"]) + " /agent"
+            )
             table.add_row("gap to bound", *blank, fmt(s["bound"]["gap"], True))
         if s["floor"] is not None:
             table.add_row("do-nothing floor", *blank, fmt(s["floor"]["per_agent_period"]) + " /agent")
@@ -516,7 +541,9 @@ def _tuned_or_default(
     if b.tuned:
         if b.kind not in TUNABLE:
             raise ValueError(f"{b.label}: policy {b.kind!r} is not tunable; tunable: {sorted(TUNABLE)}")
-        res = tune(net, b.kind, episodes=train_episodes, seed=train_seed, progress=progress, cache=cache, **b.options)
+        res = tune(
+            net, b.kind, episodes=train_episodes, seed=train_seed, progress=progress, cache=cache, **b.options
+        )
         return res.policy(net), res
     return make_policy(b.kind, net, **b.options), None
 
@@ -552,40 +579,63 @@ def run_benchmark(
             from invmgmt_marl.oracle import bound_many
 
             bound_v = np.array([r.objective for r in bound_many(net, demand, progress=progress)])
-        floor_v = M.total_cost(rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")).sum(axis=1)
+        floor_v = M.total_cost(rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")).sum(
+            axis=1
+        )
         for b in baselines:
             t0 = time.perf_counter()
             pol, res = _tuned_or_default(net, b, train_episodes, train_seed, progress, cache)
             tune_s = time.perf_counter() - t0
-            ev = evaluate(pol, net, demand=demand, seed=seed,
-                          bound=bound_v if bound_v is not None else False, floor=floor_v, keep_trajectory=False)
+            ev = evaluate(
+                pol,
+                net,
+                demand=demand,
+                seed=seed,
+                bound=bound_v if bound_v is not None else False,
+                floor=floor_v,
+                keep_trajectory=False,
+            )
             summ = ev.summary()
             summ["demand_source"] = f"sampled, seed {seed}"
             summ["seconds"]["tune"] = tune_s
-            rows.append({
-                "scenario": net.scenario.name,
-                "label": b.label,
-                "kind": b.kind,
-                "tuned": b.tuned,
-                "params": None if res is None else res.params,
-                "train_cost_per_agent_period": None if res is None else res.cost_per_agent_period,
-                "summary": summ,
-            })
-            logger.info("benchmark %s %s: %.3f per agent-period", name, b.label, summ["cost"]["per_agent_period"])
+            rows.append(
+                {
+                    "scenario": net.scenario.name,
+                    "label": b.label,
+                    "kind": b.kind,
+                    "tuned": b.tuned,
+                    "params": None if res is None else res.params,
+                    "train_cost_per_agent_period": None if res is None else res.cost_per_agent_period,
+                    "summary": summ,
+                }
+            )
+            logger.info(
+                "benchmark %s %s: %.3f per agent-period", name, b.label, summ["cost"]["per_agent_period"]
+            )
         if bound_v is not None:
-            rows.append({
-                "scenario": net.scenario.name,
-                "label": "perfect-information bound",
-                "kind": "oracle",
-                "tuned": False,
-                "params": None,
-                "train_cost_per_agent_period": None,
-                "summary": {"cost": {"per_agent_period": float(bound_v.mean()) / (net.n_nodes * net.periods),
-                                     "stderr_per_agent_period": float(
-                                         bound_v.std(ddof=1) / math.sqrt(len(bound_v)) / (net.n_nodes * net.periods)
-                                     ) if len(bound_v) > 1 else None},
-                            "episodes": len(bound_v), "periods": net.periods, "levels": []},
-            })
+            rows.append(
+                {
+                    "scenario": net.scenario.name,
+                    "label": "perfect-information bound",
+                    "kind": "oracle",
+                    "tuned": False,
+                    "params": None,
+                    "train_cost_per_agent_period": None,
+                    "summary": {
+                        "cost": {
+                            "per_agent_period": float(bound_v.mean()) / (net.n_nodes * net.periods),
+                            "stderr_per_agent_period": float(
+                                bound_v.std(ddof=1) / math.sqrt(len(bound_v)) / (net.n_nodes * net.periods)
+                            )
+                            if len(bound_v) > 1
+                            else None,
+                        },
+                        "episodes": len(bound_v),
+                        "periods": net.periods,
+                        "levels": [],
+                    },
+                }
+            )
     return rows
 
 
@@ -606,7 +656,9 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
         s = r["summary"]
         cost = s["cost"]
         cost_txt = _f(cost["per_agent_period"]) + (
-            f" ± {cost['stderr_per_agent_period']:.2f}" if cost.get("stderr_per_agent_period") is not None else ""
+            f" ± {cost['stderr_per_agent_period']:.2f}"
+            if cost.get("stderr_per_agent_period") is not None
+            else ""
         )
         policy = r["label"] + (" (tuned)" if r["tuned"] else "")
         if r["kind"] == "oracle":

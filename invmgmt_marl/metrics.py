@@ -250,8 +250,11 @@ def bullwhip_variance_ratio(traj: Trajectory, net: Network, by: str = "role") ->
 # inventory turns
 def _turns(sold: F64, mean_on_hand: F64) -> F64:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(mean_on_hand > 0, sold / np.where(mean_on_hand > 0, mean_on_hand, 1.0),
-                        np.where(sold > 0, np.inf, 0.0))
+        return np.where(
+            mean_on_hand > 0,
+            sold / np.where(mean_on_hand > 0, mean_on_hand, 1.0),
+            np.where(sold > 0, np.inf, 0.0),
+        )
 
 
 def inventory_turns(traj: Trajectory, net: Network) -> F64:
@@ -259,7 +262,9 @@ def inventory_turns(traj: Trajectory, net: Network) -> F64:
     (``inf`` if it sold with no stock at the end of any period, 0 if it sold nothing)."""
     _full(traj, "inventory_turns")
     stores = net.store_nodes
-    return _turns(traj.node("sold")[:, :, stores].sum(axis=0), traj.node("on_hand")[:, :, stores].mean(axis=0))
+    return _turns(
+        traj.node("sold")[:, :, stores].sum(axis=0), traj.node("on_hand")[:, :, stores].mean(axis=0)
+    )
 
 
 def system_turns(traj: Trajectory, net: Network) -> F64:

@@ -1,7 +1,7 @@
 """PNG plots of an evaluation (matplotlib with the ``Agg`` backend, imported only when plotting).
 
-    from invmgmt_marl.plots import save_plots
-    paths = save_plots(evaluation, "out/")     # episode.png, bullwhip.png, costs.png
+from invmgmt_marl.plots import save_plots
+paths = save_plots(evaluation, "out/")     # episode.png, bullwhip.png, costs.png
 """
 
 from __future__ import annotations
@@ -47,9 +47,12 @@ def plot_episode(traj: Trajectory, net: Network, path: str | Path, episode: int 
     plt = _pyplot()
     t = np.arange(traj.demand.shape[1])
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
-    for ax, fld, title in zip(axes, ("on_hand", "backlog", "ordered"),
-                              ("on hand (end of period)", "backlog owed (end of period)", "units ordered"),
-                              strict=True):
+    for ax, fld, title in zip(
+        axes,
+        ("on_hand", "backlog", "ordered"),
+        ("on hand (end of period)", "backlog owed (end of period)", "units ordered"),
+        strict=True,
+    ):
         x = traj.node(fld)[:, episode]
         for i, a in enumerate(net.agents):
             ax.plot(t, x[:, i], label=a, lw=1.1)
@@ -67,7 +70,9 @@ def plot_episode(traj: Trajectory, net: Network, path: str | Path, episode: int 
     return out
 
 
-def plot_bullwhip(traj: Trajectory, net: Network, path: str | Path, episode: int = 0, by: str = "role") -> Path:
+def plot_bullwhip(
+    traj: Trajectory, net: Network, path: str | Path, episode: int = 0, by: str = "role"
+) -> Path:
     """Total orders of each echelon level against total customer demand over one episode, one panel
     per level, titled with the level's order CV (:func:`~invmgmt_marl.metrics.bullwhip_cv`)."""
     _check_episode(traj, episode)
@@ -78,7 +83,9 @@ def plot_bullwhip(traj: Trajectory, net: Network, path: str | Path, episode: int
     t = np.arange(traj.demand.shape[1])
     demand = traj.demand[episode].sum(axis=1)
     orders = traj.node("ordered")[:, episode]
-    fig, axes = plt.subplots(len(levels), 1, figsize=(10, 2.4 * len(levels) + 0.6), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(
+        len(levels), 1, figsize=(10, 2.4 * len(levels) + 0.6), sharex=True, squeeze=False
+    )
     for k, (label, idx) in enumerate(levels):
         ax = axes[k, 0]
         ax.plot(t, demand, color="black", lw=0.9, label=f"customer demand (CV {dcv:.2f})")

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from invmgmt_marl.cli import main
-from invmgmt_marl.demandsets import DemandSetError, generate_demand_set, load_demand_set, read_meta, write_demand_set
+from invmgmt_marl.demandsets import (
+    DemandSetError,
+    generate_demand_set,
+    load_demand_set,
+    read_meta,
+    write_demand_set,
+)
 from invmgmt_marl.policies import ConstantPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import load_scenario
@@ -17,7 +23,9 @@ from invmgmt_marl.sim import compile_network, sample_demand
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LIU = (REPO_ROOT / ".." / "shared" / "datasets" / "liu2022").resolve()
-LIU_MISSING = f"Liu et al. test demand files not found at {LIU} (../shared/datasets/liu2022 next to the repository)"
+LIU_MISSING = (
+    f"Liu et al. test demand files not found at {LIU} (../shared/datasets/liu2022 next to the repository)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +104,9 @@ def test_liu_layout_errors(tmp_path: Path, serial, net2) -> None:
         ("3\n\n5\n5\n6\n", 2, r"expected 1 value\(s\) \(one per store\), got 0"),
     ],
 )
-def test_malformed_rows_name_file_and_line(tmp_path: Path, serial, text: str, line: int, message: str) -> None:
+def test_malformed_rows_name_file_and_line(
+    tmp_path: Path, serial, text: str, line: int, message: str
+) -> None:
     _write(tmp_path, "0.txt", "1\n" * 5)
     bad = _write(tmp_path, "1.txt", text)
     with pytest.raises(DemandSetError, match=rf"{bad.name}:{line}: {message}") as err:
@@ -132,8 +142,25 @@ def test_generate_matches_rollout_draw_and_cli(tmp_path: Path) -> None:
     np.testing.assert_array_equal(load_demand_set(tmp_path / "gen", net), d)
 
     out = tmp_path / "cli"
-    assert main(["demand", "generate", "--scenario", "serial", "--episodes", "4", "--seed", "9",
-                 "--out", str(out), "--demand-process", '{"process": "poisson", "mean": 10}']) == 0
+    assert (
+        main(
+            [
+                "demand",
+                "generate",
+                "--scenario",
+                "serial",
+                "--episodes",
+                "4",
+                "--seed",
+                "9",
+                "--out",
+                str(out),
+                "--demand-process",
+                '{"process": "poisson", "mean": 10}',
+            ]
+        )
+        == 0
+    )
     meta = json.loads((out / "meta.json").read_text())
     assert meta["scenario"] == "serial" and meta["seed"] == 9 and meta["episodes"] == 4
     assert meta["periods"] == 200 and meta["process"] == "poisson"

@@ -52,7 +52,9 @@ def test_batch_evaluation_equals_env_episode_by_episode(scenario: str, policy_na
         while env.agents:
             orders = policy(env.net, env._sim_state, rng)
             assert np.array_equal(orders, np.round(orders))
-            actions = {a: orders[0, env.net.agent_edges[i]].astype(np.float32) for i, a in enumerate(env.net.agents)}
+            actions = {
+                a: orders[0, env.net.agent_edges[i]].astype(np.float32) for i, a in enumerate(env.net.agents)
+            }
             _, _, _, _, infos = env.step(actions)
             cost += [sum(infos[a][f] for f in COST_FIELDS) for a in env.net.agents]
         np.testing.assert_allclose(ev.cost[k], cost, rtol=1e-12, atol=1e-9)
@@ -127,8 +129,29 @@ def test_serialisation_and_table(tmp_path: Path) -> None:
 def test_cli_evaluate_tune_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INVMGMT_MARL_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    assert main(["evaluate", "--scenario", "serial", "--policy", "base_stock", "--tune", "--train-episodes", "4",
-                 "--episodes", "2", "--periods", "30", "--seed", "5", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--scenario",
+                "serial",
+                "--policy",
+                "base_stock",
+                "--tune",
+                "--train-episodes",
+                "4",
+                "--episodes",
+                "2",
+                "--periods",
+                "30",
+                "--seed",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     data = json.loads((out / "evaluation.json").read_text())
     assert data["tuning"]["seed"] == 123 and data["tuning"]["kind"] == "base_stock"
     assert data["summary"]["episodes"] == 2 and data["summary"]["bound"]["gap"] > 0
@@ -145,9 +168,28 @@ def test_cli_benchmark_keeps_liu_section(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("INVMGMT_MARL_CACHE", str(tmp_path / "cache"))
     doc = tmp_path / "bench.md"
     doc.write_text("old\n<!-- liu-reference:start -->\nLIU TABLE\n<!-- liu-reference:end -->\n")
-    assert main(["benchmark", "--scenarios", "serial,net_2x3", "--policies", "constant,base_stock",
-                 "--episodes", "2", "--periods", "20", "--train-episodes", "2", "--out", str(doc),
-                 "--json", str(tmp_path / "rows.json")]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "--scenarios",
+                "serial,net_2x3",
+                "--policies",
+                "constant,base_stock",
+                "--episodes",
+                "2",
+                "--periods",
+                "20",
+                "--train-episodes",
+                "2",
+                "--out",
+                str(doc),
+                "--json",
+                str(tmp_path / "rows.json"),
+            ]
+        )
+        == 0
+    )
     text = doc.read_text()
     assert "LIU TABLE" in text and not text.startswith("old")
     assert "Regenerate with: `invmgmt-marl benchmark --episodes 2" in text
@@ -155,4 +197,8 @@ def test_cli_benchmark_keeps_liu_section(tmp_path: Path, monkeypatch: pytest.Mon
     assert len(table) == 2 * 3  # 2 scenarios x (floor, base_stock, bound)
     assert any("floor: order nothing" in ln and "| 0.000 |" in ln for ln in table)
     rows = json.loads((tmp_path / "rows.json").read_text())
-    assert [r["label"] for r in rows[:3]] == ["floor: order nothing", "base_stock", "perfect-information bound"]
+    assert [r["label"] for r in rows[:3]] == [
+        "floor: order nothing",
+        "base_stock",
+        "perfect-information bound",
+    ]

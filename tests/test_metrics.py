@@ -16,11 +16,25 @@ from invmgmt_marl.scenario import load_scenario, validate_scenario
 from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, compile_network
 
 
-def one_store(*, demand: dict[str, Any], periods: int, lead: int = 1, lost_sales: bool = False,
-              store_stock: float = 0.0, h: float = 1.0, b: float = 1.0, max_order: float = 20.0) -> dict[str, Any]:
+def one_store(
+    *,
+    demand: dict[str, Any],
+    periods: int,
+    lead: int = 1,
+    lost_sales: bool = False,
+    store_stock: float = 0.0,
+    h: float = 1.0,
+    b: float = 1.0,
+    max_order: float = 20.0,
+) -> dict[str, Any]:
     """external -> supplier_0 -> store_0. The supplier starts with a huge stock and costs nothing, so
     it ships every order of the store at once: the store faces a plain lead time ``lead``."""
-    store: dict[str, Any] = {"role": "store", "initial_on_hand": store_stock, "holding_cost": h, "demand": demand}
+    store: dict[str, Any] = {
+        "role": "store",
+        "initial_on_hand": store_stock,
+        "holding_cost": h,
+        "demand": demand,
+    }
     if lost_sales:
         store.update(lost_sales=True, lost_sales_cost=b)
     else:
@@ -114,7 +128,9 @@ def test_lost_sales_rollout_by_hand() -> None:
     3   2 + 3 = 5             6       5     1     0
     fill rate 14/15; cycle service 3/4; turns 14 / mean(1, 0, 2, 0) = 14 / 0.75.
     """
-    sc = one_store(demand={"process": "fixed", "values": [4, 4, 1, 6]}, periods=4, lost_sales=True, store_stock=5)
+    sc = one_store(
+        demand={"process": "fixed", "values": [4, 4, 1, 6]}, periods=4, lost_sales=True, store_stock=5
+    )
     net = compile_network(validate_scenario(sc))
     traj = rollout(net, ConstantPolicy(np.array([3.0, 0.0])), episodes=1, seed=0)
     np.testing.assert_allclose(traj.node("sold")[:, 0, 0], [4, 4, 1, 5])
@@ -191,8 +207,14 @@ def test_base_stock_reproduces_newsvendor_cost() -> None:
     """
     mu, sigma, lead, h, b = 20.0, 5.0, 2, 1.0, 9.0
     periods, per_level = 400, 64
-    sc = one_store(demand={"process": "normal", "mean": mu, "std": sigma, "integer": False},
-                   periods=periods, lead=lead, h=h, b=b, max_order=1e6)
+    sc = one_store(
+        demand={"process": "normal", "mean": mu, "std": sigma, "integer": False},
+        periods=periods,
+        lead=lead,
+        h=h,
+        b=b,
+        max_order=1e6,
+    )
     net = compile_network(validate_scenario(sc))
     m, s = (lead + 1) * mu, sigma * math.sqrt(lead + 1)
     s_star = m + s * norm.ppf(b / (b + h))
