@@ -104,7 +104,8 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         if self._actions is None:
             raise RuntimeError("step_wait() without step_async()")
         b, n = self.num_episodes, self.n_agents
-        acts = self._actions.reshape((b, n) if self._discrete else (b, n, -1))
+        # actions in the space's dtype (float32 for Box), as SuperSuit hands them to the ParallelEnv
+        acts = self._actions.astype(self.action_space.dtype).reshape((b, n) if self._discrete else (b, n, -1))
         if self._action_high is not None:  # [-1, 1] -> [0, high]
             acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
         orders, _ = self._codec.decode_batch(acts)

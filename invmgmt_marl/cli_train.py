@@ -1,0 +1,95 @@
+"""``invmgmt-marl train``: PPO with RLlib or Stable-Baselines3, a progress bar, checkpoints, a curve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+__all__ = ["add_train_parser", "cmd_train"]
+
+
+def add_train_parser(sub: Any) -> None:
+    t = sub.add_parser(
+        "train",
+        help="train PPO (RLlib or Stable-Baselines3); writes a checkpoint, results.json and a PNG curve",
+    )
+    t.add_argument("--scenario", default="serial", help="shipped scenario name or path to a YAML file")
+    t.add_argument("--backend", default="rllib", choices=["rllib", "sb3"])
+    t.add_argument("--policies", default="shared", choices=["shared", "per_role", "per_agent"],
+                   help="module layout (sb3: shared only)")
+    t.add_argument("--iterations", type=int, default=25, help="training iterations")
+    t.add_argument("--steps-per-iteration", type=int, default=4000, help="agent steps per iteration")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", default="runs/train", help="output folder")
+    t.add_argument("--eval-episodes", type=int, default=10, help="fixed evaluation demand paths")
+    t.add_argument("--address", help="Ray cluster address (rllib); default: a local Ray instance")
+    t.add_argument("--num-env-runners", type=int, default=0, help="RLlib env runners (Ray actors)")
+    t.add_argument("--action-type", choices=["box", "discrete", "multidiscrete"], help="override the scenario's")
+    t.add_argument("--reward", choices=["cost", "profit", "reconciliation"], help="override the scenario's")
+    t.add_argument("--alpha", type=float, help="own/team reward mix, overrides the scenario's")
+    t.add_argument("--demand-process", help='one demand process for every store, JSON, e.g. '
+                   '\'{"process": "poisson", "mean": 10}\'')
+    t.add_argument("--lr", type=float, help="PPO learning rate")
+
+
+def cmd_train(args: argparse.Namespace, console: Console) -> int:
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    from invmgmt_marl.train import plot_curve, train
+
+    env_kwargs: dict[str, Any] = {
+        k: v for k, v in {"action_type": args.action_type, "reward": args.reward, "alpha": args.alpha}.items()
+        if v is not None
+    }
+    if args.demand_process:
+        env_kwargs["demand"] = json.loads(args.demand_process)
+    ppo = {"lr" if args.backend == "rllib" else "learning_rate": args.lr} if args.lr else {}
+    console.print(
+        f"training {args.backend} PPO ({args.policies}) on [bold]{args.scenario}[/bold] for {args.iterations} "
+        f"iterations of {args.steps_per_iteration} agent steps, seed {args.seed}, output {args.out}"
+    )
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=console,
+    ) as bar:
+        task = bar.add_task("training", total=args.iterations, status="")
+
+        def progress(row: dict[str, float]) -> None:
+            bar.update(
+                task,
+                advance=1,
+                status=f"return {row['episode_return_mean']:,.0f} | eval cost/agent-period "
+                f"{row['eval_cost_per_agent_period']:.2f}",
+            )
+
+        result = train(
+            args.scenario,
+            backend=args.backend,
+            policies=args.policies,
+            iterations=args.iterations,
+            seed=args.seed,
+            out=args.out,
+            eval_episodes=args.eval_episodes,
+            address=args.address,
+            num_env_runners=args.num_env_runners,
+            steps_per_iteration=args.steps_per_iteration,
+            progress=progress,
+            ppo=ppo,
+            **env_kwargs,
+        )
+    png = plot_curve(result, os.path.join(args.out, "learning_curve.png"))
+    best = min(result.curve, key=lambda r: r["eval_cost_per_agent_period"])
+    console.print(
+        f"done in {result.seconds:.0f} s: final evaluation cost {result.curve[-1]['eval_cost_per_agent_period']:.2f} "
+        f"per agent-period (best {best['eval_cost_per_agent_period']:.2f} at iteration {best['iteration']:.0f}).\n"
+        f"checkpoint {result.checkpoint}\nlearning curve {os.path.join(args.out, 'results.json')} and {png}"
+    )
+    return 0
