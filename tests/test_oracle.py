@@ -224,6 +224,8 @@ def node_spec(draw: st.DrawFn, role: str) -> dict[str, Any]:
         if draw(st.booleans()):
             n["lost_sales"] = True
             n["lost_sales_cost"] = draw(_COST)
+            n["initial_backlog"] = 0  # a lost-sales store carries no backlog (the schema rejects both)
+            n["backlog_cost"] = 0.0
     return n
 
 
