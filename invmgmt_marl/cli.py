@@ -222,8 +222,8 @@ def _cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
             raise ValueError(
                 f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}"
             )
-        tuning = tune(net, args.policy, episodes=args.train_episodes, seed=args.train_seed, progress=True,
-                      cache=True, **options)
+        tuning = tune(net, args.policy, episodes=args.train_episodes, seed=args.train_seed,
+                      progress=console.is_terminal, cache=True, **options)
         policy = tuning.policy(net)
         console.print(escape(
             f"tuned {args.policy} on {args.train_episodes} training paths (seed {args.train_seed}): "
