@@ -80,8 +80,16 @@ def _resolve_policy(policy: Any, net: Network) -> Policy:
 
 def _resolve_demand(demand: Any, net: Network) -> tuple[F64, str]:
     if isinstance(demand, (str, Path)):
-        from invmgmt_marl.demandsets import load_demand_set
+        from invmgmt_marl.demandsets import load_demand_set, read_meta
 
+        meta = read_meta(demand) if Path(demand).is_dir() else None
+        if meta and meta.get("scenario") not in (None, net.scenario.name):
+            logger.warning(
+                "demand set %s was generated for scenario %r, evaluating on %r",
+                demand,
+                meta.get("scenario"),
+                net.scenario.name,
+            )
         return load_demand_set(demand, net), str(demand)
     d = np.asarray(demand, dtype=np.float64)
     if d.ndim == 2:
