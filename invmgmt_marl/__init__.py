@@ -7,17 +7,20 @@
 
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, ScenarioError
+from invmgmt_marl.evaluate import Evaluation, evaluate
 from invmgmt_marl.scenario import list_scenarios, load_scenario
 from invmgmt_marl.supply_chain_v0 import env, parallel_env, raw_env
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Evaluation",
     "InvalidActionError",
     "InventoryParallelEnv",
     "ScenarioError",
     "__version__",
     "env",
+    "evaluate",
     "list_scenarios",
     "load_scenario",
     "parallel_env",

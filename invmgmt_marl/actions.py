@@ -43,6 +43,9 @@ class ActionCodec:
         self.edges = net.agent_edges  # per agent: inbound edge indices
         self.width = max(len(e) for e in self.edges)  # padded action length (box / multidiscrete)
         self.high = [net.max_order[e] for e in self.edges]  # per agent (k,)
+        # bounds as the float32 Box stores them: its own high (e.g. float32(0.1) > 0.1) is in bounds
+        self._limit = [np.maximum(h, h.astype(np.float32).astype(np.float64)) for h in self.high]
+        self._edge_limit = np.maximum(net.max_order, net.max_order.astype(np.float32).astype(np.float64))
         if action_type == "discrete":
             sizes = [int(np.prod(h.astype(np.int64) + 1)) for h in self.high]
             self.tables = [self._radix_table(h.astype(np.int64)) for h in self.high]
@@ -121,8 +124,9 @@ class ActionCodec:
                 return None
         flat = np.concatenate(vals, dtype=np.float64)
         q = flat.take(self._flat_pos)
-        if not np.isfinite(flat).all() or ((q < 0) | (q > self.net.max_order)).any():
+        if not np.isfinite(flat).all() or ((q < 0) | (q > self._edge_limit)).any():
             return None
+        q = np.minimum(q, self.net.max_order)
         if self.action_type != "box" and (q != np.round(q)).any():
             return None
         return q[None], dict.fromkeys(agents, 0)
@@ -167,14 +171,12 @@ class ActionCodec:
             return self.tables[i][min(max(idx, 0), n - 1)], c
         q = a[:k]
         hi = self.high[i]
-        c = int(np.count_nonzero((q < 0) | (q > hi)))
-        if c:
-            if self.strict:
-                raise InvalidActionError(
-                    f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {q.tolist()}"
-                )
-            q = np.clip(q, 0.0, hi)
-        return q, c
+        c = int(np.count_nonzero((q < 0) | (q > self._limit[i])))
+        if c and self.strict:
+            raise InvalidActionError(
+                f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {q.tolist()}"
+            )
+        return np.clip(q, 0.0, hi), c
 
     def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
         """Batched decode without per-agent validation messages: ``(B, N, A)`` (box/multidiscrete) or
@@ -199,7 +201,7 @@ class ActionCodec:
                 orders[:, e] = self.tables[i][np.clip(idx, 0, n - 1)]
             else:
                 q = a[:, i, : len(e)]
-                clipped[:, i] = np.count_nonzero((q < 0) | (q > self.high[i]), axis=1)
+                clipped[:, i] = np.count_nonzero((q < 0) | (q > self._limit[i]), axis=1)
                 orders[:, e] = np.clip(q, 0.0, self.high[i])
         if self.strict and clipped.any():
             raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")

@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from invmgmt_marl.demandsets import DemandSetError
+from invmgmt_marl.cli_train import add_train_parser, cmd_train
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.policies import make_policy
 from invmgmt_marl.rollout import Trajectory, rollout
@@ -345,6 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--trace", type=int, default=10, help="periods of episode 0 to print (0: none)")
     s.add_argument("--json", help="also write the summary as JSON to this path")
 
+    add_train_parser(sub)
+
     d = sub.add_parser("demand", help="fixed demand test sets")
     dsub = d.add_subparsers(dest="demand_command", required=True)
     g = dsub.add_parser("generate", help="write DIR/{k}.txt (one line per period) and DIR/meta.json")
@@ -401,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         handlers = {"scenarios": _cmd_scenarios, "simulate": _cmd_simulate, "demand": _cmd_demand,
-                    "evaluate": _cmd_evaluate, "benchmark": _cmd_benchmark}
+                    "evaluate": _cmd_evaluate, "benchmark": _cmd_benchmark, "train": cmd_train}
         return handlers[args.command](args, console)
     except (ScenarioError, DemandSetError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")

@@ -40,7 +40,7 @@ def demand_from_options(demand: Any, periods: int, n_stores: int) -> NDArray[np.
         )
     if not np.all(np.isfinite(d)) or (d < 0).any():
         raise ValueError("options['demand']: values must be finite and >= 0")
-    return d[:periods][None]
+    return d[:periods][None].copy()  # the episode never aliases the caller's array
 
 
 class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]

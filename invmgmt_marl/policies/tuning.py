@@ -151,9 +151,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("INVMGMT_MARL_CACHE", Path.home() / ".cache" / "invmgmt-marl")) / "tuned"
 
 
+def _code_fingerprint() -> str:
+    """Hash of the code whose behaviour tuned parameters depend on (dynamics, policies, tuning)."""
+    here = Path(__file__).resolve().parent.parent
+    files = [here / "sim" / "dynamics.py", here / "sim" / "network.py", here / "policies" / "base.py", Path(__file__)]
+    return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
+
+
 def _cache_key(net: Network, kind: str, episodes: int, seed: int, objective: str, options: dict[str, Any]) -> str:
     blob = json.dumps(
-        [net.scenario.to_dict(), kind, episodes, seed, objective, options, 1], sort_keys=True, default=str
+        [net.scenario.to_dict(), kind, episodes, seed, objective, options, _code_fingerprint()],
+        sort_keys=True,
+        default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -214,15 +214,6 @@ class Scenario(_Frozen):
                     f"{where}.demand.values: {len(d.params.values)} values for {self.periods} periods "
                     "(give one per period or set cycle: true)"
                 )
-            if n.lost_sales and n.initial_backlog > 0:
-                raise ValueError(
-                    f"{where}.initial_backlog: a lost-sales store carries no backlog, got {n.initial_backlog}"
-                )
-            if n.lost_sales and n.backlog_cost > 0:
-                raise ValueError(
-                    f"{where}.backlog_cost: a lost-sales store never owes backlog (use lost_sales_cost), "
-                    f"got {n.backlog_cost}"
-                )
             if n.role == "store" and n.demand is None:
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
             if n.role != "store":
@@ -232,6 +223,15 @@ class Scenario(_Frozen):
                             f"{where}.{field}: only stores face customers, got {getattr(n, field)!r} "
                             f"on a {n.role}"
                         )
+            if n.lost_sales and n.initial_backlog > 0:
+                raise ValueError(
+                    f"{where}.initial_backlog: a lost-sales store carries no backlog, got {n.initial_backlog}"
+                )
+            if n.lost_sales and n.backlog_cost > 0:
+                raise ValueError(
+                    f"{where}.backlog_cost: a lost-sales store never owes backlog (use lost_sales_cost), "
+                    f"got {n.backlog_cost}"
+                )
         seen: set[tuple[str, str]] = set()
         g = nx.DiGraph()
         g.add_nodes_from([EXTERNAL, *names])

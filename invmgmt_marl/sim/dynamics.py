@@ -49,10 +49,12 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
     shipped = required
     if net.any_priority:
         if net.multi_outflow:  # a node serves several outflows: each gets what is left after those before it
-            before = required.cumsum(axis=1)
-            before -= required  # exclusive prefix sums over all outflows ...
-            before -= before.take(net.alloc_group_first, axis=1)  # ... restarted at each shipping node
-            avail -= before
+            # exclusive prefix sums within each shipping node: requirements laid out in a zero-padded
+            # (node, position + 1) grid, so a node's sums never mix with other nodes' magnitudes
+            grid = np.zeros((required.shape[0], net.alloc_grid_size))
+            grid[:, net.alloc_grid_idx + 1] = required
+            grid = grid.reshape(required.shape[0], -1, net.alloc_grid_width).cumsum(axis=2)
+            avail -= grid.reshape(required.shape[0], -1).take(net.alloc_grid_idx, axis=1)
         shipped = np.minimum(np.maximum(avail, 0.0), required)
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)
@@ -161,8 +163,8 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     nodes[:, _RECEIVED] = received
     on_hand = nodes[:, _ON_HAND]
     np.subtract(available, nodes[:, _SHIPPED], out=on_hand)
-    if net.any_proportional:  # a node that ships everything proportionally may round to -1e-16
-        np.maximum(on_hand, 0.0, out=on_hand)
+    # a node that ships all its stock in fractional parts may round to -1e-17: such stock is zero
+    np.maximum(on_hand, 0.0, out=on_hand)
     np.multiply(on_hand, net.holding_cost, out=nodes[:, _HOLDING_COST])
     np.multiply(nodes[:, _BACKLOG], net.backlog_cost, out=nodes[:, _BACKLOG_COST])
     np.multiply(nodes[:, _LOST], net.lost_sales_cost, out=nodes[:, _LOST_SALES_COST])

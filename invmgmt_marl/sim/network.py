@@ -74,6 +74,9 @@ class Network:
     alloc_order: I64  # (O,) outflows sorted by (src, priority, index)
     alloc_inverse: I64  # (O,) inverse permutation of alloc_order
     alloc_group_first: I64  # (O,) for each sorted position, the sorted position of its group's first entry
+    alloc_grid_idx: I64  # (O,) sorted outflow -> flat cell (g * W + k) of a (groups, W) grid, k = rank in group
+    alloc_grid_width: int  # W = 1 + the most outflows of any shipping node
+    alloc_grid_size: int  # groups * W
     out_proportional: BoolA  # (O,) the shipping node allocates proportionally
     any_proportional: bool
     any_priority: bool
@@ -150,6 +153,11 @@ def compile_network(sc: Scenario) -> Network:
     first = np.zeros(o_cnt, dtype=np.int64)
     for k in range(1, o_cnt):
         first[k] = first[k - 1] if src_sorted[k] == src_sorted[k - 1] else k
+    group_of = np.cumsum(np.r_[0, (src_sorted[1:] != src_sorted[:-1]).astype(np.int64)])  # (O,)
+    rank = np.arange(o_cnt) - first
+    n_groups = int(group_of[-1]) + 1
+    grid_width = int(rank.max()) + 2
+    grid_idx = group_of * grid_width + rank
     proportional_node = np.array([nd.allocation == "proportional" for nd in nodes] + [False])
     out_prop = proportional_node[out_src]
 
@@ -213,6 +221,9 @@ def compile_network(sc: Scenario) -> Network:
         alloc_order=order,
         alloc_inverse=inverse,
         alloc_group_first=first,
+        alloc_grid_idx=grid_idx,
+        alloc_grid_width=grid_width,
+        alloc_grid_size=grid_width * n_groups,
         out_proportional=out_prop,
         any_proportional=bool(out_prop.any()),
         any_priority=bool((~out_prop).any()),

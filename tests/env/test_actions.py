@@ -231,12 +231,6 @@ def test_discrete_mixed_radix_with_uneven_bounds(make_env) -> None:
         np.testing.assert_array_equal(env.last_ledger.edge_ordered[0], [a // 3, a % 3, 9 - a % 10, 0])
 
 
-@pytest.mark.xfail(
-    reason="BUG: Box action spaces are float32 while bounds are checked against the float64 max_order, so "
-    "the space's own upper bound (float32(0.1) = 0.10000000149) counts as out of bounds: clipped=1, and "
-    "strict=True raises InvalidActionError for an action that action_space.contains() accepts",
-    strict=True,
-)
 @pytest.mark.parametrize("strict", [False, True], ids=["clip", "strict"])
 def test_box_upper_bound_from_the_space_is_in_bounds(make_env, strict: bool) -> None:
     env = make_env("serial", max_order=0.1, strict=strict, periods=3)

@@ -172,13 +172,6 @@ def test_invalid_field_names_path_and_value(mutation, field: str, value: str) ->
     assert isinstance(info.value, ValueError)
 
 
-@pytest.mark.xfail(
-    reason="BUG: lost_sales: true on a warehouse that has a backlog cost (every warehouse of the shipped "
-    "scenarios) is reported as 'nodes[1] (warehouse_0).backlog_cost: a lost-sales store never owes backlog "
-    "(use lost_sales_cost), got 1.0': the lost-sales checks run before the stores-only check, so the message "
-    "names the wrong field and calls a warehouse a store",
-    strict=True,
-)
 def test_lost_sales_on_a_warehouse_with_backlog_cost_names_lost_sales() -> None:
     d = copy.deepcopy(BASE)
     d["nodes"][1]["lost_sales"] = True  # the warehouse keeps its backlog_cost 1

@@ -65,14 +65,6 @@ def test_allocate_respects_stock_and_requirements(stock: float) -> None:
     assert shipped[0, 0] == min(stock, 0.7)  # scenario order: store_0's edge first
 
 
-@pytest.mark.xfail(
-    reason="BUG: priority allocation computes each node's 'already served' prefix sums as a cumsum over ALL "
-    "outflows minus the cumsum at the node's first outflow, so a huge requirement at an earlier node "
-    "(here store_0's 1e9 customer demand) destroys the precision of a later node's fractional prefix: "
-    "supplier_0 ships 0.3 + 4.8e-8 units from 0.3 on hand (on_hand -4.8e-8) or leaves 2.4e-8 idle "
-    "while still owing",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("orders", "expected"),
     [

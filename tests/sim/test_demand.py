@@ -136,11 +136,6 @@ def test_reset_demand_option_replays_the_path(make_env) -> None:
     assert not np.array_equal(env.demand[:, 0], path[:25])
 
 
-@pytest.mark.xfail(
-    reason="BUG: reset(options={'demand': arr}) keeps a view of the caller's float64 array (np.asarray, no "
-    "copy), so changing the array after reset silently changes the episode's demand",
-    strict=True,
-)
 def test_reset_demand_option_is_copied(make_env) -> None:
     env = make_env("serial", periods=5)
     path = np.full((5, 1), 3.0)
