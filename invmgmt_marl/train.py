@@ -88,6 +88,8 @@ def train(
     steps_per_iteration: int = 4000,
     progress: Callable[[dict[str, float]], None] | None = None,
     ppo: Mapping[str, Any] | None = None,
+    max_seconds: float | None = None,
+    keep_best: bool = False,
     **env_kwargs: Any,
 ) -> TrainResult:
     """Train PPO and return the learning curve; checkpoints and ``results.json`` go to ``out``.
@@ -105,6 +107,9 @@ def train(
         steps_per_iteration: agent steps per iteration (RLlib's ``train_batch_size_per_learner``).
         progress: called with each curve row (the CLI draws its progress bar with it).
         ppo: extra PPO settings (``lr``, ``num_epochs``, ``minibatch_size``, ``gamma``, ...).
+        max_seconds: stop after the iteration that crosses this wall-clock budget.
+        keep_best: also save the policy with the lowest evaluation cost so far under ``out/best``
+            (the evaluation set is not a test set: score the saved policy on separate demand).
         **env_kwargs: ``parallel_env`` keywords (``action_type``, ``reward``, ``alpha``, ``demand``, ...).
     """
     if backend not in ("rllib", "sb3"):
@@ -120,9 +125,10 @@ def train(
     eval_demand = evaluation_demand(env, eval_episodes, seed + 10_000)
     result = TrainResult(backend, str(scenario), policies, seed, config={"env": env_kwargs, "ppo": dict(ppo or {})})
     start = time.perf_counter()
+    deadline = None if max_seconds is None else start + max_seconds
     runner = _train_rllib if backend == "rllib" else _train_sb3
     runner(result, env, scenario, policies, iterations, seed, outdir, eval_demand, address, num_env_runners,
-           steps_per_iteration, progress, dict(ppo or {}), env_kwargs)
+           steps_per_iteration, progress, dict(ppo or {}), env_kwargs, deadline, keep_best)
     result.seconds = time.perf_counter() - start
     if outdir is not None:
         result.to_json(outdir / "results.json")
@@ -139,7 +145,7 @@ def _record(result: TrainResult, row: dict[str, float], progress: Callable[[dict
 def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, policies: str, iterations: int,
                  seed: int, outdir: Path | None, eval_demand: np.ndarray, address: str | None,
                  num_env_runners: int, steps: int, progress: Any, ppo: dict[str, Any],
-                 env_kwargs: dict[str, Any]) -> None:
+                 env_kwargs: dict[str, Any], deadline: float | None, keep_best: bool) -> None:
     ray = require("ray", "rllib")
     from invmgmt_marl.adapters.rllib import policy_groups, ppo_config, save_metadata
 
@@ -162,6 +168,11 @@ def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, 
                 "episode_return_mean": float(runners.get("episode_return_mean", float("nan"))),
                 "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
             }, progress)
+            if keep_best and outdir is not None and _is_best(result):
+                algo.save_to_path(str(outdir / "best"))
+                save_metadata(outdir / "best", config.env_config, groups)
+            if deadline is not None and time.perf_counter() > deadline:
+                break
         if outdir is not None:
             ckpt = outdir / "checkpoint"
             algo.save_to_path(str(ckpt))
@@ -174,7 +185,7 @@ def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, 
 def _train_sb3(result: TrainResult, env: InventoryParallelEnv, scenario: Any, policies: str, iterations: int,
                seed: int, outdir: Path | None, eval_demand: np.ndarray, address: str | None,
                num_env_runners: int, steps: int, progress: Any, ppo: dict[str, Any],
-               env_kwargs: dict[str, Any]) -> None:
+               env_kwargs: dict[str, Any], deadline: float | None, keep_best: bool) -> None:
     sb3 = require("stable_baselines3", "sb3")
     from invmgmt_marl.adapters.sb3 import NativeVecEnv
 
@@ -206,12 +217,32 @@ def _train_sb3(result: TrainResult, env: InventoryParallelEnv, scenario: Any, po
             "episode_return_mean": float(np.mean(ep_returns)) if ep_returns else float("nan"),
             "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
         }, progress)
+        if keep_best and outdir is not None and _is_best(result):
+            _save_sb3(model, outdir / "best" / "sb3_ppo.zip", scenario, env_kwargs, high is not None)
+        if deadline is not None and time.perf_counter() > deadline:
+            break
     if outdir is not None:
-        path = outdir / "sb3_ppo.zip"
-        model.save(path)
-        meta = {"scenario": str(scenario), "env_kwargs": env_kwargs, "normalize_actions": high is not None}
-        (outdir / "sb3_ppo.json").write_text(json.dumps(meta, indent=2, default=str))
-        result.checkpoint = str(path)
+        result.checkpoint = str(_save_sb3(model, outdir / "sb3_ppo.zip", scenario, env_kwargs, high is not None))
+
+
+def _save_sb3(model: Any, path: Path, scenario: Any, env_kwargs: dict[str, Any], normalized: bool) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    meta = {"scenario": _scenario_ref(scenario), "env_kwargs": env_kwargs, "normalize_actions": normalized}
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+    return path
+
+
+def _scenario_ref(scenario: Any) -> Any:
+    """A JSON-able reference to a scenario: its name or path, or its full mapping."""
+    if isinstance(scenario, (str, Path)):
+        return str(scenario)
+    return scenario.to_dict()
+
+
+def _is_best(result: TrainResult) -> bool:
+    costs = [r["eval_cost_per_agent_period"] for r in result.curve]
+    return costs[-1] <= min(costs)
 
 
 def plot_curve(result: TrainResult, path: str | Path) -> Path:

@@ -29,6 +29,7 @@ from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.observe import observe
 from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rewards import compute_rewards
+from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, sample_demand, step
 
 __all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
@@ -171,7 +172,9 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
     model_path = Path(path)
     meta_path = model_path.with_suffix(".json")
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    kwargs = {"scenario": meta.get("scenario", "serial"), **meta.get("env_kwargs", {}), **env_kwargs}
+    ref = meta.get("scenario", "serial")
+    scenario = validate_scenario(ref) if isinstance(ref, dict) else ref
+    kwargs = {"scenario": scenario, **meta.get("env_kwargs", {}), **env_kwargs}
     template = InventoryParallelEnv(shared_spaces=True, **kwargs)
     model = sb3.PPO.load(model_path, device="cpu")
     agent = template.possible_agents[0]
