@@ -57,24 +57,6 @@ def cost_per_agent_period(env: InventoryParallelEnv, policy: ObservationPolicy, 
     return float(traj.cost().sum(axis=1).mean() / (env.net.n_nodes * env.net.periods))
 
 
-def _torch_act(get_module: Callable[[str], Any], spaces: Mapping[str, Any]) -> Callable[[str, np.ndarray], np.ndarray]:
-    torch = require("torch", "rllib")
-    space_utils = require("ray.rllib.utils.spaces.space_utils", "rllib")
-
-    def act(gid: str, obs: np.ndarray) -> np.ndarray:
-        module = get_module(gid)
-        with torch.no_grad():
-            out = module.forward_inference({"obs": torch.as_tensor(obs)})
-            dist = module.get_inference_action_dist_cls().from_logits(out["action_dist_inputs"])
-            actions = dist.to_deterministic().sample().numpy()
-        space = spaces[gid]
-        if hasattr(space, "low"):
-            actions = np.stack([space_utils.clip_action(space_utils.unsquash_action(a, space), space) for a in actions])
-        return actions
-
-    return act
-
-
 def train(
     scenario: Any = "serial",
     backend: str = "rllib",
@@ -147,7 +129,7 @@ def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, 
                  num_env_runners: int, steps: int, progress: Any, ppo: dict[str, Any],
                  env_kwargs: dict[str, Any], deadline: float | None, keep_best: bool) -> None:
     ray = require("ray", "rllib")
-    from invmgmt_marl.adapters.rllib import policy_groups, ppo_config, save_metadata
+    from invmgmt_marl.adapters.rllib import module_act_fn, policy_groups, ppo_config, save_metadata
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,
@@ -157,7 +139,7 @@ def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, 
     groups = policy_groups(env, policies)
     algo = config.build_algo()
     spaces = {gid: env.action_space(members[0]) for gid, members in groups.items()}
-    policy = ObservationPolicy(_torch_act(algo.get_module, spaces), groups=groups, shared_spaces=policies == "shared")
+    policy = ObservationPolicy(module_act_fn(algo.get_module, spaces), groups=groups, shared_spaces=policies == "shared")
     try:
         for it in range(1, iterations + 1):
             res = algo.train()

@@ -19,7 +19,7 @@ and raise ``num_env_runners`` / ``num_learners``. Nothing here distributes work 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ import numpy as np
 
 from invmgmt_marl.adapters import require
 from invmgmt_marl.env import InventoryParallelEnv
-from invmgmt_marl.policies.agent import ObservationPolicy
+from invmgmt_marl.policies.agent import ActFn, ObservationPolicy
 
 __all__ = [
     "ENV_NAME",
@@ -36,6 +36,7 @@ __all__ = [
     "policy_groups",
     "ppo_config",
     "save_metadata",
+    "module_act_fn",
     "load_rllib_policy",
 ]
 
@@ -161,15 +162,33 @@ def _module_dir(checkpoint_dir: Path) -> Path:
     raise FileNotFoundError(f"checkpoint: no RLlib MultiRLModule found under {checkpoint_dir}")
 
 
+def module_act_fn(get_module: Callable[[str], Any], spaces: Mapping[str, Any]) -> ActFn:
+    """``act(module_id, obs)`` giving the deterministic actions of RLlib modules, mapped to the env's
+    action space (RLlib normalises Box actions to [-1, 1] by default: they are unsquashed and clipped)."""
+    torch = require("torch", "rllib")
+    space_utils = require("ray.rllib.utils.spaces.space_utils", "rllib")
+
+    def act(gid: str, obs: np.ndarray) -> np.ndarray:
+        module = get_module(gid)
+        with torch.no_grad():
+            out = module.forward_inference({"obs": torch.as_tensor(obs)})
+            dist = module.get_inference_action_dist_cls().from_logits(out["action_dist_inputs"])
+            actions = dist.to_deterministic().sample().numpy()
+        space = spaces[gid]
+        if hasattr(space, "low"):
+            actions = np.stack([space_utils.clip_action(space_utils.unsquash_action(a, space), space) for a in actions])
+        return actions
+
+    return act
+
+
 def load_rllib_policy(checkpoint_dir: str | Path, groups: Mapping[str, list[str]] | None = None, **env_config: Any) -> ObservationPolicy:
     """A deterministic :class:`ObservationPolicy` from an RLlib checkpoint (no Ray cluster needed).
 
     ``env_config`` and ``groups`` default to the metadata saved by :func:`save_metadata`
     (``invmgmt-marl train`` writes it); give them for other checkpoints.
     """
-    torch = require("torch", "rllib")
     multi = require("ray.rllib.core.rl_module.multi_rl_module", "rllib")
-    space_utils = require("ray.rllib.utils.spaces.space_utils", "rllib")
     ckpt = Path(checkpoint_dir)
     meta_path = ckpt / METADATA_FILE
     if meta_path.exists():
@@ -181,17 +200,7 @@ def load_rllib_policy(checkpoint_dir: str | Path, groups: Mapping[str, list[str]
     module = multi.MultiRLModule.from_checkpoint(str(_module_dir(ckpt)))
     template = InventoryParallelEnv(**env_config)
     spaces = {gid: template.action_space(members[0]) for gid, members in groups.items()}
-
-    def act(gid: str, obs: np.ndarray) -> np.ndarray:
-        sub = module[gid]
-        with torch.no_grad():
-            out = sub.forward_inference({"obs": torch.as_tensor(obs)})
-            dist = sub.get_inference_action_dist_cls().from_logits(out["action_dist_inputs"])
-            actions = dist.to_deterministic().sample().numpy()
-        space = spaces[gid]
-        if hasattr(space, "low"):  # Box: RLlib normalises actions to [-1, 1] by default
-            actions = np.stack([space_utils.clip_action(space_utils.unsquash_action(a, space), space) for a in actions])
-        return actions
+    act = module_act_fn(lambda gid: module[gid], spaces)
 
     return ObservationPolicy(
         act,
