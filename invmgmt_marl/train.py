@@ -100,7 +100,7 @@ def train(
         raise ValueError(f"policies: the sb3 backend trains one shared policy, got {policies!r}")
     torch = require("torch", backend)
     torch.set_num_threads(1)  # 2 threads on 2 cores made RLlib iterations 4-14x slower here
-    outdir = Path(out) if out is not None else None
+    outdir = Path(out).resolve() if out is not None else None  # RLlib (pyarrow) needs absolute paths
     if outdir is not None:
         outdir.mkdir(parents=True, exist_ok=True)
     env = InventoryParallelEnv(scenario, shared_spaces=policies == "shared", **env_kwargs)
