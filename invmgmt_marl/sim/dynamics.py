@@ -49,12 +49,16 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
     shipped = required
     if net.any_priority:
         if net.multi_outflow:  # a node serves several outflows: each gets what is left after those before it
-            # exclusive prefix sums within each shipping node: requirements laid out in a zero-padded
-            # (node, position + 1) grid, so a node's sums never mix with other nodes' magnitudes
-            grid = np.zeros((required.shape[0], net.alloc_grid_size))
-            grid[:, net.alloc_grid_idx + 1] = required
-            grid = grid.reshape(required.shape[0], -1, net.alloc_grid_width).cumsum(axis=2)
-            avail -= grid.reshape(required.shape[0], -1).take(net.alloc_grid_idx, axis=1)
+            # exclusive prefix sums within each shipping node (never mixing other nodes' magnitudes):
+            # one matmul with a 0/1 "same node, served earlier" matrix on small networks, else a
+            # zero-padded (node, position + 1) grid and a cumsum
+            if net.alloc_before is not None:
+                avail -= required @ net.alloc_before
+            else:
+                grid = np.zeros((required.shape[0], net.alloc_grid_size))
+                grid[:, net.alloc_grid_idx + 1] = required
+                grid = grid.reshape(required.shape[0], -1, net.alloc_grid_width).cumsum(axis=2)
+                avail -= grid.reshape(required.shape[0], -1).take(net.alloc_grid_idx, axis=1)
         shipped = np.minimum(np.maximum(avail, 0.0), required)
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)

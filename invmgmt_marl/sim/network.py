@@ -77,6 +77,7 @@ class Network:
     alloc_grid_idx: I64  # (O,) sorted outflow -> flat cell (g * W + k) of a (groups, W) grid, k = rank in group
     alloc_grid_width: int  # W = 1 + the most outflows of any shipping node
     alloc_grid_size: int  # groups * W
+    alloc_before: F64 | None  # (O, O) [p, q] = 1 if p is served before q by the same node; None on big networks
     out_proportional: BoolA  # (O,) the shipping node allocates proportionally
     any_proportional: bool
     any_priority: bool
@@ -224,6 +225,10 @@ def compile_network(sc: Scenario) -> Network:
         alloc_grid_idx=grid_idx,
         alloc_grid_width=grid_width,
         alloc_grid_size=grid_width * n_groups,
+        alloc_before=(
+            ((group_of[:, None] == group_of[None, :]) & (rank[:, None] < rank[None, :])).astype(np.float64)
+            if o_cnt <= 128 else None
+        ),
         out_proportional=out_prop,
         any_proportional=bool(out_prop.any()),
         any_priority=bool((~out_prop).any()),
