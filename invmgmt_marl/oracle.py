@@ -142,17 +142,27 @@ class _LP:
     """
 
     def __init__(self, net: Network, objective: str) -> None:
+        unsupported = [name for name, on in (
+            ("stochastic lead times", net.any_lead_jitter), ("supplier reliability", net.any_reliability),
+            ("transit loss", net.any_transit_loss), ("perishable stock", net.any_perishable),
+            ("assembly", net.any_assembly), ("goodwill (endogenous demand)", net.any_goodwill),
+        ) if on]
+        if unsupported:
+            raise OracleError(
+                f"perfect_information_bound: the LP does not model {', '.join(unsupported)} "
+                f"(scenario {net.scenario.name!r}); no valid bound is computed for it"
+            )
         t_len, n_e, n_s, n_n = net.periods, net.n_edges, net.n_stores, net.n_nodes
         n_o = n_e + n_s
         self.net, self.objective = net, objective
-        sizes = {"q": n_e, "x": n_o, "b": n_o, "l": n_s, "I": n_n, "y": n_e}
+        sizes = {"q": n_e, "x": n_o, "b": n_o, "l": n_s, "I": n_n, "y": n_e, "r": n_n}
         self.idx: dict[str, I64] = {}
         start = 0
         for name, width in sizes.items():
             self.idx[name] = start + np.arange(t_len * width, dtype=np.int64).reshape(t_len, width)
             start += t_len * width
         self.n_vars = start
-        q, x, b, lo, inv, y = (self.idx[k] for k in ("q", "x", "b", "l", "I", "y"))
+        q, x, b, lo, inv, y, refused = (self.idx[k] for k in ("q", "x", "b", "l", "I", "y", "r"))
         fixed = net.fixed_cost > 0
         internal_out = net.out_src < n_n  # (O,) outflows shipped by an agent (not the external source)
 
@@ -164,6 +174,8 @@ class _LP:
         ub[b[:, n_e:]] = np.where(net.store_lost_sales, 0.0, np.inf)
         ub[lo] = np.where(net.store_lost_sales, np.inf, 0.0)
         ub[y] = np.where(fixed, 1.0, 0.0)
+        ub[inv] = net.storage_capacity  # end-of-period stock fits the storage (the simulator refuses the rest)
+        ub[refused] = np.where(np.isfinite(net.storage_capacity), np.inf, 0.0)
         self.bounds = np.stack([lb, ub], axis=1)
 
         # ---- objective: minimise cost (or cost - revenue)
@@ -172,7 +184,12 @@ class _LP:
         src_backlog_cost = np.where(internal_out, net.backlog_cost[np.minimum(net.out_src, n_n - 1)], 0.0)
         c[b] = src_backlog_cost
         c[lo] = net.lost_sales_cost[net.store_nodes]
-        c[x[:, :n_e]] = net.unit_cost
+        # quantity discounts are not convex: every unit at the cheapest tier keeps the bound valid
+        self.unit_cost = net.tier_cost.min(axis=1) if net.any_tiers else net.unit_cost
+        c[x[:, :n_e]] = self.unit_cost
+        # a unit shipped in period t is in transit at the end of min(lead, T - t) periods
+        self.transit_periods = np.minimum(net.lead_time[None, :], t_len - np.arange(t_len)[:, None])  # (T, E)
+        c[x[:, :n_e]] += net.transit_holding_cost * self.transit_periods
         c[y] = net.fixed_cost
         if objective == "profit":
             c[x[:, n_e:]] -= net.price[net.store_nodes]
@@ -203,6 +220,7 @@ class _LP:
         add(row_node[1:], inv[:-1], -1.0)
         o_int = np.flatnonzero(internal_out)
         add(row_node[:, net.out_src[o_int]], x[:, o_int], 1.0)
+        add(row_node, refused, 1.0)  # units refused at the door leave the node (only with storage capacity)
         # arrivals: a shipment on edge e in period t - lead_time[e] reaches edge_dst[e] in period t
         sent = np.arange(t_len)[:, None] - net.lead_time[None, :]  # (T, E) period of dispatch
         ok = sent >= 0
@@ -254,19 +272,27 @@ class _LP:
         orders, ship, back, lost, on_hand, ind = (z[self.idx[k]] for k in ("q", "x", "b", "l", "I", "y"))
 
         edge_ship = ship[:, :n_e].sum(axis=0)  # (E,)
+        # initial pipeline units due in period k < L are in transit at the end of k periods
+        pipe = net.initial_pipeline[:, : net.periods]
+        initial_transit = pipe @ np.arange(pipe.shape[1], dtype=np.float64)  # (E,) unit-periods
+        transit_units = (ship[:, :n_e] * self.transit_periods).sum(axis=0) + initial_transit
         breakdown = {
             "holding_cost": net.holding_cost * on_hand.sum(axis=0),
             "backlog_cost": net.backlog_cost * (back.sum(axis=0) @ net.out_from_src),
             "lost_sales_cost": net.lost_sales_cost * (lost.sum(axis=0) @ net.customer_of_store),
-            "ordering_cost": (net.unit_cost * edge_ship) @ net.edge_to_dst,
+            "ordering_cost": (self.unit_cost * edge_ship) @ net.edge_to_dst,
             "fixed_cost": (net.fixed_cost * ind.sum(axis=0)) @ net.edge_to_dst,
+            "transit_holding_cost": (net.transit_holding_cost * transit_units) @ net.edge_to_dst,
+            "waste_cost": np.zeros(net.n_nodes),
         }
         breakdown = {f: breakdown[f] for f in COST_FIELDS}
         agent_cost = np.sum([breakdown[f] for f in COST_FIELDS], axis=0)
         revenue = net.price * (ship[:, n_e:].sum(axis=0) @ net.customer_of_store) + (
-            net.unit_cost * edge_ship
+            self.unit_cost * edge_ship
         ) @ net.edge_from_src
-        value = float(res.fun) if self.objective == "cost" else -float(res.fun)
+        # the initial pipeline's transit holding is a constant outside the LP's objective
+        fun = float(res.fun) + float(net.transit_holding_cost @ initial_transit)
+        value = fun if self.objective == "cost" else -fun
         return OracleResult(
             objective_name=self.objective,
             objective=value,

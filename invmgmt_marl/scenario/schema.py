@@ -25,6 +25,9 @@ __all__ = [
     "EXTERNAL",
     "DemandSpec",
     "Seasonal",
+    "Goodwill",
+    "Reliability",
+    "TransitLoss",
     "NodeSpec",
     "EdgeSpec",
     "ActionSpec",
@@ -53,25 +56,82 @@ class Seasonal(_Frozen):
     phase: float = 0.0
 
 
-_DEMAND_COMMON = ("process", "multiplier", "seasonal", "integer")
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
+_FiniteNonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_Period = Annotated[int, Field(ge=0)]
+
+
+class Trend(_Frozen):
+    """Linear multiplicative trend ``max(0, 1 + slope * max(0, t - start))`` (flat before ``start``)."""
+
+    slope: _Finite
+    start: _Period = 0
+
+
+class Weekly(_Frozen):
+    """Weekday profile: period ``t`` is multiplied by ``profile[(t + week_start) % 7]``, so
+    ``week_start`` is the weekday of period 0. A bare list of 7 factors means ``week_start: 0``."""
+
+    profile: Annotated[tuple[_FiniteNonNeg, ...], Field(min_length=7, max_length=7)]
+    week_start: Annotated[int, Field(ge=0, le=6)] = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        return {"profile": data} if isinstance(data, (list, tuple)) else data
+
+
+class Shock(_Frozen):
+    """A lasting level change: demand is multiplied by ``factor`` from ``period`` on."""
+
+    period: _Period
+    factor: _FiniteNonNeg
+
+
+class Event(_Frozen):
+    """A promotion or event: demand is multiplied by ``factor`` in periods ``[period, period + duration)``,
+    and again every ``every`` periods after ``period`` if ``every`` is given."""
+
+    period: _Period
+    factor: _FiniteNonNeg
+    duration: Annotated[int, Field(ge=1)] = 1
+    every: Annotated[int, Field(ge=1)] | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _no_overlap(cls, every: int | None, info: Any) -> int | None:
+        duration = info.data.get("duration")
+        if every is not None and duration is not None and every < duration:
+            raise ValueError(f"must be >= duration ({duration}) so that occurrences do not overlap, got {every}")
+        return every
+
+
+_DEMAND_COMMON = ("process", "multiplier", "trend", "seasonal", "weekly", "shocks", "events", "integer")
 
 
 class DemandSpec(_Frozen):
     """Customer demand at one store.
 
     Written flat in YAML: ``{process: poisson, mean: 10, multiplier: 1.2}``. Keys other than the common
-    modifiers (``multiplier``, ``seasonal``, ``integer``) are the process's own parameters.
+    effects (``multiplier``, ``trend``, ``seasonal``, ``weekly``, ``shocks``, ``events``, ``integer``)
+    are the process's own parameters. The effects apply after the process in that order, then
+    rounding and ``max(0, .)`` (``docs/demand.md``). The validation context key ``base_dir`` (the
+    scenario file's folder) resolves relative file paths of processes that read files (``csv``).
     """
 
     process: str
     params: Any = None  # a validated pydantic model of the process's parameters
     multiplier: NonNeg = 1.0
+    trend: Trend | None = None
     seasonal: Seasonal | None = None
+    weekly: Weekly | None = None
+    shocks: tuple[Shock, ...] = ()
+    events: tuple[Event, ...] = ()
     integer: bool = True
 
     @model_validator(mode="before")
     @classmethod
-    def _split_params(cls, data: Any) -> Any:
+    def _split_params(cls, data: Any, info: Any) -> Any:
         if not isinstance(data, Mapping):
             return data
         if "params" in data and isinstance(data["params"], BaseModel):
@@ -83,18 +143,73 @@ class DemandSpec(_Frozen):
             raise ValueError(f"process: unknown demand process {proc!r}; known: {sorted(DEMAND_PROCESSES)}")
         common = {k: v for k, v in data.items() if k in _DEMAND_COMMON}
         own = {k: v for k, v in data.items() if k not in _DEMAND_COMMON}
-        common["params"] = DEMAND_PROCESSES[proc].params.model_validate(own)
+        common["params"] = DEMAND_PROCESSES[proc].params.model_validate(own, context=info.context)
         return common
+
+    def check_periods(self, periods: int) -> None:
+        """Raise :class:`~invmgmt_marl.sim.demand.DemandParamError` (a ``ValueError``, ``str`` is
+        ``"<param>: <message>"``) if the process cannot serve an episode of ``periods`` (e.g. a CSV
+        series with too few rows)."""
+        from invmgmt_marl.sim.demand import DEMAND_PROCESSES
+
+        check = DEMAND_PROCESSES[self.process].check_periods
+        if check is not None:
+            check(self.params, periods)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"process": self.process, **self.params.model_dump()}
         if self.multiplier != 1.0:
             out["multiplier"] = self.multiplier
-        if self.seasonal is not None:
-            out["seasonal"] = self.seasonal.model_dump()
+        for key in ("trend", "seasonal", "weekly"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key).model_dump(mode="json")
+        for key in ("shocks", "events"):
+            if getattr(self, key):
+                out[key] = [x.model_dump(mode="json", exclude_none=True) for x in getattr(self, key)]
         if not self.integer:
             out["integer"] = False
         return out
+
+
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Goodwill(_Frozen):
+    """Endogenous demand: a store's demand multiplier falls by ``decay`` (relative) after a period with a
+    stockout and recovers by ``recovery`` (absolute) after one without, kept within ``[floor, cap]``."""
+
+    decay: Annotated[float, Field(gt=0, le=1)] = 0.1
+    recovery: NonNeg = 0.02
+    floor: Annotated[float, Field(gt=0)] = 0.5
+    cap: Pos = 1.0
+    initial: Pos = 1.0
+
+    @model_validator(mode="after")
+    def _order(self) -> Goodwill:
+        if not self.floor <= self.initial <= self.cap:
+            raise ValueError(f"initial: must lie in [floor={self.floor}, cap={self.cap}], got {self.initial}")
+        return self
+
+
+class Reliability(_Frozen):
+    """Supplier reliability: each period, with probability ``p_disruption`` only a fraction drawn
+    uniformly from ``fill`` of the planned shipment leaves; the rest stays owed."""
+
+    p_disruption: Fraction
+    fill: tuple[Fraction, Fraction] = (0.0, 0.0)
+
+    @model_validator(mode="after")
+    def _range(self) -> Reliability:
+        if self.fill[1] < self.fill[0]:
+            raise ValueError(f"fill: expected [low, high] with low <= high, got {list(self.fill)}")
+        return self
+
+
+class TransitLoss(_Frozen):
+    """In-transit loss (as Liu et al.'s option): a fraction drawn uniformly from ``[0, max_fraction]``
+    of what arrives on the edge each period is lost on the way."""
+
+    max_fraction: Annotated[float, Field(ge=0, lt=1)]
 
 
 class NodeSpec(_Frozen):
@@ -112,6 +227,12 @@ class NodeSpec(_Frozen):
     initial_demand: NonNeg = 0.0  # customer demand "of period -1": only observations at reset see it
     allocation: Literal["priority", "proportional"] = "priority"
     demand: DemandSpec | None = None
+    storage_capacity: Pos | None = None  # arrivals that do not fit are refused (and recorded)
+    shelf_life: Annotated[int, Field(ge=1)] | None = None  # periods a unit may stay at the node
+    waste_cost: NonNeg = 0.0  # per expired unit
+    bom: dict[str, Pos] | None = None  # assembly: units of each supplier's component per unit made
+    production_capacity: Pos | None = None  # assembly: most units made per period
+    goodwill: Goodwill | None = None  # stores: demand reacts to service
 
 
 class EdgeSpec(_Frozen):
@@ -129,6 +250,23 @@ class EdgeSpec(_Frozen):
     initial_backlog: NonNeg = 0.0
     initial_order: NonNeg = 0.0  # order placed "in period -1": only observations at reset see it
     label: str | None = None
+    lead_time_extra: list[Fraction] | None = None  # P(0, 1, ..., K extra periods of lead time)
+    reliability: Reliability | None = None
+    transit_loss: TransitLoss | None = None
+    unit_cost_tiers: list[tuple[NonNeg, NonNeg]] | None = None  # [[min_qty, unit_cost], ...], all-units
+    transit_holding_cost: NonNeg = 0.0  # per unit in transit to the node per period
+
+    @model_validator(mode="after")
+    def _edge_options(self) -> EdgeSpec:
+        if self.lead_time_extra is not None and abs(sum(self.lead_time_extra) - 1.0) > 1e-9:
+            raise ValueError(f"lead_time_extra: probabilities must sum to 1, got {self.lead_time_extra}")
+        tiers = self.unit_cost_tiers
+        if tiers is not None:
+            if not tiers or tiers[0][0] != 0:
+                raise ValueError(f"unit_cost_tiers: the first tier must start at quantity 0, got {tiers}")
+            if any(b[0] <= a[0] for a, b in zip(tiers, tiers[1:])):
+                raise ValueError(f"unit_cost_tiers: quantities must increase, got {tiers}")
+        return self
 
 
 class ActionSpec(_Frozen):
@@ -214,6 +352,14 @@ class Scenario(_Frozen):
                     f"{where}.demand.values: {len(d.params.values)} values for {self.periods} periods "
                     "(give one per period or set cycle: true)"
                 )
+            if n.goodwill is not None and n.role != "store":
+                raise ValueError(f"{where}.goodwill: only stores have customer goodwill, got a {n.role}")
+            if n.bom is not None and n.shelf_life is not None:
+                raise ValueError(f"{where}.shelf_life: an assembly node (bom) cannot be perishable, got {n.shelf_life}")
+            if n.production_capacity is not None and n.bom is None:
+                raise ValueError(
+                    f"{where}.production_capacity: only assembly nodes (with a bom) produce, got {n.production_capacity}"
+                )
             if n.role == "store" and n.demand is None:
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
             if n.role != "store":
@@ -266,6 +412,17 @@ class Scenario(_Frozen):
                         f"{field_name}: {self.actions.type} actions need an integer max_order, got {mo}"
                     )
             g.add_edge(e.source, e.target)
+        for i, n in enumerate(self.nodes):
+            if n.bom is None:
+                continue
+            sources = [e.source for e in self.edges if e.target == names[i]]
+            where = f"nodes[{i}] ({names[i]}).bom"
+            if len(set(sources)) != len(sources):
+                raise ValueError(f"{where}: an assembly node needs one inbound edge per component, got sources {sources}")
+            if set(sources) != set(n.bom):
+                raise ValueError(
+                    f"{where}: must name exactly the node's suppliers {sorted(sources)}, got {sorted(n.bom)}"
+                )
         if not nx.is_directed_acyclic_graph(g):
             cycle = nx.find_cycle(g)
             raise ValueError(f"edges: the supply network must be acyclic, got the cycle {cycle}")

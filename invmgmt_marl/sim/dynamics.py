@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
+from invmgmt_marl.sim.supply import SupplyShock
 
 __all__ = ["step", "allocate"]
 
@@ -89,14 +90,19 @@ def allocate(net: Network, available: F64, required: F64) -> F64:
 _REDUCE = np.add.reduce
 
 
-def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimState, Ledger]:
+def step(
+    net: Network, state: SimState, orders: F64, demand: F64, supply: SupplyShock | None = None
+) -> tuple[SimState, Ledger]:
     """Advance every episode of the batch by one period.
 
     Args:
         net: the compiled network (static).
         state: the state at the start of period ``state.t``.
         orders: ``(B, E)`` non-negative order quantities on every edge (already clipped to bounds).
-        demand: ``(B, S)`` non-negative customer demand at every store for this period.
+        demand: ``(B, S)`` non-negative customer demand at every store for this period (before
+            goodwill, which the simulator applies itself).
+        supply: this period's supply randomness (:func:`~invmgmt_marl.sim.supply.sample_supply`),
+            required when the network has stochastic lead times, unreliable suppliers or transit loss.
 
     Returns:
         ``(next_state, ledger)``; neither input is modified.
@@ -105,15 +111,60 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     batch = orders.shape[0]
     n_edges = net.n_edges
     slot = t % net.max_lead
+    if net.any_uncertain_supply and supply is None:
+        raise ValueError("supply: this network has uncertain supply; pass supply=sample_supply(...).at(t)")
+    nodes = np.empty((batch, len(NODE_FIELDS), net.n_nodes))
+    edges = np.empty((batch, len(EDGE_FIELDS), n_edges))
 
     # 1. arrivals: slot t % L of the ring buffer holds what is due on every edge this period
     pipeline = state.pipeline.copy()
-    arrived = pipeline[:, :, slot].copy()  # (B, E)
+    arrived = edges[:, _E_ARRIVED]
+    arrived[...] = pipeline[:, :, slot]
     pipeline[:, :, slot] = 0.0
-    received = arrived @ net.edge_to_dst  # (B, N)
-    available = state.on_hand + received
+    if net.any_transit_loss:  # part of what arrives was lost on the way
+        np.multiply(arrived, supply.loss, out=edges[:, _E_TRANSIT_LOST])  # type: ignore[union-attr]
+        incoming = arrived - edges[:, _E_TRANSIT_LOST]
+    else:
+        edges[:, _E_TRANSIT_LOST] = 0.0
+        incoming = arrived
+    components = state.components
+    stock = state.on_hand if components is None else state.on_hand + components @ net.edge_to_dst
+    if net.any_storage:  # what does not fit is refused at the door
+        room = np.maximum(net.storage_capacity - stock, 0.0)
+        gross = incoming @ net.edge_to_dst
+        accept = np.ones_like(gross)
+        np.divide(room, gross, out=accept, where=gross > room)
+        incoming = incoming * (accept @ net.edge_to_dst.T)
+        received = incoming @ net.edge_to_dst
+        np.subtract(gross, received, out=nodes[:, _REFUSED])
+    else:
+        received = incoming @ net.edge_to_dst  # (B, N)
+        nodes[:, _REFUSED] = 0.0
+    nodes[:, _RECEIVED] = received
+    age = state.age
+    if net.any_assembly:  # components wait at assembly nodes; as many units as possible are made
+        components = components + incoming * (net.component_qty > 0)  # type: ignore[operator]
+        per_unit = np.concatenate([components * net.component_inverse, np.full((batch, 1), np.inf)], axis=1)
+        makeable = per_unit[:, net.assembly_edge_idx].min(axis=2)  # (B, M): the scarcest component
+        made = np.zeros((batch, net.n_nodes))
+        made[:, net.assembly_nodes] = np.minimum(makeable, net.production_capacity[net.assembly_nodes])
+        used = (made @ net.edge_to_dst.T) * net.component_qty  # (B, E) component units consumed
+        components = np.maximum(components - used, 0.0)
+        nodes[:, _ASSEMBLED] = made
+        nodes[:, _CONSUMED] = used @ net.edge_to_dst
+        available = state.on_hand + made + received * net.not_assembly
+    else:
+        nodes[:, _ASSEMBLED] = 0.0
+        nodes[:, _CONSUMED] = 0.0
+        available = state.on_hand + received
+    if net.any_perishable:  # fresh arrivals join the youngest age bucket
+        age = age.copy()  # type: ignore[union-attr]
+        age[:, :, 0] += received[:, net.perishable_nodes]
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
+    if net.any_goodwill:
+        demand = demand * state.goodwill
+        demand = np.where(net.store_integer, np.rint(demand), demand)
     flows = np.empty((batch, 4, net.n_outflows))  # requested, owed, shipped, backlog
     requested, owed, shipped, backlog = flows[:, 0], flows[:, 1], flows[:, 2], flows[:, 3]
     requested[:, :n_edges] = orders
@@ -121,13 +172,15 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
     np.add(state.backlog, requested, out=owed)
     required = np.minimum(owed, net.out_capacity) if net.any_capacity else owed
 
-    # 4. shipping, in each node's allocation order
+    # 4. shipping, in each node's allocation order (an unreliable supplier sends only part)
     if net.alloc_identity:
         shipped[...] = _allocate_sorted(net, available, required)
     else:
         shipped[...] = _allocate_sorted(net, available, required.take(net.alloc_order, axis=1)).take(
             net.alloc_inverse, axis=1
         )
+    if net.any_reliability:
+        shipped[:, :n_edges] *= supply.fill  # type: ignore[union-attr]
 
     # 5. unmet requirements: backlogged, or lost at lost-sales stores
     np.subtract(owed, shipped, out=backlog)
@@ -135,58 +188,101 @@ def step(net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimSt
         lost = backlog[:, n_edges:] * net.store_lost_sales
         backlog[:, n_edges:] -= lost
 
-    # 6. in transit: a shipment on an edge lands in the slot of period t + lead_time
-    edge_shipped = shipped[:, :n_edges]
-    if net.uniform_lead:
+    # 6. in transit: a shipment on an edge lands in the slot of period t + lead_time (+ extra)
+    edge_shipped = edges[:, _E_SHIPPED]
+    edge_shipped[...] = shipped[:, :n_edges]
+    if net.any_lead_jitter:
+        slots = (t + net.lead_time + supply.lead_extra) % net.max_lead  # type: ignore[union-attr]
+        pipeline[np.arange(batch)[:, None], np.arange(n_edges)[None, :], slots] += edge_shipped
+    elif net.uniform_lead:
         pipeline[:, :, (t + net.max_lead) % net.max_lead] += edge_shipped
     else:
         flat = pipeline.reshape(batch, -1)
         flat[:, net.pipe_insert_idx[slot]] += edge_shipped
 
     # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
-    nodes = np.empty((batch, len(NODE_FIELDS), net.n_nodes))
     np.matmul(flows, net.out_from_src, out=nodes[:, _REQUESTED : _BACKLOG + 1])  # requested, owed, shipped, backlog
-    edges = np.empty((batch, len(EDGE_FIELDS), n_edges))
-    edges[:, 0] = orders
-    edges[:, 1] = backlog[:, :n_edges]
-    _REDUCE(pipeline, axis=2, out=edges[:, 2])
-    np.multiply(edge_shipped, net.unit_cost, out=edges[:, 3])
-    if net.any_fixed_cost:
-        np.multiply(orders > 0, net.fixed_cost, out=edges[:, 4])
+    edges[:, _E_ORDERED] = orders
+    edges[:, _E_BACKLOG] = backlog[:, :n_edges]
+    _REDUCE(pipeline, axis=2, out=edges[:, _E_IN_TRANSIT])
+    if net.any_tiers:  # all-units quantity discounts on what is dispatched
+        tier = (edge_shipped[:, :, None] >= net.tier_qty[None]).sum(axis=2) - 1
+        unit = np.take_along_axis(np.broadcast_to(net.tier_cost, (batch, *net.tier_cost.shape)), tier[..., None], 2)
+        np.multiply(edge_shipped, unit[..., 0], out=edges[:, _E_ORDERING_COST])
     else:
-        edges[:, 4] = 0.0
-    edges[:, 5] = edge_shipped
-    edges[:, 6] = arrived
-    # ordered, inbound_backlog, in_transit, ordering_cost, fixed_cost
-    np.matmul(edges[:, 0:5], net.edge_to_dst, out=nodes[:, _ORDERED : _FIXED_COST + 1])
+        np.multiply(edge_shipped, net.unit_cost, out=edges[:, _E_ORDERING_COST])
+    if net.any_fixed_cost:
+        np.multiply(orders > 0, net.fixed_cost, out=edges[:, _E_FIXED_COST])
+    else:
+        edges[:, _E_FIXED_COST] = 0.0
+    np.multiply(edges[:, _E_IN_TRANSIT], net.transit_holding_cost, out=edges[:, _E_TRANSIT_HOLDING_COST])
+    # ordered, inbound_backlog, in_transit, transit_lost, ordering_cost, fixed_cost, transit_holding_cost
+    np.matmul(edges[:, : _E_TRANSIT_HOLDING_COST + 1], net.edge_to_dst, out=nodes[:, _ORDERED : _TRANSIT_HOLDING_COST + 1])
     np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[:, _SOLD])
     if net.any_lost:
         np.matmul(lost, net.customer_of_store, out=nodes[:, _LOST])
     else:
         nodes[:, _LOST] = 0.0
-    nodes[:, _RECEIVED] = received
     on_hand = nodes[:, _ON_HAND]
     np.subtract(available, nodes[:, _SHIPPED], out=on_hand)
     # a node that ships all its stock in fractional parts may round to -1e-17: such stock is zero
     np.maximum(on_hand, 0.0, out=on_hand)
-    np.multiply(on_hand, net.holding_cost, out=nodes[:, _HOLDING_COST])
+    if net.any_perishable:  # first in, first out; then the oldest bucket expires and everything ages
+        age = _ship_oldest_first(age, nodes[:, _SHIPPED][:, net.perishable_nodes])  # type: ignore[arg-type]
+        expired = np.zeros((batch, net.n_nodes))
+        last = net.shelf_life[net.perishable_nodes] - 1
+        expired[:, net.perishable_nodes] = age[:, np.arange(len(last)), last]
+        age[:, np.arange(len(last)), last] = 0.0
+        age = np.roll(age, 1, axis=2)
+        on_hand[:, net.perishable_nodes] = age.sum(axis=2)
+        nodes[:, _EXPIRED] = expired
+    else:
+        nodes[:, _EXPIRED] = 0.0
+    if components is not None:
+        nodes[:, _COMPONENTS] = components @ net.edge_to_dst
+        np.multiply(on_hand + nodes[:, _COMPONENTS], net.holding_cost, out=nodes[:, _HOLDING_COST])
+    else:
+        nodes[:, _COMPONENTS] = 0.0
+        np.multiply(on_hand, net.holding_cost, out=nodes[:, _HOLDING_COST])
     np.multiply(nodes[:, _BACKLOG], net.backlog_cost, out=nodes[:, _BACKLOG_COST])
     np.multiply(nodes[:, _LOST], net.lost_sales_cost, out=nodes[:, _LOST_SALES_COST])
-    np.add(nodes[:, _SOLD] * net.price, edges[:, 3] @ net.edge_from_src, out=nodes[:, _REVENUE])
+    np.multiply(nodes[:, _EXPIRED], net.waste_cost, out=nodes[:, _WASTE_COST])
+    np.add(nodes[:, _SOLD] * net.price, edges[:, _E_ORDERING_COST] @ net.edge_from_src, out=nodes[:, _REVENUE])
     # service level = shipped / owed, 1 where nothing was owed
     owed_n, shipped_n = nodes[:, _OWED], nodes[:, _SHIPPED]
     np.subtract(1.0, (owed_n - shipped_n) / np.maximum(owed_n, _TINY), out=nodes[:, _SERVICE_LEVEL])
 
+    goodwill = state.goodwill
+    if net.any_goodwill:  # stockout (lost or newly backlogged demand) -> goodwill falls, else recovers
+        decay, recovery, floor, cap, _ = net.goodwill
+        short = (nodes[:, _LOST] + nodes[:, _BACKLOG])[:, net.store_nodes] > 1e-9
+        goodwill = np.where(short, np.maximum(goodwill * (1 - decay), floor), np.minimum(goodwill + recovery, cap))  # type: ignore[operator]
+
     demand = demand.copy()  # state and ledger never alias the caller's arrays
     ledger = Ledger(t, nodes, edges, demand, edge_shipped @ net.external_f)
-    next_state = SimState(t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[:, 0], demand)
+    next_state = SimState(
+        t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[:, _E_ORDERED], demand, age, components, goodwill
+    )
     return next_state, ledger
 
 
+def _ship_oldest_first(age: F64, shipped: F64) -> F64:
+    """Remove ``shipped`` ``(B, P)`` units from ``age`` ``(B, P, A)`` buckets, oldest (highest index) first."""
+    oldest_first = age[:, :, ::-1]
+    before = np.cumsum(oldest_first, axis=2) - oldest_first  # units older than each bucket
+    take = np.clip(shipped[:, :, None] - before, 0.0, oldest_first)
+    return (oldest_first - take)[:, :, ::-1].copy()
+
+
 _TINY = 1e-300
-# ledger row of each node field
-(_REQUESTED, _OWED, _SHIPPED, _BACKLOG, _ORDERED, _INBOUND_BACKLOG, _IN_TRANSIT, _ORDERING_COST, _FIXED_COST,
- _HOLDING_COST, _BACKLOG_COST, _LOST_SALES_COST, _SOLD, _LOST, _RECEIVED, _ON_HAND, _REVENUE,
+# ledger row of each node field, and of each edge field
+(_REQUESTED, _OWED, _SHIPPED, _BACKLOG, _ORDERED, _INBOUND_BACKLOG, _IN_TRANSIT, _TRANSIT_LOST, _ORDERING_COST,
+ _FIXED_COST, _TRANSIT_HOLDING_COST, _HOLDING_COST, _BACKLOG_COST, _LOST_SALES_COST, _WASTE_COST, _SOLD, _LOST,
+ _RECEIVED, _REFUSED, _ON_HAND, _COMPONENTS, _ASSEMBLED, _CONSUMED, _EXPIRED, _REVENUE,
  _SERVICE_LEVEL) = range(len(NODE_FIELDS))
+(_E_ORDERED, _E_BACKLOG, _E_IN_TRANSIT, _E_TRANSIT_LOST, _E_ORDERING_COST, _E_FIXED_COST, _E_TRANSIT_HOLDING_COST,
+ _E_SHIPPED, _E_ARRIVED) = range(len(EDGE_FIELDS))
 if NODE_FIELDS[_ON_HAND] != "on_hand" or NODE_FIELDS[_SERVICE_LEVEL] != "service_level":  # pragma: no cover
     raise RuntimeError("dynamics: ledger row constants out of step with NODE_FIELDS")
+if EDGE_FIELDS[_E_ARRIVED] != "edge_arrived":  # pragma: no cover
+    raise RuntimeError("dynamics: ledger row constants out of step with EDGE_FIELDS")

@@ -2,37 +2,50 @@
 
 Rewards and KPIs are functions of the ledger; nothing downstream re-derives inventory arithmetic.
 Node fields are stored stacked in one array ``nodes`` of shape ``(B, K, N)`` (``K = len(NODE_FIELDS)``)
-and read by name, ``ledger.on_hand`` -> ``(B, N)``; edge fields likewise in ``edges`` ``(B, 7, E)``.
+and read by name, ``ledger.on_hand`` -> ``(B, N)``; edge fields likewise in ``edges`` ``(B, 9, E)``.
 One array makes the ledger cheap to build, to copy into infos and to accumulate over an episode.
 
 Units (node fields):
     requested        new requests that reached the node this period (downstream orders + customer demand)
     owed             what the node had to serve: backlog carried in + requested
     shipped          units the node sent out (to downstream nodes and customers); at most ``owed``,
-                     and per outbound edge at most the edge's capacity
+                     per outbound edge at most the edge's capacity, less what an unreliable supplier withheld
     backlog          units the node still owes downstream/customers at the end of the period
     ordered          units the node ordered on its inbound edges this period
     inbound_backlog  units the node's suppliers owe it at the end of the period
     in_transit       units on the way to the node at the end of the period (its inbound pipelines)
+    transit_lost     units lost in transit among those due to arrive at the node this period
     sold             units shipped to customers (stores only)
     lost             customer demand lost this period (lost-sales stores only)
-    received         units that arrived at the node (pipeline heads)
-    on_hand          stock at the end of the period
+    received         units accepted from the inbound pipelines (into stock, or into component stock
+                     at assembly nodes)
+    refused          units that arrived but did not fit the node's storage capacity (they leave the system)
+    on_hand          stock at the end of the period (finished goods at assembly nodes)
+    components       component stock at the end of the period (assembly nodes)
+    assembled        units made from components this period (assembly nodes)
+    consumed         component units used up by assembly this period
+    expired          units that passed their shelf life at the end of the period (perishable nodes)
 
 Money (node fields, all >= 0; reward schemes combine them with signs):
-    ordering_cost    unit_cost x units shipped *to* the node on each inbound edge this period
-                     (paid when the supplier dispatches, as in Liu et al.)
+    ordering_cost    unit cost x units shipped *to* the node on each inbound edge this period (paid when
+                     the supplier dispatches, as in Liu et al.; all-units quantity discounts by tier)
     fixed_cost       fixed_cost of each inbound edge on which a positive order was placed
-    holding_cost     holding_cost x on_hand (end of period)
+    transit_holding_cost  transit_holding_cost x units in transit to the node (end of period)
+    holding_cost     holding_cost x (on_hand + components) (end of period)
     backlog_cost     backlog_cost x backlog (end of period)
     lost_sales_cost  lost_sales_cost x lost
-    revenue          price x sold, plus unit_cost x units the node shipped on internal edges
-                     (transfer revenue: summed over the team it cancels internal ordering costs)
+    waste_cost       waste_cost x expired
+    revenue          price x sold, plus what downstream nodes paid for the node's shipments on internal
+                     edges (transfer revenue: summed over the team it cancels internal ordering costs)
     service_level    shipped / owed this period, 1 when nothing was owed (a fill rate in [0, 1])
 
-Edge fields ``(B, E)``, stored stacked in ``edges`` ``(B, 7, E)``: ``edge_ordered``, ``edge_backlog``
-(owed on the edge at the end of the period), ``edge_in_transit`` (end of period), ``edge_ordering_cost``,
-``edge_fixed_cost``, ``edge_shipped`` (dispatched this period), ``edge_arrived``.
+Unit identities: per node ``on_hand' + components' = on_hand + components + received - shipped -
+expired - consumed + assembled``; per edge, what arrives = received share + refused share + transit_lost.
+
+Edge fields ``(B, E)``, stored stacked in ``edges`` ``(B, 9, E)``: ``edge_ordered``, ``edge_backlog``
+(owed on the edge at the end of the period), ``edge_in_transit`` (end of period), ``edge_transit_lost``,
+``edge_ordering_cost``, ``edge_fixed_cost``, ``edge_transit_holding_cost``, ``edge_shipped`` (dispatched
+this period), ``edge_arrived`` (due this period, before transit loss and refusals).
 """
 
 from __future__ import annotations
@@ -56,30 +69,49 @@ NODE_FIELDS: tuple[str, ...] = (
     "ordered",
     "inbound_backlog",
     "in_transit",
+    "transit_lost",
     "ordering_cost",
     "fixed_cost",
-    # node level (the five cost fields are contiguous: ordering_cost .. lost_sales_cost)
+    "transit_holding_cost",
+    # node level (the seven cost fields are contiguous: ordering_cost .. waste_cost)
     "holding_cost",
     "backlog_cost",
     "lost_sales_cost",
+    "waste_cost",
     "sold",
     "lost",
     "received",
+    "refused",
     "on_hand",
+    "components",
+    "assembled",
+    "consumed",
+    "expired",
     "revenue",
     "service_level",
 )
 EDGE_FIELDS: tuple[str, ...] = (
+    # the first seven aggregate to the receiving node's fields of the same name
     "edge_ordered",
     "edge_backlog",
     "edge_in_transit",
+    "edge_transit_lost",
     "edge_ordering_cost",
     "edge_fixed_cost",
+    "edge_transit_holding_cost",
     "edge_shipped",
     "edge_arrived",
 )
-COST_FIELDS: tuple[str, ...] = ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost")
-_COSTS = slice(NODE_FIELDS.index("ordering_cost"), NODE_FIELDS.index("lost_sales_cost") + 1)
+COST_FIELDS: tuple[str, ...] = (
+    "ordering_cost",
+    "fixed_cost",
+    "transit_holding_cost",
+    "holding_cost",
+    "backlog_cost",
+    "lost_sales_cost",
+    "waste_cost",
+)
+_COSTS = slice(NODE_FIELDS.index("ordering_cost"), NODE_FIELDS.index("waste_cost") + 1)
 if sorted(NODE_FIELDS[_COSTS]) != sorted(COST_FIELDS):  # pragma: no cover - guards the field order above
     raise RuntimeError("ledger: the cost fields must be contiguous in NODE_FIELDS")
 
@@ -105,7 +137,7 @@ class Ledger(NamedTuple):
 
     t: int  # the period this ledger records
     nodes: F64  # (B, K, N) node fields in NODE_FIELDS order
-    edges: F64  # (B, 7, E) edge fields in EDGE_FIELDS order
+    edges: F64  # (B, 9, E) edge fields in EDGE_FIELDS order
     demand: F64  # (B, S) customer demand of the period
     external_in: F64  # (B,) units the external source shipped into the network this period
 
@@ -117,7 +149,7 @@ class Ledger(NamedTuple):
 
     @property
     def total_cost(self) -> F64:
-        """(B, N) holding + backlog + lost-sales + ordering + fixed cost."""
+        """(B, N) sum of the seven cost fields (COST_FIELDS)."""
         return np.add.reduce(self.nodes[:, _COSTS], axis=1)
 
     if TYPE_CHECKING:  # named access, installed below as descriptors
@@ -128,22 +160,32 @@ class Ledger(NamedTuple):
         ordered: F64
         inbound_backlog: F64
         in_transit: F64
+        transit_lost: F64
         ordering_cost: F64
         fixed_cost: F64
-        sold: F64
-        lost: F64
-        received: F64
-        on_hand: F64
+        transit_holding_cost: F64
         holding_cost: F64
         backlog_cost: F64
         lost_sales_cost: F64
+        waste_cost: F64
+        sold: F64
+        lost: F64
+        received: F64
+        refused: F64
+        on_hand: F64
+        components: F64
+        assembled: F64
+        consumed: F64
+        expired: F64
         revenue: F64
         service_level: F64
         edge_ordered: F64
         edge_backlog: F64
         edge_in_transit: F64
+        edge_transit_lost: F64
         edge_ordering_cost: F64
         edge_fixed_cost: F64
+        edge_transit_holding_cost: F64
         edge_shipped: F64
         edge_arrived: F64
 

@@ -106,6 +106,36 @@ class Network:
     out_from_src: F64  # (O, N) outflow -> shipping node (external rows zero)
     customer_of_store: F64  # (S, N)
 
+    # optional features (see docs/model.md); each has an any_* flag so a network without it pays nothing
+    storage_capacity: F64  # (N,) inf where unlimited
+    any_storage: bool
+    shelf_life: I64  # (N,) 0 where not perishable
+    perishable_nodes: I64  # (P,)
+    age_buckets: int  # A = the longest shelf life (0 without perishables)
+    waste_cost: F64  # (N,)
+    any_perishable: bool
+    component_qty: F64  # (E,) units of the edge's component per unit assembled at its target (0: not a component)
+    assembly_nodes: I64  # (M,)
+    production_capacity: F64  # (N,) inf where unlimited
+    component_inverse: F64  # (E,) 1 / component_qty (0 on other edges)
+    assembly_edge_idx: I64  # (M, K) inbound edges of each assembly node, padded with E
+    not_assembly: F64  # (N,) 0.0 at assembly nodes (their arrivals are components), else 1.0
+    any_assembly: bool
+    store_integer: BoolA  # (S,) the store's demand is integer (rounded after goodwill)
+    goodwill: F64  # (5, S): decay, recovery, floor, cap, initial (initial 1 and decay 0 where off)
+    any_goodwill: bool
+    lead_extra_probs: F64  # (E, K + 1) probabilities of 0..K extra periods of lead time
+    any_lead_jitter: bool
+    reliability: F64  # (3, E): p_disruption, fill low, fill high
+    any_reliability: bool
+    transit_loss: F64  # (E,) largest fraction lost at arrival
+    any_transit_loss: bool
+    tier_qty: F64  # (E, K) tier thresholds (inf padding)
+    tier_cost: F64  # (E, K) unit cost from each threshold on
+    any_tiers: bool
+    transit_holding_cost: F64  # (E,)
+    any_transit_holding: bool
+
     # neighbours (for observation views): padded with -1
     upstream: I64  # (N, max_in) internal upstream nodes
     downstream: I64  # (N, max_out) downstream nodes
@@ -114,9 +144,22 @@ class Network:
     def n_outflows(self) -> int:
         return self.n_edges + self.n_stores
 
+    @property
+    def any_uncertain_supply(self) -> bool:
+        """Whether a period needs a supply shock (stochastic lead times, reliability, transit loss)."""
+        return self.any_lead_jitter or self.any_reliability or self.any_transit_loss
+
     def pipeline_slots(self, t: int) -> I64:
         """Ring-buffer slots, in arrival order, of the arrivals due in periods ``t .. t+L-1``."""
         return self.pipe_order[t % self.max_lead]
+
+
+def _pad_rows(rows: list[list[int]], fill: int) -> I64:
+    width = max((len(r) for r in rows), default=0)
+    out = np.full((len(rows), max(width, 1)), fill, dtype=np.int64)
+    for k, r in enumerate(rows):
+        out[k, : len(r)] = r
+    return out
 
 
 def compile_network(sc: Scenario) -> Network:
@@ -129,7 +172,8 @@ def compile_network(sc: Scenario) -> Network:
     stores = [i for i, nd in enumerate(nodes) if nd.role == "store"]
     s_cnt = len(stores)
     o_cnt = e_cnt + s_cnt
-    lmax = max(e.lead_time for e in sc.edges)
+    extra = [len(e.lead_time_extra) - 1 if e.lead_time_extra else 0 for e in sc.edges]
+    lmax = max(e.lead_time + k for e, k in zip(sc.edges, extra))  # the ring buffer holds the longest
 
     edge_src = np.array([n if e.source == EXTERNAL else index[e.source] for e in sc.edges], dtype=np.int64)
     edge_dst = np.array([index[e.target] for e in sc.edges], dtype=np.int64)
@@ -183,6 +227,38 @@ def compile_network(sc: Scenario) -> Network:
 
     def arr(attr: str) -> F64:
         return np.array([getattr(nd, attr) for nd in nodes], dtype=np.float64)
+
+    k_extra = max(extra) + 1
+    probs = np.zeros((e_cnt, k_extra))
+    probs[:, 0] = 1.0
+    for j, e in enumerate(sc.edges):
+        if e.lead_time_extra:
+            probs[j] = 0.0
+            probs[j, : len(e.lead_time_extra)] = e.lead_time_extra
+    n_tiers = max((len(e.unit_cost_tiers or []) for e in sc.edges), default=0)
+    tier_qty = np.full((e_cnt, max(n_tiers, 1)), np.inf)
+    tier_cost = np.zeros((e_cnt, max(n_tiers, 1)))
+    for j, e in enumerate(sc.edges):
+        tiers = e.unit_cost_tiers or [(0.0, e.unit_cost)]
+        tier_qty[j, : len(tiers)] = [q for q, _ in tiers]
+        tier_cost[j, : len(tiers)] = [c for _, c in tiers]
+    comp_qty = np.zeros(e_cnt)
+    for j, e in enumerate(sc.edges):
+        bom = nodes[index[e.target]].bom
+        if bom is not None:
+            comp_qty[j] = bom[e.source]
+    shelf = np.array([nd.shelf_life or 0 for nd in nodes], dtype=np.int64)
+    gw = np.zeros((5, s_cnt))
+    gw[2:] = 1.0  # floor, cap, initial
+    for k, i in enumerate(stores):
+        g = nodes[i].goodwill
+        if g is not None:
+            gw[:, k] = [g.decay, g.recovery, g.floor, g.cap, g.initial]
+    rel = np.zeros((3, e_cnt))
+    rel[1:] = 1.0
+    for j, e in enumerate(sc.edges):
+        if e.reliability is not None:
+            rel[:, j] = [e.reliability.p_disruption, *e.reliability.fill]
 
     return Network(
         scenario=sc,
@@ -250,6 +326,36 @@ def compile_network(sc: Scenario) -> Network:
         edge_from_src=edge_from_src[:, :n].copy(),
         out_from_src=out_from_src[:, :n].copy(),
         customer_of_store=cust,
+        storage_capacity=np.array([nd.storage_capacity or np.inf for nd in nodes], dtype=np.float64),
+        any_storage=any(nd.storage_capacity is not None for nd in nodes),
+        shelf_life=shelf,
+        perishable_nodes=np.flatnonzero(shelf > 0),
+        age_buckets=int(shelf.max()),
+        waste_cost=arr("waste_cost"),
+        any_perishable=bool((shelf > 0).any()),
+        component_qty=comp_qty,
+        assembly_nodes=np.array([i for i, nd in enumerate(nodes) if nd.bom is not None], dtype=np.int64),
+        production_capacity=np.array([nd.production_capacity or np.inf for nd in nodes], dtype=np.float64),
+        component_inverse=np.divide(1.0, comp_qty, out=np.zeros(e_cnt), where=comp_qty > 0),
+        assembly_edge_idx=_pad_rows(
+            [list(np.flatnonzero(edge_dst == i)) for i, nd in enumerate(nodes) if nd.bom is not None], e_cnt
+        ),
+        not_assembly=np.array([0.0 if nd.bom is not None else 1.0 for nd in nodes]),
+        any_assembly=any(nd.bom is not None for nd in nodes),
+        store_integer=np.array([nodes[i].demand.integer for i in stores], dtype=bool),  # type: ignore[union-attr]
+        goodwill=gw,
+        any_goodwill=any(nodes[i].goodwill is not None for i in stores),
+        lead_extra_probs=probs,
+        any_lead_jitter=k_extra > 1,
+        reliability=rel,
+        any_reliability=any(e.reliability is not None for e in sc.edges),
+        transit_loss=np.array([e.transit_loss.max_fraction if e.transit_loss else 0.0 for e in sc.edges]),
+        any_transit_loss=any(e.transit_loss is not None for e in sc.edges),
+        tier_qty=tier_qty,
+        tier_cost=tier_cost,
+        any_tiers=any(e.unit_cost_tiers for e in sc.edges),
+        transit_holding_cost=np.array([e.transit_holding_cost for e in sc.edges], dtype=np.float64),
+        any_transit_holding=any(e.transit_holding_cost > 0 for e in sc.edges),
         upstream=pad(ups),
         downstream=pad(downs),
     )

@@ -28,6 +28,9 @@ class SimState(NamedTuple):
     pipeline: F64  # (B, E, L) ring buffer: slot (t + k) % L holds what arrives on the edge in period t + k
     last_orders: F64  # (B, E) orders placed in period t - 1 (the scenario's initial_order at t = 0)
     last_demand: F64  # (B, S) customer demand of period t - 1 (the scenario's initial_demand at t = 0)
+    age: F64 | None = None  # (B, P, A) perishable nodes' stock by age (None without perishables)
+    components: F64 | None = None  # (B, E) component stock at assembly nodes, per inbound edge (None without)
+    goodwill: F64 | None = None  # (B, S) stores' demand multipliers (None without goodwill)
 
     @property
     def batch_size(self) -> int:
@@ -36,9 +39,7 @@ class SimState(NamedTuple):
     def row(self, b: int) -> SimState:
         """Row ``b`` as a batch of one."""
         sl = slice(b, b + 1)
-        return SimState(
-            self.t, self.on_hand[sl], self.backlog[sl], self.pipeline[sl], self.last_orders[sl], self.last_demand[sl]
-        )
+        return SimState(*(x[sl] if isinstance(x, np.ndarray) else x for x in self))
 
 
 def initial_state(net: Network, batch: int = 1) -> SimState:
@@ -50,4 +51,14 @@ def initial_state(net: Network, batch: int = 1) -> SimState:
         pipeline=np.tile(net.initial_pipeline, (batch, 1, 1)),
         last_orders=np.tile(net.initial_orders, (batch, 1)),
         last_demand=np.tile(net.initial_demand, (batch, 1)),
+        age=_initial_age(net, batch) if net.any_perishable else None,
+        components=np.zeros((batch, net.n_edges)) if net.any_assembly else None,
+        goodwill=np.tile(net.goodwill[4], (batch, 1)) if net.any_goodwill else None,
     )
+
+
+def _initial_age(net: Network, batch: int) -> F64:
+    """Initial stock of perishable nodes counts as fresh (age 0)."""
+    age = np.zeros((batch, len(net.perishable_nodes), net.age_buckets))
+    age[:, :, 0] = net.initial_on_hand[net.perishable_nodes]
+    return age

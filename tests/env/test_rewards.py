@@ -12,7 +12,8 @@ from invmgmt_marl import ScenarioError
 from invmgmt_marl.rewards import RECONCILIATION_WEIGHTS, compute_rewards
 from invmgmt_marl.sim import COST_FIELDS
 
-COSTS = ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost")
+COSTS = ("ordering_cost", "fixed_cost", "transit_holding_cost", "holding_cost", "backlog_cost",
+         "lost_sales_cost", "waste_cost")
 
 
 def _episode(env: Any, seed: int = 4, steps: int = 40) -> list[tuple[dict[str, float], dict[str, dict], Any]]:
