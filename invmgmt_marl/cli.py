@@ -78,7 +78,8 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
         }
     sold = traj.node("sold").sum(axis=(0, 2))
     ext = traj.external_in.sum(axis=0)
-    balance = traj.start_units + ext - sold - traj.end_units
+    gone = sum(traj.node(f).sum(axis=(0, 2)) for f in ("transit_lost", "refused", "expired", "consumed"))
+    balance = traj.start_units + ext + traj.node("assembled").sum(axis=(0, 2)) - sold - gone - traj.end_units
     return {
         "scenario": net.scenario.name,
         "episodes": int(traj.demand.shape[0]),

@@ -23,6 +23,7 @@ from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import ROLES, Scenario, load_scenario
 from invmgmt_marl.sim import NODE_FIELDS, compile_network, initial_state, sample_demand, step
 from invmgmt_marl.sim.ledger import Ledger
+from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 __all__ = ["InventoryParallelEnv", "demand_from_options"]
 
@@ -96,6 +97,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         self._rng = np.random.default_rng()
         self._sim_state = initial_state(self.net, 1)
         self._demand = np.zeros((1, self.net.periods, self.net.n_stores))
+        self._supply: SupplyPath | None = None
         self._ledger: Ledger | None = None
 
     # spaces are built once; PettingZoo's API test checks that the same objects come back
@@ -120,6 +122,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
             self._demand = demand_from_options(options["demand"], net.periods, net.n_stores)
         else:
             self._demand = sample_demand(list(net.demand_specs), self._rng, 1, net.periods)
+        self._supply = sample_supply(net, self._rng, 1, net.periods)  # None unless supply is uncertain
         self._sim_state = initial_state(net, 1)
         self._ledger = None
         self.agents = list(self.possible_agents)
@@ -136,7 +139,8 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
             raise RuntimeError("step() called after the episode ended; call reset() first")
         orders, clipped = self._codec.decode(actions, self.agents)
         t = self._sim_state.t
-        self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t])
+        shock = None if self._supply is None else self._supply.at(t)
+        self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)
         self._ledger = ledger
         r = compute_rewards(self.net, ledger, self._reward.scheme, self._reward.alpha, self._reward.weights)[0]
         obs = self._observations()

@@ -10,11 +10,19 @@ from numpy.typing import NDArray
 
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.sim import COST_FIELDS, EDGE_FIELDS, NODE_FIELDS, Network, initial_state, sample_demand, step
+from invmgmt_marl.sim.state import SimState
+from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.policies.base import Policy
 
-__all__ = ["Trajectory", "rollout"]
+__all__ = ["Trajectory", "rollout", "units_held"]
+
+
+def units_held(state: SimState) -> F64:
+    """``(B,)`` units in the network: on hand, component stock and in transit."""
+    held = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
+    return held if state.components is None else held + state.components.sum(axis=1)
 
 F64 = NDArray[np.float64]
 
@@ -27,8 +35,8 @@ class Trajectory:
     edges: F64  # (T, B, 7, E) ledger edge fields per period
     demand: F64  # (B, T, S) customer demand
     rewards: F64  # (T, B, N) rewards under the scenario's scheme
-    start_units: F64  # (B,) units on hand and in transit at t = 0
-    end_units: F64  # (B,) units on hand and in transit at the end
+    start_units: F64  # (B,) units on hand, in component stock and in transit at t = 0
+    end_units: F64  # (B,) the same at the end
     external_in: F64  # (T, B) units shipped in by the external source
 
     def cost(self) -> F64:
@@ -51,6 +59,7 @@ def rollout(
     seed: int | None = 0,
     demand: F64 | None = None,
     keep: str = "all",
+    supply: SupplyPath | None = None,
 ) -> Trajectory:
     """Simulate ``episodes`` episodes in one batch.
 
@@ -62,6 +71,8 @@ def rollout(
         demand: optional ``(B, T, S)`` customer demand paths to replay.
         keep: ``"all"`` keeps every period's ledger; ``"sum"`` keeps only the sums over the episode
             (the trajectory then has a time axis of length 1), which is what tuning needs.
+        supply: optional supply randomness to replay (drawn after the demand when the network has
+            uncertain supply and none is given).
     """
     if keep not in ("all", "sum"):
         raise ValueError(f"keep: expected 'all' or 'sum', got {keep!r}")
@@ -70,8 +81,10 @@ def rollout(
         demand = sample_demand(list(net.demand_specs), rng, episodes, net.periods)
     demand = np.asarray(demand, dtype=np.float64)
     batch = demand.shape[0]
+    if supply is None:
+        supply = sample_supply(net, rng, batch, net.periods)
     state = initial_state(net, batch)
-    start = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
+    start = units_held(state)
     steps = net.periods if keep == "all" else 1
     nodes = np.zeros((steps, batch, len(NODE_FIELDS), net.n_nodes))
     edges = np.zeros((steps, batch, len(EDGE_FIELDS), net.n_edges))
@@ -83,11 +96,11 @@ def rollout(
         reset(net, batch, rng)
     for t in range(net.periods):
         orders = np.clip(np.asarray(policy(net, state, rng), dtype=np.float64), 0.0, net.max_order)
-        state, ledger = step(net, state, orders, demand[:, t])
+        state, ledger = step(net, state, orders, demand[:, t], None if supply is None else supply.at(t))
         k = t if keep == "all" else 0
         nodes[k] += ledger.nodes
         edges[k] += ledger.edges
         ext[k] += ledger.external_in
         rewards[k] += compute_rewards(net, ledger, r.scheme, r.alpha, r.weights)
-    end = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
+    end = units_held(state)
     return Trajectory(nodes, edges, demand, rewards, start, end, ext)

@@ -31,6 +31,7 @@ from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, sample_demand, step
+from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 __all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
 
@@ -82,6 +83,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         self._actions: NDArray[Any] | None = None
         self._state = initial_state(self.net, num_episodes)
         self._demand = np.zeros((num_episodes, self.net.periods, self.net.n_stores))
+        self._supply: SupplyPath | None = None
 
     # -- VecEnv API ------------------------------------------------------------------------------
     def seed(self, seed: int | None = None) -> list[int | None]:
@@ -111,7 +113,8 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
         orders, _ = self._codec.decode_batch(acts)
         t = self._state.t
-        self._state, ledger = step(self.net, self._state, orders, self._demand[:, t])
+        shock = None if self._supply is None else self._supply.at(t)
+        self._state, ledger = step(self.net, self._state, orders, self._demand[:, t], shock)
         r = compute_rewards(self.net, ledger, self._reward.scheme, self._reward.alpha, self._reward.weights)
         rewards = r.reshape(-1).astype(np.float32)
         obs = self._observe()
@@ -145,10 +148,13 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
 
     # -- internals -------------------------------------------------------------------------------
     def _new_episodes(self) -> None:
-        specs = list(self.net.demand_specs)
-        self._demand = np.concatenate(
-            [sample_demand(specs, rng, 1, self.net.periods) for rng in self._rngs], axis=0
-        )
+        specs, periods = list(self.net.demand_specs), self.net.periods
+        demand, supply = [], []
+        for rng in self._rngs:  # the same draws, in the same order, as the b-th ParallelEnv's reset
+            demand.append(sample_demand(specs, rng, 1, periods))
+            supply.append(sample_supply(self.net, rng, 1, periods))
+        self._demand = np.concatenate(demand, axis=0)
+        self._supply = None if supply[0] is None else SupplyPath(*(np.concatenate(x) for x in zip(*supply)))
         self._state = initial_state(self.net, self.num_episodes)
 
     def _observe(self) -> NDArray[np.float32]:

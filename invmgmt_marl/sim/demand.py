@@ -160,9 +160,10 @@ class UniformParams(_Params):
 
 
 def _uniform_ppf(p: UniformParams, u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``scipy.stats.randint.ppf(u, low, high + 1)``: ``low + floor(u * n)``, ``n = high - low + 1``."""
+    """``scipy.stats.randint.ppf(u, low, high + 1)``: the smallest ``k`` with ``(k - low + 1) / n >= u``,
+    i.e. ``low + ceil(u * n) - 1`` (at least ``low``), ``n = high - low + 1``."""
     n = p.high - p.low + 1
-    return p.low + np.minimum(np.floor(np.asarray(u) * n), n - 1)
+    return p.low + np.clip(np.ceil(np.asarray(u) * n) - 1.0, 0.0, n - 1.0)
 
 
 @register_demand_process("uniform", UniformParams, ppf=_uniform_ppf)
@@ -571,7 +572,11 @@ def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[
     n = int(n_stores)
     if n < 1:
         raise ValueError(f"correlation needs at least one store, got {n}")
-    if np.ndim(correlation) == 0:
+    try:
+        ndim = np.ndim(correlation)
+    except ValueError:  # ragged nested lists
+        ndim = -1
+    if ndim == 0:
         try:
             rho = float(correlation)  # type: ignore[arg-type]
         except (TypeError, ValueError):
