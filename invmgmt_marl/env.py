@@ -54,6 +54,8 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
             followed by a role one-hot (every view already has the same length for all agents),
             actions padded to the most inbound edges (padding ignored).
         strict: raise on out-of-bounds orders instead of clipping them.
+        reward_scale: multiply every reward by this (a training convenience: value functions learn
+            better from rewards of order one; infos keep the unscaled ledger).
         **overrides: scenario overrides: ``periods``, ``action_type``, ``max_order``, ``view``,
             ``obs_scale``, ``reward``, ``alpha``, ``reward_weights``, ``demand`` (one demand
             process for every store).
@@ -68,6 +70,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         render_mode: str | None = None,
         shared_spaces: bool = False,
         strict: bool = False,
+        reward_scale: float = 1.0,
         **overrides: Any,
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
@@ -75,6 +78,9 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         self.scenario = load_scenario(scenario, **overrides)
         self.net = compile_network(self.scenario)
         self.render_mode = render_mode
+        if not np.isfinite(reward_scale) or reward_scale <= 0:
+            raise ValueError(f"reward_scale: must be a positive finite number, got {reward_scale!r}")
+        self.reward_scale = float(reward_scale)
         self.shared_spaces = shared_spaces
         self.possible_agents = list(self.net.agents)
         self.agents: list[str] = []
@@ -146,6 +152,8 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         obs = self._observations()
         done = self._sim_state.t >= self.net.periods
         agents = self.agents
+        if self.reward_scale != 1.0:
+            r = r * self.reward_scale
         rewards = dict(zip(agents, r.tolist(), strict=True))
         terminations = dict.fromkeys(agents, False)
         truncations = dict.fromkeys(agents, done)

@@ -97,6 +97,8 @@ def ppo_config(
     gamma: float = 0.99,
     hidden: tuple[int, ...] = (64, 64),
     env_name: str = ENV_NAME,
+    reward_scale: float | None = None,
+    vf_clip_param: float = 1e4,
     **env_kwargs: Any,
 ) -> Any:
     """A ``PPOConfig`` on the new API stack over :class:`ParallelPettingZooEnv`.
@@ -109,6 +111,9 @@ def ppo_config(
         train_batch_size, minibatch_size, num_epochs, lr, gamma: PPO settings.
         hidden: hidden layer sizes of the default MLP.
         env_name: the registered env name (registered here if needed).
+        reward_scale: multiply rewards by this in the env; default ``1 / observation scale`` (e.g. 1/20 on
+            serial), which keeps per-period rewards of order one for the value function.
+        vf_clip_param: PPO's value-loss clip; large by default (RLlib's 10 is tuned for small returns).
         **env_kwargs: ``parallel_env`` keywords (``action_type``, ``view``, ``reward``, ``alpha``, ...).
     """
     ppo = require("ray.rllib.algorithms.ppo", "rllib")
@@ -116,7 +121,9 @@ def ppo_config(
     model_config = require("ray.rllib.core.rl_module.default_model_config", "rllib")
     register_env(env_name)
     env_config = {"scenario": scenario, **env_kwargs, "shared_spaces": policies == "shared"}
-    groups = policy_groups(InventoryParallelEnv(**env_config), policies)
+    template = InventoryParallelEnv(**env_config)
+    env_config["reward_scale"] = reward_scale if reward_scale is not None else 1.0 / template._scale
+    groups = policy_groups(template, policies)
     owner = {a: gid for gid, members in groups.items() for a in members}
 
     def mapping(agent_id: str, episode: Any = None, **kw: Any) -> str:
@@ -140,6 +147,7 @@ def ppo_config(
             num_epochs=num_epochs,
             lr=lr,
             gamma=gamma,
+            vf_clip_param=vf_clip_param,
         )
         .multi_agent(policies=set(groups), policy_mapping_fn=mapping)
         .rl_module(rl_module_spec=spec)

@@ -299,6 +299,9 @@ class Scenario(_Frozen):
     actions: ActionSpec = Field(default_factory=ActionSpec)
     observation: ObservationSpec = Field(default_factory=ObservationSpec)
     reward: RewardSpec = Field(default_factory=RewardSpec)
+    # customer demand correlated across stores by a Gaussian copula: one rho for every pair, or an
+    # (S, S) matrix over the stores in node order (docs/demand.md)
+    demand_correlation: Annotated[float, Field(allow_inf_nan=False)] | list[list[float]] | None = None
 
     @field_validator("reward")
     @classmethod
@@ -327,6 +330,37 @@ class Scenario(_Frozen):
         if o.view not in VIEWS:
             raise ValueError(f"view: unknown observation view {o.view!r}; known: {sorted(VIEWS)}")
         return o
+
+    @model_validator(mode="after")
+    def _check_demand(self) -> Scenario:
+        """Demand checks that need the episode length or the number of stores: each store's process can
+        serve ``periods`` (e.g. a CSV series has enough rows), and ``demand_correlation`` is a
+        correlation matrix over the stores, whose processes all have an inverse CDF."""
+        from invmgmt_marl.sim.demand import DEMAND_PROCESSES, correlation_matrix
+
+        names = self.agents
+        stores = [i for i, n in enumerate(self.nodes) if n.role == "store"]
+        for i in stores:
+            d = self.nodes[i].demand
+            if d is not None:
+                try:
+                    d.check_periods(self.periods)
+                except ValueError as err:  # "<param>: <message>"
+                    raise ValueError(f"nodes[{i}] ({names[i]}).demand.{err}") from None
+        if self.demand_correlation is not None:
+            try:
+                correlation_matrix(self.demand_correlation, len(stores))
+            except ValueError as err:
+                raise ValueError(f"demand_correlation: {err}") from None
+            have = sorted(k for k, v in DEMAND_PROCESSES.items() if v.ppf is not None)
+            for i in stores:
+                d = self.nodes[i].demand
+                if d is not None and DEMAND_PROCESSES[d.process].ppf is None:
+                    raise ValueError(
+                        f"nodes[{i}] ({names[i]}).demand.process: demand_correlation needs a process with an "
+                        f"inverse CDF ({', '.join(have)}), got {d.process!r}"
+                    )
+        return self
 
     # ---------------------------------------------------------------------------------------------
     @property

@@ -54,7 +54,7 @@ __all__ = [
 NonNeg = Annotated[float, Field(ge=0)]
 Sampler = Callable[[Any, np.random.Generator, int, int], NDArray[np.float64]]
 Ppf = Callable[[Any, NDArray[np.float64]], NDArray[np.float64]]
-PeriodsCheck = Callable[[Any, int], None]
+PeriodsCheck = Callable[[Any, int], object]  # raises DemandParamError; the return value is ignored
 
 
 class DemandParamError(ValueError):
@@ -139,7 +139,7 @@ class NormalParams(_Params):
 
 def _normal_ppf(p: NormalParams, u: NDArray[np.float64]) -> NDArray[np.float64]:
     """``max(0, norm.ppf(u, mean, std))``: the inverse CDF of the censored normal."""
-    return np.maximum(p.mean + p.std * special.ndtri(u), 0.0)
+    return np.maximum(p.mean + p.std * special.ndtri(u), 0.0).astype(np.float64)
 
 
 @register_demand_process("normal", NormalParams, ppf=_normal_ppf)
@@ -300,7 +300,8 @@ class CsvParams(_Params):
         try:
             if self.format == "wide":
                 if self.column is None:
-                    raise DemandParamError("column", "format: wide needs the name of this store's column, got None")
+                    raise DemandParamError(
+                        "column", "format: wide needs the name of this store's column, got None")
                 if self.store is not None:
                     raise DemandParamError(
                         "store", f"only for format: long (a wide file has one column per store: use column), "
@@ -315,11 +316,10 @@ class CsvParams(_Params):
                         f"{self.value_column!r}), got {self.column!r}")
             load_csv_series(self)
         except DemandParamError as err:
-            raise ValidationError.from_exception_data(
-                "CsvParams",
-                [InitErrorDetails(type=PydanticCustomError("value_error", "{message}", {"message": err.message}),
-                                  loc=(err.field,), input=getattr(self, err.field, None))],
-            ) from None
+            detail = InitErrorDetails(
+                type=PydanticCustomError("value_error", "{message}", {"message": err.message}),
+                loc=(err.field,), input=getattr(self, err.field, None))
+            raise ValidationError.from_exception_data("CsvParams", [detail]) from None
         return self
 
 
@@ -332,8 +332,11 @@ class CsvSeries:
     what: str  # "data.csv, column 'A'" for messages
 
 
+_Rows = tuple[tuple[int, tuple[str, ...]], ...]  # (file row number, cells)
+
+
 @functools.lru_cache(maxsize=32)
-def _read_csv(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], tuple[tuple[int, tuple[str, ...]], ...]]:
+def _read_csv(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], _Rows]:
     """Header and ``(file row number, cells)`` of every non-blank row; cached by path, mtime and size."""
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
@@ -348,8 +351,8 @@ def _read_csv(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], tup
                     continue  # blank line
                 if len(rec) != len(header_t):
                     raise DemandParamError(
-                        "path", f"{path} row {reader.line_num}: {len(rec)} fields, but the header (row 1) has "
-                        f"{len(header_t)}: {list(header_t)}")
+                        "path", f"{path} row {reader.line_num}: {len(rec)} fields, but the header (row 1) "
+                        f"has {len(header_t)}: {list(header_t)}")
                 rows.append((reader.line_num, tuple(rec)))
         except csv.Error as err:
             raise DemandParamError("path", f"{path} row {reader.line_num}: not valid CSV: {err}") from None
@@ -388,7 +391,8 @@ def _date_order(path: str, rows: Sequence[tuple[int, tuple[str, ...]]], idx: int
                 dates.append(_dt.date.fromisoformat(c))
         except ValueError:
             kind = "an integer period (as in the first data row)" if as_int else "an ISO date YYYY-MM-DD"
-            raise DemandParamError(field, f"{path} row {rows[k][0]}, column {col!r}: expected {kind}, got {c!r}") from None
+            raise DemandParamError(
+                field, f"{path} row {rows[k][0]}, column {col!r}: expected {kind}, got {c!r}") from None
     unit = "periods"
     if not as_int:
         monthly = len({d.day for d in dates}) == 1 and len({(d.year, d.month) for d in dates}) > 1
@@ -401,15 +405,17 @@ def _date_order(path: str, rows: Sequence[tuple[int, tuple[str, ...]]], idx: int
     dup = np.flatnonzero(diffs == 0)
     if len(dup):
         a, b = order[dup[0]], order[dup[0] + 1]
-        raise DemandParamError(field, f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: duplicate date "
-                                      f"{cells[a]!r}{whose}")
+        raise DemandParamError(
+            field,
+            f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: duplicate date {cells[a]!r}{whose}")
     step = int(diffs.min())
     gap = np.flatnonzero(diffs != step)
+    unit = unit if step != 1 else unit[:-1]
     if len(gap):
         a, b = order[gap[0]], order[gap[0] + 1]
         raise DemandParamError(
-            field, f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: missing dates between {cells[a]!r} "
-            f"and {cells[b]!r}{whose} (the series steps by {step} {unit if step != 1 else unit[:-1]})")
+            field, f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: missing dates between "
+            f"{cells[a]!r} and {cells[b]!r}{whose} (the series steps by {step} {unit})")
     return order
 
 
@@ -448,14 +454,15 @@ def _csv_series(path: str, mtime_ns: int, size: int, fmt: str, column: str | Non
     values = np.empty(len(sel), dtype=np.float64)
     for k, (line, rec) in enumerate(sel):
         cell = rec[vidx].strip()
+        where = f"{path} row {line}, column {vcol!r}"
         try:
             v = float(cell)
         except ValueError:
-            raise DemandParamError(vfield, f"{path} row {line}, column {vcol!r}: not a number: {cell!r}") from None
+            raise DemandParamError(vfield, f"{where}: not a number: {cell!r}") from None
         if not np.isfinite(v):
-            raise DemandParamError(vfield, f"{path} row {line}, column {vcol!r}: not a finite number: {cell!r}")
+            raise DemandParamError(vfield, f"{where}: not a finite number: {cell!r}")
         if v < 0:
-            raise DemandParamError(vfield, f"{path} row {line}, column {vcol!r}: negative quantity {cell!r}")
+            raise DemandParamError(vfield, f"{where}: negative quantity {cell!r}")
         values[k] = v
     values.flags.writeable = False
     line_nos = np.array([line for line, _ in sel], dtype=np.int64)
@@ -549,8 +556,10 @@ def apply_effects(spec: DemandSpec, base: NDArray[np.float64], periods: int) -> 
     return np.maximum(d, 0.0)
 
 
-def sample_store_demand(spec: DemandSpec, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
-    """Draw ``(batch, periods)`` demand for one store: the process, then the effects (:func:`apply_effects`)."""
+def sample_store_demand(
+    spec: DemandSpec, rng: np.random.Generator, batch: int, periods: int
+) -> NDArray[np.float64]:
+    """Draw ``(batch, periods)`` demand for one store: the process, then :func:`apply_effects`."""
     proc = DEMAND_PROCESSES[spec.process]
     return apply_effects(spec, proc.sample(spec.params, rng, batch, periods), periods)
 
@@ -586,7 +595,8 @@ def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[
         c = np.full((n, n), rho)
         np.fill_diagonal(c, 1.0)
         if n > 2 and rho < -1.0 / (n - 1) - 1e-12:
-            raise ValueError(f"a common correlation of {n} stores must be >= -1/{n - 1} = {-1.0 / (n - 1):.4g} "
+            bound = -1.0 / (n - 1)
+            raise ValueError(f"a common correlation of {n} stores must be >= -1/{n - 1} = {bound:.4g} "
                              f"(else the matrix is not positive semi-definite), got {rho}")
         return c
     try:
@@ -607,7 +617,8 @@ def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[
     asym = np.argwhere(np.abs(c - c.T) > 1e-12)
     if len(asym):
         i, j = asym[0]
-        raise ValueError(f"the matrix must be symmetric, got [{i}][{j}] = {c[i, j]} but [{j}][{i}] = {c[j, i]}")
+        raise ValueError(
+            f"the matrix must be symmetric, got [{i}][{j}] = {c[i, j]} but [{j}][{i}] = {c[j, i]}")
     w = np.linalg.eigvalsh(c)
     if w[0] < -1e-10:
         raise ValueError(f"the matrix must be positive semi-definite, got smallest eigenvalue {w[0]:.6g}")
@@ -617,7 +628,7 @@ def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[
 def _mixing_matrix(c: NDArray[np.float64]) -> NDArray[np.float64]:
     """``A`` with ``A @ A.T == c``: Cholesky, or ``V sqrt(W)`` for a singular positive semi-definite ``c``."""
     try:
-        return np.linalg.cholesky(c)
+        return np.asarray(np.linalg.cholesky(c), dtype=np.float64)
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(c)
         return v * np.sqrt(np.clip(w, 0.0, None))
@@ -653,11 +664,11 @@ def sample_demand(
     for s, proc in enumerate(procs):
         if proc.ppf is None:
             have = sorted(k for k, v in DEMAND_PROCESSES.items() if v.ppf is not None)
-            raise ValueError(f"correlation: demand process {proc.name!r} (store {s}) has no inverse CDF, so it "
-                             f"cannot be correlated; processes that can: {have}")
+            raise ValueError(f"correlation: demand process {proc.name!r} (store {s}) has no inverse CDF, "
+                             f"so it cannot be correlated; processes that can: {have}")
     z = rng.standard_normal((batch, periods, n)) @ _mixing_matrix(c).T
     u = np.clip(special.ndtr(z), np.finfo(np.float64).tiny, 1.0 - 2.0**-53)
-    for s, (spec, proc) in enumerate(zip(specs, procs)):
+    for s, (spec, proc) in enumerate(zip(specs, procs, strict=True)):
         base = proc.ppf(spec.params, u[:, :, s])  # type: ignore[misc]
         out[:, :, s] = apply_effects(spec, base, periods)
     return out

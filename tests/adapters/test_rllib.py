@@ -63,19 +63,22 @@ def test_wrapped_env_steps_like_the_parallel_env() -> None:
     ("per_agent", {"store_0", "store_1", "warehouse_0", "warehouse_1", "supplier_0", "supplier_1"}),
 ])
 def test_layouts_build_and_train_one_iteration(ray_session: Any, layout: str, modules: set[str]) -> None:
-    algo = ppo_config("net_2x3", policies=layout, **SMALL).build_algo()
+    config = ppo_config("net_2x3", policies=layout, **SMALL)
+    scale = config.env_config["reward_scale"]
+    assert scale == pytest.approx(1 / 4)  # default: 1 / the observation scale (net_2x3: 4)
+    algo = config.build_algo()
     try:
         result = algo.train()
         assert modules <= set(result["learners"]), result["learners"].keys()
         assert result["env_runners"]["num_env_steps_sampled_lifetime"] >= 200
-        # the sampled per-agent batches carry the env's own rewards: -(sum of the agent's costs)
+        # the sampled per-agent batches carry the env's own rewards: -(sum of the agent's costs) x scale
         episodes = algo.env_runner.sample(num_timesteps=40, explore=True)
         checked = 0
         for ep in episodes:
             for sa in ep.agent_episodes.values():
                 rewards = np.asarray(sa.get_rewards())
                 infos = sa.get_infos()[1:]  # infos[0] is the reset info (or the chunk's first)
-                expected = [-sum(info[f] for f in COST_FIELDS) for info in infos]
+                expected = [-scale * sum(info[f] for f in COST_FIELDS) for info in infos]
                 np.testing.assert_allclose(rewards, expected, rtol=1e-12)
                 checked += len(rewards)
         assert checked >= 40
