@@ -676,6 +676,8 @@ def sample_demand(
 
 def sample_network_demand(net: Network, rng: np.random.Generator, batch: int, periods: int | None = None
                           ) -> NDArray[np.float64]:
-    """``sample_demand`` over a compiled network's stores, with its ``demand_correlation`` if it has one."""
+    """Draw ``(batch, periods)`` demand for a compiled network's stores (``periods`` defaults to the
+    network's), correlated by its scenario's ``demand_correlation`` when that is set."""
+    correlation = getattr(getattr(net, "scenario", None), "demand_correlation", None)
     return sample_demand(list(net.demand_specs), rng, batch, net.periods if periods is None else periods,
-                         correlation=getattr(net, "demand_correlation", None))
+                         correlation=correlation)
