@@ -25,7 +25,8 @@ from collections.abc import Callable
 import numpy as np
 
 import invmgmt_marl
-from invmgmt_marl.sim import compile_network, initial_state, sample_demand, step
+from invmgmt_marl.sim import compile_network, initial_state, step
+from invmgmt_marl.sim.demand import sample_network_demand
 
 SCENARIOS = ("serial", "net_2x3", "hmarl")
 BATCHES = (1, 64, 4096)
@@ -89,7 +90,7 @@ def bench_sim(name: str, batch: int, repeats: int, min_time: float) -> dict:
     T = net.periods
     rng = np.random.default_rng(0)
     orders = rng.uniform(0.0, net.max_order, size=(T, batch, net.n_edges))
-    demand = sample_demand(list(net.demand_specs), rng, batch, T)  # (B, T, S)
+    demand = sample_network_demand(net, rng, batch, T)  # (B, T, S)
 
     def episode() -> None:
         state = initial_state(net, batch)

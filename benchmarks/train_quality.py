@@ -24,7 +24,7 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 from invmgmt_marl.env import InventoryParallelEnv  # noqa: E402
 from invmgmt_marl.policies import tune  # noqa: E402
 from invmgmt_marl.rollout import rollout  # noqa: E402
-from invmgmt_marl.sim import sample_demand  # noqa: E402
+from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.train import plot_curve, train  # noqa: E402
 
 DEMAND = {"process": "poisson", "mean": 10}
@@ -58,7 +58,7 @@ def main() -> None:
 
     env = InventoryParallelEnv("serial", shared_spaces=True, demand=DEMAND, action_type=args.action_type)
     net = env.net
-    tests = {"fresh 20 (seed 2022)": sample_demand(list(net.demand_specs), np.random.default_rng(2022), 20, net.periods)}
+    tests = {"fresh 20 (seed 2022)": sample_network_demand(net, np.random.default_rng(2022), 20, net.periods)}
     pub = published_set(net.periods)
     if pub is not None:
         tests["published Liu stationary 20"] = pub

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from invmgmt_marl.demandsets import DemandSetError
 from invmgmt_marl.cli_train import add_train_parser, cmd_train
+from invmgmt_marl.demandsets import DemandSetError
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.policies import make_policy
 from invmgmt_marl.rollout import Trajectory, rollout

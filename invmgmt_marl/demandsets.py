@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.sim.demand import sample_network_demand
+
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.scenario.schema import Scenario
     from invmgmt_marl.sim.network import Network
@@ -246,13 +248,13 @@ def generate_demand_set(
     ``overrides`` go to :func:`~invmgmt_marl.scenario.load_scenario` (e.g. ``periods``, ``demand``).
     """
     from invmgmt_marl.scenario import load_scenario
-    from invmgmt_marl.sim import compile_network, sample_demand
+    from invmgmt_marl.sim import compile_network
 
     if episodes < 1:
         raise ValueError(f"episodes: must be >= 1, got {episodes}")
     sc = load_scenario(scenario, **overrides)
     net = compile_network(sc)
-    demand = sample_demand(list(net.demand_specs), np.random.default_rng(seed), episodes, net.periods)
+    demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
     if out is not None:
         specs = [s.to_dict() for s in net.demand_specs]
         procs = sorted({s["process"] for s in specs})

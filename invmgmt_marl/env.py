@@ -21,7 +21,8 @@ from invmgmt_marl.actions import ActionCodec
 from invmgmt_marl.observe import default_scale, global_state, n_features, observe, view_dim
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import ROLES, Scenario, load_scenario
-from invmgmt_marl.sim import NODE_FIELDS, compile_network, initial_state, sample_demand, step
+from invmgmt_marl.sim import NODE_FIELDS, compile_network, initial_state, step
+from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.ledger import Ledger
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
@@ -127,7 +128,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         if options and options.get("demand") is not None:
             self._demand = demand_from_options(options["demand"], net.periods, net.n_stores)
         else:
-            self._demand = sample_demand(list(net.demand_specs), self._rng, 1, net.periods)
+            self._demand = sample_network_demand(net, self._rng, 1, net.periods)
         self._supply = sample_supply(net, self._rng, 1, net.periods)  # None unless supply is uncertain
         self._sim_state = initial_state(net, 1)
         self._ledger = None
@@ -148,7 +149,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         shock = None if self._supply is None else self._supply.at(t)
         self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)
         self._ledger = ledger
-        r = compute_rewards(self.net, ledger, self._reward.scheme, self._reward.alpha, self._reward.weights)[0]
+        r = compute_rewards(self.net, ledger)[0]
         obs = self._observations()
         done = self._sim_state.t >= self.net.periods
         agents = self.agents

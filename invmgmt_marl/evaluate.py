@@ -35,7 +35,8 @@ from invmgmt_marl.policies import ConstantPolicy, TuneResult, make_policy
 from invmgmt_marl.policies.tuning import TUNABLE, tune
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
-from invmgmt_marl.sim import COST_FIELDS, Network, compile_network, sample_demand
+from invmgmt_marl.sim import COST_FIELDS, Network, compile_network
+from invmgmt_marl.sim.demand import sample_network_demand
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.table import Table
@@ -581,7 +582,7 @@ def run_benchmark(
     rows: list[dict[str, Any]] = []
     for name in scenarios if scenarios is not None else list_scenarios():
         net = resolve_network(name, **overrides)
-        demand = sample_demand(list(net.demand_specs), np.random.default_rng(seed), episodes, net.periods)
+        demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
         bound_v: F64 | None = None
         if bound:
             from invmgmt_marl.oracle import bound_many

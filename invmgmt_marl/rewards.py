@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from invmgmt_marl.sim.ledger import Ledger
 from invmgmt_marl.sim.network import Network
 
-__all__ = ["REWARD_SCHEMES", "RECONCILIATION_WEIGHTS", "register_reward_scheme", "compute_rewards", "mix"]
+__all__ = ["REWARD_SCHEMES", "RECONCILIATION_WEIGHTS", "register_reward_scheme", "compute_rewards", "mix", "reward_plan"]
 
 F64 = NDArray[np.float64]
 RewardFn = Callable[[Network, Ledger, Mapping[str, float]], F64]
@@ -65,15 +65,55 @@ def reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -
     )
 
 
-def mix(own: F64, alpha: float) -> F64:
-    """``alpha * own + (1 - alpha) * team_mean`` over the agent axis of ``(B, N)``."""
-    if alpha == 1.0:
+def mix(own: F64, alpha: float | F64) -> F64:
+    """``alpha * own + (1 - alpha) * team_mean`` over the agent axis of ``(B, N)``; ``alpha`` scalar or ``(N,)``."""
+    if np.isscalar(alpha) and alpha == 1.0:
         return own
     return alpha * own + (1.0 - alpha) * own.mean(axis=1, keepdims=True)
 
 
+def reward_plan(net: Network) -> list[tuple[str, dict[str, float], NDArray[np.int64], F64]]:
+    """Group agents by effective ``(scheme, weights)``: ``[(scheme, weights, agent indices, alphas)]``."""
+    spec = net.scenario.reward
+    groups: dict[tuple[str, tuple[tuple[str, float], ...]], list[tuple[int, float]]] = {}
+    for i, (agent, role) in enumerate(zip(net.agents, net.roles, strict=True)):
+        scheme, alpha, weights = spec.resolve(agent, role)
+        groups.setdefault((scheme, tuple(sorted(weights.items()))), []).append((i, alpha))
+    return [
+        (scheme, dict(w), np.array([i for i, _ in members]), np.array([a for _, a in members]))
+        for (scheme, w), members in groups.items()
+    ]
+
+
 def compute_rewards(
-    net: Network, ledger: Ledger, scheme: str = "cost", alpha: float = 1.0, weights: Mapping[str, float] | None = None
+    net: Network,
+    ledger: Ledger,
+    scheme: str | None = None,
+    alpha: float | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> F64:
-    """``(B, N)`` rewards of ``scheme`` with the own/team mix ``alpha``."""
-    return mix(REWARD_SCHEMES[scheme](net, ledger, weights or {}), alpha)
+    """``(B, N)`` rewards.
+
+    With ``scheme`` given: that scheme for every agent, mixed with ``alpha`` (default 1). Without it:
+    the scenario's reward settings, per role and per agent. Each agent's team term is the team mean of
+    *its own* scheme (so mixed schemes never average incomparable units):
+    ``r_i = alpha_i * own_i + (1 - alpha_i) * mean_j own_j``, both under agent i's scheme.
+    """
+    if scheme is not None:
+        return mix(REWARD_SCHEMES[scheme](net, ledger, weights or {}), 1.0 if alpha is None else alpha)
+    plan = _PLANS.get(id(net))
+    if plan is None or plan[0] is not net:
+        plan = _PLANS[id(net)] = (net, reward_plan(net))
+    groups = plan[1]
+    if len(groups) == 1:
+        scheme_name, w, _, alphas = groups[0]
+        a = float(alphas[0]) if np.all(alphas == alphas[0]) else alphas
+        return mix(REWARD_SCHEMES[scheme_name](net, ledger, w), a)
+    out = np.empty((ledger.nodes.shape[0], net.n_nodes))
+    for scheme_name, w, idx, alphas in groups:
+        own = REWARD_SCHEMES[scheme_name](net, ledger, w)  # (B, N): this scheme for everyone
+        out[:, idx] = alphas * own[:, idx] + (1.0 - alphas) * own.mean(axis=1, keepdims=True)
+    return out
+
+
+_PLANS: dict[int, tuple[Network, list[tuple[str, dict[str, float], NDArray[np.int64], F64]]]] = {}

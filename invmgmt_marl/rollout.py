@@ -9,7 +9,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.rewards import compute_rewards
-from invmgmt_marl.sim import COST_FIELDS, EDGE_FIELDS, NODE_FIELDS, Network, initial_state, sample_demand, step
+from invmgmt_marl.sim import (
+    COST_FIELDS,
+    EDGE_FIELDS,
+    NODE_FIELDS,
+    Network,
+    initial_state,
+    step,
+)
+from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
@@ -78,7 +86,7 @@ def rollout(
         raise ValueError(f"keep: expected 'all' or 'sum', got {keep!r}")
     rng = np.random.default_rng(seed)
     if demand is None:
-        demand = sample_demand(list(net.demand_specs), rng, episodes, net.periods)
+        demand = sample_network_demand(net, rng, episodes, net.periods)
     demand = np.asarray(demand, dtype=np.float64)
     batch = demand.shape[0]
     if supply is None:
@@ -90,7 +98,6 @@ def rollout(
     edges = np.zeros((steps, batch, len(EDGE_FIELDS), net.n_edges))
     rewards = np.zeros((steps, batch, net.n_nodes))
     ext = np.zeros((steps, batch))
-    r = net.scenario.reward
     reset = getattr(policy, "reset", None)
     if callable(reset):
         reset(net, batch, rng)
@@ -101,6 +108,6 @@ def rollout(
         nodes[k] += ledger.nodes
         edges[k] += ledger.edges
         ext[k] += ledger.external_in
-        rewards[k] += compute_rewards(net, ledger, r.scheme, r.alpha, r.weights)
+        rewards[k] += compute_rewards(net, ledger)
     end = units_held(state)
     return Trajectory(nodes, edges, demand, rewards, start, end, ext)

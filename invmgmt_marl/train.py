@@ -22,7 +22,7 @@ from invmgmt_marl.adapters import require
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rollout import rollout
-from invmgmt_marl.sim import sample_demand
+from invmgmt_marl.sim.demand import sample_network_demand
 
 __all__ = ["TrainResult", "train", "evaluation_demand", "cost_per_agent_period", "plot_curve"]
 
@@ -48,7 +48,7 @@ class TrainResult:
 
 def evaluation_demand(env: InventoryParallelEnv, episodes: int, seed: int) -> np.ndarray:
     """``(episodes, T, S)`` fixed evaluation demand paths for the env's scenario."""
-    return sample_demand(list(env.net.demand_specs), np.random.default_rng(seed), episodes, env.net.periods)
+    return sample_network_demand(env.net, np.random.default_rng(seed), episodes, env.net.periods)
 
 
 def cost_per_agent_period(env: InventoryParallelEnv, policy: ObservationPolicy, demand: np.ndarray) -> float:

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
-
 from gymnasium import spaces as gym_spaces
+from numpy.typing import NDArray
 
 from invmgmt_marl.adapters import require
 from invmgmt_marl.env import InventoryParallelEnv
@@ -30,7 +29,8 @@ from invmgmt_marl.observe import observe
 from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import initial_state, sample_demand, step
+from invmgmt_marl.sim import initial_state, step
+from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 __all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
@@ -115,7 +115,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         t = self._state.t
         shock = None if self._supply is None else self._supply.at(t)
         self._state, ledger = step(self.net, self._state, orders, self._demand[:, t], shock)
-        r = compute_rewards(self.net, ledger, self._reward.scheme, self._reward.alpha, self._reward.weights)
+        r = compute_rewards(self.net, ledger)
         rewards = r.reshape(-1).astype(np.float32)
         obs = self._observe()
         if self._state.t >= self.net.periods:
@@ -148,10 +148,10 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
 
     # -- internals -------------------------------------------------------------------------------
     def _new_episodes(self) -> None:
-        specs, periods = list(self.net.demand_specs), self.net.periods
+        periods = self.net.periods
         demand, supply = [], []
         for rng in self._rngs:  # the same draws, in the same order, as the b-th ParallelEnv's reset
-            demand.append(sample_demand(specs, rng, 1, periods))
+            demand.append(sample_network_demand(self.net, rng, 1, periods))
             supply.append(sample_supply(self.net, rng, 1, periods))
         self._demand = np.concatenate(demand, axis=0)
         self._supply = None if supply[0] is None else SupplyPath(*(np.concatenate(x) for x in zip(*supply)))

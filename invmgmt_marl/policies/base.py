@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.sim.demand import sample_demand
+from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -295,7 +295,7 @@ def _depth(net: Network, i: int) -> int:
 
 def demand_statistics(net: Network, seed: int = 0, samples: int = 256) -> tuple[F64, F64]:
     """Mean and standard deviation of each store's per-period demand, from sampled paths: ``(S,)``."""
-    d = sample_demand(list(net.demand_specs), np.random.default_rng(seed), samples, net.periods)
+    d = sample_network_demand(net, np.random.default_rng(seed), samples, net.periods)
     return d.mean(axis=(0, 1)), d.std(axis=(0, 1))
 
 

@@ -32,7 +32,8 @@ from invmgmt_marl.policies.base import (
     node_throughput,
 )
 from invmgmt_marl.rollout import rollout
-from invmgmt_marl.sim import Network, sample_demand
+from invmgmt_marl.sim import Network
+from invmgmt_marl.sim.demand import sample_network_demand
 
 __all__ = ["TUNABLE", "TuneResult", "tune", "build_tuned", "cache_dir"]
 
@@ -200,7 +201,7 @@ def tune(
         logger.info("tuned parameters from cache %s", path)
         return TuneResult(**json.loads(path.read_text()))
     spec = TUNABLE[kind]
-    demand = sample_demand(list(net.demand_specs), np.random.default_rng(seed), episodes, net.periods)
+    demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
     theta = np.asarray(spec.initial(net, options), dtype=np.float64)
     lower = spec.lower(net)
     names = spec.names(net)

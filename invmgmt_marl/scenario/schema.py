@@ -32,6 +32,7 @@ __all__ = [
     "EdgeSpec",
     "ActionSpec",
     "ObservationSpec",
+    "RewardOverride",
     "RewardSpec",
     "Scenario",
     "validate_scenario",
@@ -282,10 +283,36 @@ class ObservationSpec(_Frozen):
     scale: Pos | None = None  # quantities are divided by this; default: the largest max_order
 
 
+class RewardOverride(_Frozen):
+    """A role's or an agent's own reward settings; unset fields inherit the scenario's."""
+
+    scheme: str | None = None
+    alpha: Annotated[float, Field(ge=0, le=1)] | None = None
+    weights: dict[str, float] | None = None
+
+
 class RewardSpec(_Frozen):
+    """Reward settings: a scheme, its own/team mix ``alpha`` and (reconciliation) weights for every
+    agent, optionally overridden per role (``roles: {store: {...}}``) and per agent
+    (``agents: {warehouse_0: {...}}``; agent settings win over role settings)."""
+
     scheme: str = "cost"
     alpha: Annotated[float, Field(ge=0, le=1)] = 1.0
     weights: dict[str, float] = Field(default_factory=dict)
+    roles: dict[Literal["store", "warehouse", "supplier"], RewardOverride] = Field(default_factory=dict)
+    agents: dict[str, RewardOverride] = Field(default_factory=dict)
+
+    def resolve(self, agent: str, role: str) -> tuple[str, float, dict[str, float]]:
+        """The effective ``(scheme, alpha, weights)`` of one agent."""
+        scheme, alpha, weights = self.scheme, self.alpha, dict(self.weights)
+        for o in (self.roles.get(role), self.agents.get(agent)):  # type: ignore[call-overload]
+            if o is None:
+                continue
+            if o.scheme is not None and o.scheme != scheme:
+                scheme, weights = o.scheme, {}  # weights belong to the scheme they were given for
+            alpha = o.alpha if o.alpha is not None else alpha
+            weights = dict(o.weights) if o.weights is not None else weights
+        return scheme, alpha, weights
 
 
 class Scenario(_Frozen):
@@ -306,20 +333,12 @@ class Scenario(_Frozen):
     @field_validator("reward")
     @classmethod
     def _known_scheme(cls, r: RewardSpec) -> RewardSpec:
-        from invmgmt_marl.rewards import REWARD_SCHEMES, RECONCILIATION_WEIGHTS
-
-        if r.scheme not in REWARD_SCHEMES:
-            raise ValueError(f"scheme: unknown reward scheme {r.scheme!r}; known: {sorted(REWARD_SCHEMES)}")
-        if r.weights and r.scheme != "reconciliation":
-            raise ValueError(f"weights: only the reconciliation scheme takes weights, got {r.weights!r} "
-                             f"with scheme {r.scheme!r}")
-        bad = sorted(set(r.weights) - set(RECONCILIATION_WEIGHTS))
-        if bad:
-            raise ValueError(f"weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}")
-        negative = {k: v for k, v in r.weights.items() if v < 0}
-        if negative:
-            k = sorted(negative)[0]
-            raise ValueError(f"weights.{k}: must be >= 0 (the scheme applies the signs), got {negative[k]}")
+        _check_reward("", r.scheme, r.weights)
+        for kind, table in (("roles", r.roles), ("agents", r.agents)):
+            for key, o in table.items():
+                scheme = o.scheme if o.scheme is not None else r.scheme
+                weights = o.weights if o.weights is not None else (r.weights if scheme == r.scheme else {})
+                _check_reward(f"{kind}.{key}.", scheme, weights)
         return r
 
     @field_validator("observation")
@@ -378,6 +397,9 @@ class Scenario(_Frozen):
         names = self.agents
         index = {a: i for i, a in enumerate(names)}
         discrete = self.actions.type != "box"
+        unknown = sorted(set(self.reward.agents) - set(names))
+        if unknown:
+            raise ValueError(f"reward.agents: unknown agent {unknown[0]!r}; agents are {names}")
         for i, n in enumerate(self.nodes):
             where = f"nodes[{i}] ({names[i]})"
             d = n.demand
@@ -481,6 +503,24 @@ class Scenario(_Frozen):
             if n.demand is not None:
                 d["nodes"][i]["demand"] = n.demand.to_dict()
         return d
+
+
+def _check_reward(where: str, scheme: str, weights: dict[str, float]) -> None:
+    from invmgmt_marl.rewards import RECONCILIATION_WEIGHTS, REWARD_SCHEMES
+
+    if scheme not in REWARD_SCHEMES:
+        raise ValueError(f"{where}scheme: unknown reward scheme {scheme!r}; known: {sorted(REWARD_SCHEMES)}")
+    if weights and scheme != "reconciliation":
+        raise ValueError(
+            f"{where}weights: only the reconciliation scheme takes weights, got {weights!r} with scheme {scheme!r}"
+        )
+    bad = sorted(set(weights) - set(RECONCILIATION_WEIGHTS))
+    if bad:
+        raise ValueError(f"{where}weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}")
+    negative = {k: v for k, v in weights.items() if v < 0}
+    if negative:
+        k = sorted(negative)[0]
+        raise ValueError(f"{where}weights.{k}: must be >= 0 (the scheme applies the signs), got {negative[k]}")
 
 
 def _format_error(err: ValidationError) -> str:
