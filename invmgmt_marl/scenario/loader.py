@@ -102,4 +102,4 @@ def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: A
     data = _read_yaml(p)
     if isinstance(data, dict):
         data.setdefault("name", p.stem)
-    return apply_overrides(validate_scenario(data, source=str(p)), **overrides)
+    return apply_overrides(validate_scenario(data, source=str(p), base_dir=p.resolve().parent), **overrides)

@@ -13,6 +13,7 @@ Agents are named ``<role>_<k>`` in the order the nodes are listed (``store_0``, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import networkx as nx
@@ -544,8 +545,14 @@ def _format_error(err: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Scenario:
+def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None) -> Scenario:
     """Validate a raw mapping into a :class:`Scenario`.
+
+    Args:
+        data: the scenario mapping (as read from YAML).
+        source: where it came from, for error messages.
+        base_dir: folder that relative paths in the scenario (CSV demand series) are resolved against;
+            ``load_scenario`` passes the YAML file's folder.
 
     Raises:
         ScenarioError: naming the first invalid field(s) and their values.
@@ -553,6 +560,7 @@ def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>") -> Sc
     if not isinstance(data, Mapping):
         raise ScenarioError(f"{source}: a scenario must be a mapping, got {type(data).__name__}")
     try:
-        return Scenario.model_validate(dict(data))
+        context = {"base_dir": str(base_dir)} if base_dir is not None else None
+        return Scenario.model_validate(dict(data), context=context)
     except ValidationError as err:
         raise ScenarioError(f"{source}: {_format_error(err)}") from None
