@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from invmgmt_marl.cli_train import add_train_parser, cmd_train
+from invmgmt_marl.cli_train import add_ablate_parser, add_train_parser, cmd_ablate, cmd_train
 from invmgmt_marl.demandsets import DemandSetError
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.policies import make_policy
@@ -348,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", help="also write the summary as JSON to this path")
 
     add_train_parser(sub)
+    add_ablate_parser(sub)
 
     d = sub.add_parser("demand", help="fixed demand test sets")
     dsub = d.add_subparsers(dest="demand_command", required=True)
@@ -405,7 +406,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         handlers = {"scenarios": _cmd_scenarios, "simulate": _cmd_simulate, "demand": _cmd_demand,
-                    "evaluate": _cmd_evaluate, "benchmark": _cmd_benchmark, "train": cmd_train}
+                    "evaluate": _cmd_evaluate, "benchmark": _cmd_benchmark, "train": cmd_train,
+                    "ablate": cmd_ablate}
         return handlers[args.command](args, console)
     except (ScenarioError, DemandSetError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")

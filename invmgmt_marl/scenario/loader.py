@@ -56,7 +56,8 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
 
     Keywords: ``periods``, ``action_type``, ``max_order``, ``view``, ``obs_scale``, ``reward``,
     ``alpha``, ``reward_weights``, and ``demand`` (a demand mapping given to every store, e.g.
-    ``{"process": "poisson", "mean": 10}``). ``None`` values are ignored. Switching ``reward`` to a
+    ``{"process": "poisson", "mean": 10}``) and ``reward_spec`` (a whole reward block, with per-role
+    and per-agent settings). ``None`` values are ignored. Switching ``reward`` to a
     scheme other than ``reconciliation`` drops the scenario's reconciliation weights.
     """
     overrides = {k: v for k, v in overrides.items() if v is not None}
@@ -64,6 +65,11 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
         return scenario
     source = f"{scenario.name} (with overrides {sorted(overrides)})"
     data = copy.deepcopy(scenario.to_dict())
+    reward_spec = overrides.pop("reward_spec", None)
+    if reward_spec is not None:  # a whole reward block: scheme, alpha, weights, roles, agents
+        if not isinstance(reward_spec, Mapping):
+            raise ScenarioError(f"reward_spec: expected a mapping like {{'scheme': 'cost', 'alpha': 0.5}}, got {reward_spec!r}")
+        data["reward"] = dict(reward_spec)
     demand = overrides.pop("demand", None)
     if demand is not None:  # one demand process for every store
         if not isinstance(demand, Mapping):
@@ -74,7 +80,8 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
     for key, value in overrides.items():
         if key not in OVERRIDES:
             raise ScenarioError(
-                f"{key}: unknown scenario override (value {value!r}); known: {sorted([*OVERRIDES, 'demand'])}"
+                f"{key}: unknown scenario override (value {value!r}); "
+                f"known: {sorted([*OVERRIDES, 'demand', 'reward_spec'])}"
             )
         *parents, leaf = OVERRIDES[key]
         node = data
