@@ -113,19 +113,19 @@ def step(
     slot = t % net.max_lead
     if net.any_uncertain_supply and supply is None:
         raise ValueError("supply: this network has uncertain supply; pass supply=sample_supply(...).at(t)")
-    nodes = np.empty((batch, len(NODE_FIELDS), net.n_nodes))
-    edges = np.empty((batch, len(EDGE_FIELDS), n_edges))
+    nodes = np.empty((len(NODE_FIELDS), batch, net.n_nodes))  # field-major: every field is contiguous
+    edges = np.empty((len(EDGE_FIELDS), batch, n_edges))
 
     # 1. arrivals: slot t % L of the ring buffer holds what is due on every edge this period
     pipeline = state.pipeline.copy()
-    arrived = edges[:, _E_ARRIVED]
+    arrived = edges[_E_ARRIVED]
     arrived[...] = pipeline[:, :, slot]
     pipeline[:, :, slot] = 0.0
     if net.any_transit_loss:  # part of what arrives was lost on the way
-        np.multiply(arrived, supply.loss, out=edges[:, _E_TRANSIT_LOST])  # type: ignore[union-attr]
-        incoming = arrived - edges[:, _E_TRANSIT_LOST]
+        np.multiply(arrived, supply.loss, out=edges[_E_TRANSIT_LOST])  # type: ignore[union-attr]
+        incoming = arrived - edges[_E_TRANSIT_LOST]
     else:
-        edges[:, _E_TRANSIT_LOST] = 0.0
+        edges[_E_TRANSIT_LOST] = 0.0
         incoming = arrived
     components = state.components
     stock = state.on_hand if components is None else state.on_hand + components @ net.edge_to_dst
@@ -136,11 +136,11 @@ def step(
         np.divide(room, gross, out=accept, where=gross > room)
         incoming = incoming * (accept @ net.edge_to_dst.T)
         received = incoming @ net.edge_to_dst
-        np.subtract(gross, received, out=nodes[:, _REFUSED])
+        np.subtract(gross, received, out=nodes[_REFUSED])
     else:
         received = incoming @ net.edge_to_dst  # (B, N)
-        nodes[:, _REFUSED] = 0.0
-    nodes[:, _RECEIVED] = received
+        nodes[_REFUSED] = 0.0
+    nodes[_RECEIVED] = received
     age = state.age
     if net.any_assembly:  # components wait at assembly nodes; as many units as possible are made
         components = components + incoming * (net.component_qty > 0)  # type: ignore[operator]
@@ -150,12 +150,12 @@ def step(
         made[:, net.assembly_nodes] = np.minimum(makeable, net.production_capacity[net.assembly_nodes])
         used = (made @ net.edge_to_dst.T) * net.component_qty  # (B, E) component units consumed
         components = np.maximum(components - used, 0.0)
-        nodes[:, _ASSEMBLED] = made
-        nodes[:, _CONSUMED] = used @ net.edge_to_dst
+        nodes[_ASSEMBLED] = made
+        nodes[_CONSUMED] = used @ net.edge_to_dst
         available = state.on_hand + made + received * net.not_assembly
     else:
-        nodes[:, _ASSEMBLED] = 0.0
-        nodes[:, _CONSUMED] = 0.0
+        nodes[_ASSEMBLED] = 0.0
+        nodes[_CONSUMED] = 0.0
         available = state.on_hand + received
     if net.any_perishable:  # fresh arrivals join the youngest age bucket
         age = age.copy()  # type: ignore[union-attr]
@@ -165,8 +165,8 @@ def step(
     if net.any_goodwill:
         demand = demand * state.goodwill
         demand = np.where(net.store_integer, np.rint(demand), demand)
-    flows = np.empty((batch, 4, net.n_outflows))  # requested, owed, shipped, backlog
-    requested, owed, shipped, backlog = flows[:, 0], flows[:, 1], flows[:, 2], flows[:, 3]
+    flows = np.empty((4, batch, net.n_outflows))  # requested, owed, shipped, backlog
+    requested, owed, shipped, backlog = flows
     requested[:, :n_edges] = orders
     requested[:, n_edges:] = demand
     np.add(state.backlog, requested, out=owed)
@@ -189,7 +189,7 @@ def step(
         backlog[:, n_edges:] -= lost
 
     # 6. in transit: a shipment on an edge lands in the slot of period t + lead_time (+ extra)
-    edge_shipped = edges[:, _E_SHIPPED]
+    edge_shipped = edges[_E_SHIPPED]
     edge_shipped[...] = shipped[:, :n_edges]
     if net.any_lead_jitter:
         slots = (t + net.lead_time + supply.lead_extra) % net.max_lead  # type: ignore[union-attr]
@@ -201,67 +201,67 @@ def step(
         flat[:, net.pipe_insert_idx[slot]] += edge_shipped
 
     # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
-    np.matmul(flows, net.out_from_src, out=nodes[:, _REQUESTED : _BACKLOG + 1])  # requested, owed, shipped, backlog
-    edges[:, _E_ORDERED] = orders
-    edges[:, _E_BACKLOG] = backlog[:, :n_edges]
-    _REDUCE(pipeline, axis=2, out=edges[:, _E_IN_TRANSIT])
+    np.matmul(flows, net.out_from_src, out=nodes[_REQUESTED : _BACKLOG + 1])  # requested, owed, shipped, backlog
+    edges[_E_ORDERED] = orders
+    edges[_E_BACKLOG] = backlog[:, :n_edges]
+    _REDUCE(pipeline, axis=2, out=edges[_E_IN_TRANSIT])
     if net.any_tiers:  # all-units quantity discounts on what is dispatched
         tier = (edge_shipped[:, :, None] >= net.tier_qty[None]).sum(axis=2) - 1
         unit = np.take_along_axis(np.broadcast_to(net.tier_cost, (batch, *net.tier_cost.shape)), tier[..., None], 2)
-        np.multiply(edge_shipped, unit[..., 0], out=edges[:, _E_ORDERING_COST])
+        np.multiply(edge_shipped, unit[..., 0], out=edges[_E_ORDERING_COST])
     else:
-        np.multiply(edge_shipped, net.unit_cost, out=edges[:, _E_ORDERING_COST])
+        np.multiply(edge_shipped, net.unit_cost, out=edges[_E_ORDERING_COST])
     if net.any_fixed_cost:
-        np.multiply(orders > 0, net.fixed_cost, out=edges[:, _E_FIXED_COST])
+        np.multiply(orders > 0, net.fixed_cost, out=edges[_E_FIXED_COST])
     else:
-        edges[:, _E_FIXED_COST] = 0.0
-    np.multiply(edges[:, _E_IN_TRANSIT], net.transit_holding_cost, out=edges[:, _E_TRANSIT_HOLDING_COST])
+        edges[_E_FIXED_COST] = 0.0
+    np.multiply(edges[_E_IN_TRANSIT], net.transit_holding_cost, out=edges[_E_TRANSIT_HOLDING_COST])
     # ordered, inbound_backlog, in_transit, transit_lost, ordering_cost, fixed_cost, transit_holding_cost
-    np.matmul(edges[:, : _E_TRANSIT_HOLDING_COST + 1], net.edge_to_dst, out=nodes[:, _ORDERED : _TRANSIT_HOLDING_COST + 1])
-    np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[:, _SOLD])
+    np.matmul(edges[: _E_TRANSIT_HOLDING_COST + 1], net.edge_to_dst, out=nodes[_ORDERED : _TRANSIT_HOLDING_COST + 1])
+    np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[_SOLD])
     if net.any_lost:
-        np.matmul(lost, net.customer_of_store, out=nodes[:, _LOST])
+        np.matmul(lost, net.customer_of_store, out=nodes[_LOST])
     else:
-        nodes[:, _LOST] = 0.0
-    on_hand = nodes[:, _ON_HAND]
-    np.subtract(available, nodes[:, _SHIPPED], out=on_hand)
+        nodes[_LOST] = 0.0
+    on_hand = nodes[_ON_HAND]
+    np.subtract(available, nodes[_SHIPPED], out=on_hand)
     # a node that ships all its stock in fractional parts may round to -1e-17: such stock is zero
     np.maximum(on_hand, 0.0, out=on_hand)
     if net.any_perishable:  # first in, first out; then the oldest bucket expires and everything ages
-        age = _ship_oldest_first(age, nodes[:, _SHIPPED][:, net.perishable_nodes])  # type: ignore[arg-type]
+        age = _ship_oldest_first(age, nodes[_SHIPPED][:, net.perishable_nodes])  # type: ignore[arg-type]
         expired = np.zeros((batch, net.n_nodes))
         last = net.shelf_life[net.perishable_nodes] - 1
         expired[:, net.perishable_nodes] = age[:, np.arange(len(last)), last]
         age[:, np.arange(len(last)), last] = 0.0
         age = np.roll(age, 1, axis=2)
         on_hand[:, net.perishable_nodes] = age.sum(axis=2)
-        nodes[:, _EXPIRED] = expired
+        nodes[_EXPIRED] = expired
     else:
-        nodes[:, _EXPIRED] = 0.0
+        nodes[_EXPIRED] = 0.0
     if components is not None:
-        nodes[:, _COMPONENTS] = components @ net.edge_to_dst
-        np.multiply(on_hand + nodes[:, _COMPONENTS], net.holding_cost, out=nodes[:, _HOLDING_COST])
+        nodes[_COMPONENTS] = components @ net.edge_to_dst
+        np.multiply(on_hand + nodes[_COMPONENTS], net.holding_cost, out=nodes[_HOLDING_COST])
     else:
-        nodes[:, _COMPONENTS] = 0.0
-        np.multiply(on_hand, net.holding_cost, out=nodes[:, _HOLDING_COST])
-    np.multiply(nodes[:, _BACKLOG], net.backlog_cost, out=nodes[:, _BACKLOG_COST])
-    np.multiply(nodes[:, _LOST], net.lost_sales_cost, out=nodes[:, _LOST_SALES_COST])
-    np.multiply(nodes[:, _EXPIRED], net.waste_cost, out=nodes[:, _WASTE_COST])
-    np.add(nodes[:, _SOLD] * net.price, edges[:, _E_ORDERING_COST] @ net.edge_from_src, out=nodes[:, _REVENUE])
+        nodes[_COMPONENTS] = 0.0
+        np.multiply(on_hand, net.holding_cost, out=nodes[_HOLDING_COST])
+    np.multiply(nodes[_BACKLOG], net.backlog_cost, out=nodes[_BACKLOG_COST])
+    np.multiply(nodes[_LOST], net.lost_sales_cost, out=nodes[_LOST_SALES_COST])
+    np.multiply(nodes[_EXPIRED], net.waste_cost, out=nodes[_WASTE_COST])
+    np.add(nodes[_SOLD] * net.price, edges[_E_ORDERING_COST] @ net.edge_from_src, out=nodes[_REVENUE])
     # service level = shipped / owed, 1 where nothing was owed
-    owed_n, shipped_n = nodes[:, _OWED], nodes[:, _SHIPPED]
-    np.subtract(1.0, (owed_n - shipped_n) / np.maximum(owed_n, _TINY), out=nodes[:, _SERVICE_LEVEL])
+    owed_n, shipped_n = nodes[_OWED], nodes[_SHIPPED]
+    np.subtract(1.0, (owed_n - shipped_n) / np.maximum(owed_n, _TINY), out=nodes[_SERVICE_LEVEL])
 
     goodwill = state.goodwill
     if net.any_goodwill:  # stockout (lost or newly backlogged demand) -> goodwill falls, else recovers
         decay, recovery, floor, cap, _ = net.goodwill
-        short = (nodes[:, _LOST] + nodes[:, _BACKLOG])[:, net.store_nodes] > 1e-9
+        short = (nodes[_LOST] + nodes[_BACKLOG])[:, net.store_nodes] > 1e-9
         goodwill = np.where(short, np.maximum(goodwill * (1 - decay), floor), np.minimum(goodwill + recovery, cap))  # type: ignore[operator]
 
     demand = demand.copy()  # state and ledger never alias the caller's arrays
-    ledger = Ledger(t, nodes, edges, demand, edge_shipped @ net.external_f)
+    ledger = Ledger(t, nodes.transpose(1, 0, 2), edges.transpose(1, 0, 2), demand, edge_shipped @ net.external_f)
     next_state = SimState(
-        t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[:, _E_ORDERED], demand, age, components, goodwill
+        t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[_E_ORDERED], demand, age, components, goodwill
     )
     return next_state, ledger
 
