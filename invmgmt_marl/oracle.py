@@ -174,7 +174,8 @@ class _LP:
         ub[b[:, n_e:]] = np.where(net.store_lost_sales, 0.0, np.inf)
         ub[lo] = np.where(net.store_lost_sales, np.inf, 0.0)
         ub[y] = np.where(fixed, 1.0, 0.0)
-        ub[inv] = net.storage_capacity  # end-of-period stock fits the storage (the simulator refuses the rest)
+        # end-of-period stock fits the storage (the simulator refuses the rest), or stays within the initial stock
+        ub[inv] = np.maximum(net.storage_capacity, net.initial_on_hand)
         ub[refused] = np.where(np.isfinite(net.storage_capacity), np.inf, 0.0)
         self.bounds = np.stack([lb, ub], axis=1)
 
@@ -191,9 +192,9 @@ class _LP:
         self.transit_periods = np.minimum(net.lead_time[None, :], t_len - np.arange(t_len)[:, None])  # (T, E)
         c[x[:, :n_e]] += net.transit_holding_cost * self.transit_periods
         c[y] = net.fixed_cost
-        if objective == "profit":
+        if objective == "profit":  # internal transfers are paid and earned at the same (relaxed) unit cost
             c[x[:, n_e:]] -= net.price[net.store_nodes]
-            c[x[:, :n_e]] -= np.where(net.edge_src < n_n, net.unit_cost, 0.0)
+            c[x[:, :n_e]] -= np.where(net.edge_src < n_n, self.unit_cost, 0.0)
         self.c = c
 
         # ---- equality constraints (COO triplets)

@@ -409,6 +409,10 @@ class Scenario(_Frozen):
                     f"{where}.demand.values: {len(d.params.values)} values for {self.periods} periods "
                     "(give one per period or set cycle: true)"
                 )
+            if n.storage_capacity is not None and n.initial_on_hand > n.storage_capacity:
+                raise ValueError(
+                    f"{where}.initial_on_hand: exceeds storage_capacity={n.storage_capacity}, got {n.initial_on_hand}"
+                )
             if n.goodwill is not None and n.role != "store":
                 raise ValueError(f"{where}.goodwill: only stores have customer goodwill, got a {n.role}")
             if n.bom is not None and n.shelf_life is not None:

@@ -162,9 +162,9 @@ def step(
         age[:, :, 0] += received[:, net.perishable_nodes]
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
-    if net.any_goodwill:
-        demand = demand * state.goodwill
-        demand = np.where(net.store_integer, np.rint(demand), demand)
+    if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
+        scaled = demand * state.goodwill
+        demand = np.where(net.goodwill_on, np.where(net.store_integer, np.rint(scaled), scaled), demand)
     flows = np.empty((4, batch, net.n_outflows))  # requested, owed, shipped, backlog
     requested, owed, shipped, backlog = flows
     requested[:, :n_edges] = orders
@@ -255,7 +255,9 @@ def step(
     goodwill = state.goodwill
     if net.any_goodwill:  # stockout (lost or newly backlogged demand) -> goodwill falls, else recovers
         decay, recovery, floor, cap, _ = net.goodwill
-        short = (nodes[_LOST] + nodes[_BACKLOG])[:, net.store_nodes] > 1e-9
+        short = backlog[:, n_edges:] > 1e-9  # customers still owed (outbound edges do not count) ...
+        if net.any_lost:
+            short |= lost > 1e-9  # ... or customers lost
         goodwill = np.where(short, np.maximum(goodwill * (1 - decay), floor), np.minimum(goodwill + recovery, cap))  # type: ignore[operator]
 
     demand = demand.copy()  # state and ledger never alias the caller's arrays

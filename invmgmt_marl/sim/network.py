@@ -123,7 +123,9 @@ class Network:
     any_assembly: bool
     store_integer: BoolA  # (S,) the store's demand is integer (rounded after goodwill)
     goodwill: F64  # (5, S): decay, recovery, floor, cap, initial (initial 1 and decay 0 where off)
+    goodwill_on: BoolA  # (S,)
     any_goodwill: bool
+    lead_extra_max: I64  # (E,) the most extra periods an edge's shipment can take
     lead_extra_probs: F64  # (E, K + 1) probabilities of 0..K extra periods of lead time
     any_lead_jitter: bool
     reliability: F64  # (3, E): p_disruption, fill low, fill high
@@ -344,7 +346,9 @@ def compile_network(sc: Scenario) -> Network:
         any_assembly=any(nd.bom is not None for nd in nodes),
         store_integer=np.array([nodes[i].demand.integer for i in stores], dtype=bool),  # type: ignore[union-attr]
         goodwill=gw,
+        goodwill_on=np.array([nodes[i].goodwill is not None for i in stores], dtype=bool),
         any_goodwill=any(nodes[i].goodwill is not None for i in stores),
+        lead_extra_max=np.array(extra, dtype=np.int64),
         lead_extra_probs=probs,
         any_lead_jitter=k_extra > 1,
         reliability=rel,

@@ -51,7 +51,7 @@ def sample_supply(net: Network, rng: np.random.Generator, batch: int, periods: i
     cdf = np.cumsum(net.lead_extra_probs, axis=1)  # (E, K + 1)
     u = rng.random(shape)
     lead_extra = (u[..., None] > cdf[None, None]).sum(axis=-1).astype(np.int64)  # inverse CDF
-    lead_extra = np.minimum(lead_extra, net.lead_extra_probs.shape[1] - 1)
+    lead_extra = np.minimum(lead_extra, net.lead_extra_max)  # float round-off never exceeds an edge's list
     p_dis, lo, hi = net.reliability
     disrupted = rng.random(shape) < p_dis
     fill = np.where(disrupted, lo + (hi - lo) * rng.random(shape), 1.0)
