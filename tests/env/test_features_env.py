@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.oracle import OracleError, bound_many, perfect_information_bound, replay_orders
 from invmgmt_marl.policies.base import BaseStockPolicy, ConstantPolicy, RandomPolicy
 from invmgmt_marl.rollout import rollout
@@ -466,7 +467,8 @@ def test_oracle_profit_with_internal_discount_tiers() -> None:
 @pytest.mark.xfail(
     reason="BUG: the oracle caps end-of-period stock at storage_capacity (discarding the "
     "excess) but the simulator keeps initial stock above capacity (it only refuses "
-    "arrivals); the 'bound' then exceeds a simulated policy's cost",
+    "arrivals); the 'bound' then exceeds a simulated policy's cost (fix: bound the LP "
+    "stock by max(capacity, initial stock), or reject such scenarios)",
     strict=True,
 )
 def test_oracle_storage_capacity_below_initial_stock() -> None:
@@ -484,7 +486,11 @@ def test_oracle_storage_capacity_below_initial_stock() -> None:
     d["nodes"][2].update(initial_on_hand=0, holding_cost=0)
     for e in d["edges"]:
         e["unit_cost"] = 0
-    net = compile_network(validate_scenario(d))
+    try:
+        sc = validate_scenario(d)
+    except ScenarioError:
+        return  # rejecting initial stock above the capacity in the schema is a fix as well
+    net = compile_network(sc)
     demand = np.array([[0.0], [10.0], [10.0]])
     traj = rollout(net, ConstantPolicy(0.0), demand=demand[None])
     sim_cost = float(traj.cost().sum())

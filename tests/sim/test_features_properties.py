@@ -4,11 +4,11 @@ Random scenarios: serial chains, trees (supplier -> warehouses -> stores) and an
 suppliers feed a factory with a bill of materials; optionally a second, single-component assembly
 node downstream, so assembly nodes of different in-degrees share the padded index arrays). Node order
 is shuffled (agent indices, perishable / assembly index lists and the allocation order all move).
-Every node and edge draws a random subset of the features: storage capacity (sometimes below the
-initial stock), shelf life and waste cost, production capacity, goodwill at stores, stochastic lead
-times, unreliable suppliers (including fill 0 and certain disruption), transit loss, quantity-discount
-tiers, transit holding cost; plus the base options (capacities, priorities, proportional allocation,
-lost sales, fixed costs, initial pipelines and backlogs). Orders and demand include 0, 1e9 and
+Every node and edge draws a random subset of the features: storage capacity (never below the
+initial stock, sometimes equal to it), shelf life and waste cost, production capacity, goodwill at
+stores, stochastic lead times, unreliable suppliers (including fill 0 and certain disruption),
+transit loss, quantity-discount tiers, transit holding cost; plus the base options (capacities,
+priorities, proportional allocation, lost sales, fixed costs, initial pipelines and backlogs). Orders and demand include 0, 1e9 and
 fractions; supply randomness comes from ``sample_supply`` with a drawn seed.
 
 Every period is checked against independent re-computations: arrival timing (lead time + drawn extra),
@@ -113,8 +113,9 @@ def feature_scenarios(draw: Any) -> dict[str, Any]:
             "backlog_cost": draw(COST),
             "allocation": draw(st.sampled_from(["priority", "proportional"])),
         }
-        if draw(st.booleans()):
-            nd["storage_capacity"] = draw(st.one_of(st.integers(1, 40).map(float), st.floats(0.5, 40)))
+        if draw(st.booleans()):  # never below the initial stock (the schema may reject that); sometimes equal
+            cap = draw(st.one_of(st.integers(1, 40).map(float), st.floats(0.5, 40)))
+            nd["storage_capacity"] = max(cap, nd["initial_on_hand"])
         if i in bom_of:
             nd["bom"] = {name[k]: q for k, q in bom_of[i].items()}
             if draw(st.booleans()):
