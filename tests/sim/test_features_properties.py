@@ -8,8 +8,9 @@ Every node and edge draws a random subset of the features: storage capacity (nev
 initial stock, sometimes equal to it), shelf life and waste cost, production capacity, goodwill at
 stores, stochastic lead times, unreliable suppliers (including fill 0 and certain disruption),
 transit loss, quantity-discount tiers, transit holding cost; plus the base options (capacities,
-priorities, proportional allocation, lost sales, fixed costs, initial pipelines and backlogs). Orders and demand include 0, 1e9 and
-fractions; supply randomness comes from ``sample_supply`` with a drawn seed.
+priorities, proportional allocation, lost sales, fixed costs, initial pipelines and backlogs).
+Orders and demand include 0, 1e9 and fractions; supply randomness comes from ``sample_supply`` with
+a drawn seed.
 
 Every period is checked against independent re-computations: arrival timing (lead time + drawn extra),
 transit loss, the proportional refusal split, assembly (per component edge), the perishable age
