@@ -431,12 +431,6 @@ def test_oracle_hand_storage_transit_holding_tiers() -> None:
 
 # -------------------------------------------------------------------------------------------------
 # bugs found
-@pytest.mark.xfail(
-    reason="BUG: oracle profit LP credits internal transfer revenue at the flat unit_cost but "
-    "charges ordering at the cheapest tier; with tiers on an internal edge the profit "
-    "'bound' falls below a simulated policy's profit (and objective != total_profit)",
-    strict=True,
-)
 def test_oracle_profit_with_internal_discount_tiers() -> None:
     # store_0 (price 10) <-(L1, tiers [[0, 2], [10, 1]], unit_cost 0)- supplier_0 (stock 20); demand
     # [0, 5, 5]. Ordering 5 at t0 and t1 sells 10 units: team profit 100 (transfer revenue cancels the
@@ -464,13 +458,6 @@ def test_oracle_profit_with_internal_discount_tiers() -> None:
     assert lp.total_profit == pytest.approx(lp.objective)  # would fail too: 100 != 90
 
 
-@pytest.mark.xfail(
-    reason="BUG: the oracle caps end-of-period stock at storage_capacity (discarding the "
-    "excess) but the simulator keeps initial stock above capacity (it only refuses "
-    "arrivals); the 'bound' then exceeds a simulated policy's cost (fix: bound the LP "
-    "stock by max(capacity, initial stock), or reject such scenarios)",
-    strict=True,
-)
 def test_oracle_storage_capacity_below_initial_stock() -> None:
     # store_0: 20 on hand, storage 5, backlog 10; demand [0, 10, 10]; ordering nothing, the simulator
     # sells 10 + 10 from the initial stock at zero cost. The LP must drop the store's stock to 5 by the

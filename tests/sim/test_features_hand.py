@@ -801,12 +801,6 @@ def test_sample_supply_is_seeded() -> None:
 
 # -------------------------------------------------------------------------------------------------
 # bugs found
-@pytest.mark.xfail(
-    reason="BUG: goodwill treats backlog the store owes on an outbound edge (lateral "
-    "transshipment to another store) as a customer stockout: dynamics.step uses the node "
-    "field backlog, which sums all the store's outflows",
-    strict=True,
-)
 def test_goodwill_ignores_backlog_on_store_edges() -> None:
     # store_0 (10 on hand, goodwill initial 0.5, decay 0.5, recovery 0.25) also supplies store_1 on an edge
     # served after its customers (priority 1). t0: base demand 4 -> realised 2, sold 2 (no customer
@@ -835,12 +829,6 @@ def test_goodwill_ignores_backlog_on_store_edges() -> None:
     assert states[1].goodwill[0, 0] == 0.75
 
 
-@pytest.mark.xfail(
-    reason="BUG: with goodwill at any store, step rounds the demand of every integer-demand "
-    "store, including stores without goodwill (np.where(net.store_integer, rint(demand), "
-    "demand) is not restricted to goodwill stores)",
-    strict=True,
-)
 def test_goodwill_does_not_round_other_stores_demand() -> None:
     # store_0 has goodwill (g = 1), store_1 has none. A replayed fractional demand of 2.5 at store_1 is
     # passed through unchanged without goodwill anywhere, but becomes 2 once store_0 has goodwill.
@@ -873,14 +861,6 @@ class _StubRng:
         return np.full(shape, self.u)
 
 
-@pytest.mark.xfail(
-    reason="BUG: sample_supply can draw a lead-time extra beyond the edge's own "
-    "lead_time_extra list when its probabilities sum to slightly less than 1 (allowed: "
-    "the schema accepts a 1e-9 slack, and float cumsums can fall short) and another "
-    "edge has a longer list; the shipment then wraps around the ring buffer and arrives "
-    "before its lead time",
-    strict=True,
-)
 def test_lead_extra_stays_within_the_edges_support() -> None:
     # e0: lead 2, extras [0.5, 0.4999999995] (valid: sums to 1 within 1e-9) -> extra 0 or 1.
     # e1: lead 1, extras [0, 0, 0, 1] -> max_lead = 4. A uniform draw u in (0.9999999995, 1) exceeds every
