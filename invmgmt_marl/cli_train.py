@@ -24,7 +24,11 @@ def add_train_parser(sub: Any) -> None:
     t.add_argument("--policies", default="shared", choices=["shared", "per_role", "per_agent"],
                    help="module layout (sb3: shared only)")
     t.add_argument("--iterations", type=int, default=25, help="training iterations")
-    t.add_argument("--steps-per-iteration", type=int, default=4000, help="agent steps per iteration")
+    t.add_argument("--steps-per-iteration", type=int, default=4000,
+                   help="samples per iteration (sb3: agent steps; rllib: its train batch size, in env steps)")
+    t.add_argument("--max-seconds", type=float, help="stop after the iteration that crosses this time budget")
+    t.add_argument("--keep-best", action="store_true",
+                   help="also save the policy with the best evaluation cost so far under OUT/best")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default="runs/train", help="output folder")
     t.add_argument("--eval-episodes", type=int, default=10, help="fixed evaluation demand paths")
@@ -82,6 +86,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
             address=args.address,
             num_env_runners=args.num_env_runners,
             steps_per_iteration=args.steps_per_iteration,
+            max_seconds=args.max_seconds,
+            keep_best=args.keep_best,
             progress=progress,
             ppo=ppo,
             **env_kwargs,

@@ -3,10 +3,12 @@
 Each scheme maps ``(net, ledger, weights) -> (B, N)`` *own* rewards; :func:`compute_rewards` then mixes
 own and team: ``alpha * own + (1 - alpha) * mean over agents``.
 
-- ``cost``: ``-(holding + backlog + lost-sales + ordering + fixed cost)``.
-- ``profit``: ``revenue - (holding + backlog + lost-sales + ordering + fixed cost)``.
-- ``reconciliation``: ``w_sl * service_level - w_h * holding_cost - w_s * (backlog_cost + lost_sales_cost)
-  - w_o * (ordering_cost + fixed_cost) + w_r * revenue``, weights from the scenario's ``reward.weights``.
+- ``cost``: minus the sum of the seven cost fields (ordering, fixed, transit holding, holding, backlog,
+  lost sales, waste).
+- ``profit``: ``revenue`` minus the same costs.
+- ``reconciliation``: ``w_sl * service_level - w_h * (holding + transit holding + waste cost)
+  - w_s * (backlog_cost + lost_sales_cost) - w_o * (ordering_cost + fixed_cost) + w_r * revenue``,
+  weights from the scenario's ``reward.weights``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -
     w = {**RECONCILIATION_WEIGHTS, **weights}
     return (
         w["service_level"] * ledger.service_level
-        - w["holding_cost"] * ledger.holding_cost
+        - w["holding_cost"] * (ledger.holding_cost + ledger.transit_holding_cost + ledger.waste_cost)
         - w["stockout_cost"] * (ledger.backlog_cost + ledger.lost_sales_cost)
         - w["ordering_cost"] * (ledger.ordering_cost + ledger.fixed_cost)
         + w["revenue"] * ledger.revenue

@@ -43,7 +43,17 @@ class TrainResult:
     config: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.__dict__, indent=2, default=str))
+        """Strict JSON: NaN (no finished episode yet) is written as null."""
+        def clean(v: Any) -> Any:
+            if isinstance(v, float) and v != v:
+                return None
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            return v
+
+        Path(path).write_text(json.dumps(clean(self.__dict__), indent=2, default=str))
 
 
 def evaluation_demand(env: InventoryParallelEnv, episodes: int, seed: int) -> np.ndarray:
@@ -86,7 +96,8 @@ def train(
         eval_episodes: evaluation demand paths.
         address: Ray cluster address (``ray.init(address=...)``); local Ray when ``None``.
         num_env_runners: RLlib env runners (Ray actors) sampling in parallel.
-        steps_per_iteration: agent steps per iteration (RLlib's ``train_batch_size_per_learner``).
+        steps_per_iteration: samples per iteration: agent steps for sb3; RLlib's
+            ``train_batch_size_per_learner`` for rllib (which RLlib counts in env steps).
         progress: called with each curve row (the CLI draws its progress bar with it).
         ppo: extra PPO settings (``lr``, ``num_epochs``, ``minibatch_size``, ``gamma``, ...).
         max_seconds: stop after the iteration that crosses this wall-clock budget.

@@ -78,7 +78,8 @@ def policy_groups(env: InventoryParallelEnv, layout: str) -> dict[str, list[str]
                 raise ValueError(
                     f"policies: agents {first!r} and {a!r} share module {gid!r} but their spaces differ "
                     f"({env.observation_space(first)} / {env.action_space(first)} vs {env.observation_space(a)} / "
-                    f"{env.action_space(a)}); use policies='shared' (padded shared spaces) or 'per_agent'"
+                    f"{env.action_space(a)}); use "
+                    + ("shared_spaces=True in env_config" if layout == "shared" else "policies='shared' (padded shared spaces) or 'per_agent'")
                 )
     return groups
 
@@ -197,7 +198,7 @@ def load_rllib_policy(checkpoint_dir: str | Path, groups: Mapping[str, list[str]
     (``invmgmt-marl train`` writes it); give them for other checkpoints.
     """
     multi = require("ray.rllib.core.rl_module.multi_rl_module", "rllib")
-    ckpt = Path(checkpoint_dir)
+    ckpt = Path(checkpoint_dir).resolve()  # RLlib (pyarrow) needs absolute paths
     meta_path = ckpt / METADATA_FILE
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())

@@ -15,6 +15,7 @@ All episodes end together (fixed horizon); on the last period every slot reports
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 __all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
+
+logger = logging.getLogger(__name__)
 
 _vec = require("stable_baselines3.common.vec_env.base_vec_env", "sb3")
 
@@ -180,11 +183,18 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     ref = meta.get("scenario", "serial")
     scenario = validate_scenario(ref) if isinstance(ref, dict) else ref
-    kwargs = {"scenario": scenario, **meta.get("env_kwargs", {}), **env_kwargs}
+    kwargs = {"scenario": scenario, **meta.get("env_kwargs", {}),
+              **{k: v for k, v in env_kwargs.items() if k != "normalize_actions"}}
     template = InventoryParallelEnv(shared_spaces=True, **kwargs)
     model = sb3.PPO.load(model_path, device="cpu")
     agent = template.possible_agents[0]
-    high = template.action_space(agent).high.astype(np.float64) if meta.get("normalize_actions") else None
+    normalized = env_kwargs.pop("normalize_actions", None)
+    if normalized is None:
+        if "normalize_actions" not in meta:
+            logger.warning("load_sb3_policy: no %s beside the model; assuming actions were not normalised "
+                           "(pass normalize_actions=True if the model was trained with it)", meta_path.name)
+        normalized = bool(meta.get("normalize_actions", False))
+    high = template.action_space(agent).high.astype(np.float64) if normalized else None
 
     def act(gid: str, obs: NDArray[np.float32]) -> NDArray[Any]:
         a = model.predict(obs, deterministic=True)[0]

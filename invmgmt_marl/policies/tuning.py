@@ -155,7 +155,8 @@ def cache_dir() -> Path:
 def _code_fingerprint() -> str:
     """Hash of the code whose behaviour tuned parameters depend on (dynamics, policies, tuning)."""
     here = Path(__file__).resolve().parent.parent
-    files = [here / "sim" / "dynamics.py", here / "sim" / "network.py", here / "policies" / "base.py", Path(__file__)]
+    files = [*(here / "sim" / f for f in ("dynamics.py", "network.py", "demand.py", "ledger.py", "supply.py")),
+             here / "rollout.py", here / "policies" / "base.py", Path(__file__)]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 

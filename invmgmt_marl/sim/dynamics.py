@@ -1,30 +1,38 @@
 """The one implementation of the inventory dynamics: a pure, batched step function.
 
-Order of events in period ``t`` (every node simultaneously, from the state at the start of ``t``):
+Order of events in period ``t`` (every node simultaneously, from the state at the start of ``t``);
+the optional features (docs/features.md) act at the steps marked with them:
 
-1. **Arrivals.** What is due on every inbound pipeline in period ``t`` arrives and joins on-hand
-   stock; it can be shipped in this same period.
+1. **Arrivals.** What is due on every inbound pipeline in period ``t`` arrives [minus transit loss;
+   what does not fit the node's storage capacity is refused]. It joins on-hand stock [component
+   stock at assembly nodes; the youngest age bucket at perishable nodes] and can be shipped in this
+   same period. [Assembly nodes then make as many units as their scarcest component allows, up to
+   their production capacity.]
 2. **Orders placed.** Each node orders a quantity on each of its inbound edges. Orders reach the
    supplier at once (no information delay) and add to what the supplier owes on that edge.
-3. **Customer demand** of period ``t`` is realised at the stores and adds to what each store owes
-   its customers.
+3. **Customer demand** of period ``t`` is realised at the stores [x goodwill] and adds to what each
+   store owes its customers.
 4. **Shipping.** Each node serves what it owes on each outflow (its outbound edges and, for stores,
    its customers): requirement = backlog carried in + new requests, capped per period by the edge's
    shipping capacity. When stock does not cover all requirements the node's declared rule decides:
    ``priority`` serves outflows in ascending ``priority`` (ties in scenario order, customers last
    among equals), ``proportional`` ships the same fraction of every requirement. The external source
-   ships every requirement in full (up to capacity).
+   ships every requirement in full (up to capacity). [An unreliable supplier sends only part; a
+   perishable node ships its oldest units first.]
 5. **Unmet requirements** stay owed (backlog) on edges and at backlogging stores; at lost-sales
    stores unmet customer demand is lost.
 6. **In transit.** A shipment sent on an edge with lead time ``L`` in period ``t`` arrives at the
-   start of period ``t + L``.
-7. **Ledger.** Holding cost on end-of-period stock, backlog cost on end-of-period backlog, lost-sales
-   cost on lost units, ordering cost on units dispatched to the node, fixed cost per positive order,
-   revenue on sales (and transfer revenue on internal shipments).
+   start of period ``t + L`` [+ a random extra delay].
+7. **Ledger.** Holding cost on end-of-period stock (and components), backlog cost on end-of-period
+   backlog, lost-sales cost on lost units, ordering cost on units dispatched to the node [by
+   quantity-discount tier], fixed cost per positive order, [transit holding cost on units in transit,
+   waste cost on units that expire at the end of the period,] revenue on sales (and transfer revenue
+   on internal shipments). [Goodwill moves with the period's service.]
 
-Units are conserved: for every node ``on_hand' = on_hand + received - shipped``; for every outflow
-``backlog' + lost = backlog + requested - shipped``; and system-wide
-``sum(on_hand) + sum(pipeline)`` changes by ``external_in - sold``.
+Units are conserved: for every node ``on_hand' + components' = on_hand + components + received -
+shipped - expired - consumed + assembled``; for every outflow ``backlog' + lost = backlog + requested -
+shipped``; and system-wide the units held (on hand, components, in transit) change by
+``external_in + assembled - sold - transit_lost - refused - expired - consumed``.
 """
 
 from __future__ import annotations
