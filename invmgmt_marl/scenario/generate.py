@@ -12,8 +12,8 @@ least as large), and a supplier that is nobody's primary is made someone's secon
 
 Everything random is drawn from one ``numpy.random.default_rng(seed)`` in a fixed order, and every
 number is rounded before it is written, so the same arguments give the same mapping and
-:func:`network_yaml` the same text, byte for byte, on any platform (the generator uses only integer
-draws and ``rng.random()`` comparisons). ``python scenarios/generate_large.py`` rewrites
+:func:`network_yaml` the same text, byte for byte, on any platform (the draws are integers,
+permutations and uniforms compared with thresholds; derived floats are rounded). ``python scenarios/generate_large.py`` rewrites
 ``scenarios/large_network.yaml`` with the defaults; the tests check the shipped file is current.
 
 What is drawn (the rest is fixed per layer, see :data:`LAYER_COSTS`):
@@ -104,8 +104,8 @@ def generate_network(
     ``warehouse_{local} .. warehouse_{local+regional-1}`` (regional) and ``supplier_0 ..``.
     """
     if min(suppliers, regional, local, stores) < 1:
-        raise ValueError(f"every layer needs at least one node, got suppliers={suppliers}, regional={regional}, "
-                         f"local={local}, stores={stores}")
+        raise ValueError(f"every layer needs at least one node, got suppliers={suppliers}, "
+                         f"regional={regional}, local={local}, stores={stores}")
     if not 0.0 <= second_source <= 1.0 or not 0.0 <= lost_sales_share <= 1.0:
         raise ValueError(f"second_source and lost_sales_share must lie in [0, 1], got {second_source}, "
                          f"{lost_sales_share}")
@@ -126,21 +126,25 @@ def generate_network(
     lead_supplier = [int(rng.integers(1, 4)) for _ in range(suppliers)]
 
     # --- throughput: along primary edges, and split equally over all sources --------------------
-    def flows(children: Sequence[float], sources: Sequence[Sequence[int]], n: int) -> tuple[list[float], list[float]]:
+    def flows(children: Sequence[float], sources: Sequence[Sequence[int]], n: int
+              ) -> tuple[list[float], list[float]]:
+        """Per parent: the children's flow along primary edges, and split equally over their sources."""
         prim, equal = [0.0] * n, [0.0] * n
-        for c, srcs in zip(children, sources):
+        for c, srcs in zip(children, sources, strict=True):
             prim[srcs[0]] += c
             for p in srcs:
                 equal[p] += c / len(srcs)
         return prim, equal
 
+    def larger(a: Sequence[float], b: Sequence[float]) -> list[float]:
+        return [max(x, y) for x, y in zip(a, b, strict=True)]
+
     local_p, local_e = flows(means, store_src, local)
-    local_t = [max(a, b) for a, b in zip(local_p, local_e)]
-    regional_p, regional_e = flows(local_p, local_src, regional)
-    regional_t = [max(a, b) for a, b in zip(regional_p, flows(local_t, local_src, regional)[1])]
-    supplier_p, _ = flows(regional_p, regional_src, suppliers)
-    supplier_e = flows(regional_t, regional_src, suppliers)[1]
-    supplier_t = [max(a, b) for a, b in zip(supplier_p, supplier_e)]
+    local_t = larger(local_p, local_e)
+    regional_p = flows(local_p, local_src, regional)[0]
+    regional_t = larger(regional_p, flows(local_t, local_src, regional)[1])
+    supplier_p = flows(regional_p, regional_src, suppliers)[0]
+    supplier_t = larger(supplier_p, flows(regional_t, regional_src, suppliers)[1])
 
     agents_local = [f"warehouse_{k}" for k in range(local)]
     agents_regional = [f"warehouse_{local + k}" for k in range(regional)]
@@ -161,7 +165,8 @@ def generate_network(
     for layer, count, through, allocation in (("local", local, local_t, "priority"),
                                               ("regional", regional, regional_t, "proportional")):
         for k in range(count):
-            node = {"role": "warehouse", "label": f"{layer} {k}", "initial_on_hand": int(math.ceil(4 * through[k])),
+            node = {"role": "warehouse", "label": f"{layer} {k}",
+                    "initial_on_hand": int(math.ceil(4 * through[k])),
                     "holding_cost": c[layer]["holding_cost"], "backlog_cost": c[layer]["backlog_cost"]}
             if allocation != "priority":
                 node["allocation"] = allocation
@@ -175,12 +180,14 @@ def generate_network(
     edges: list[dict[str, Any]] = []
 
     def add_edges(targets: Sequence[str], sources: Sequence[Sequence[int]], source_names: Sequence[str],
-                  leads: Sequence[Sequence[int]], flow: Sequence[float], bound: Sequence[int], layer: str) -> None:
+                  leads: Sequence[Sequence[int]], flow: Sequence[float], bound: Sequence[int],
+                  layer: str) -> None:
         for i, tgt in enumerate(targets):
             for j, src in enumerate(sources[i]):
                 lt = leads[i][j]
+                unit_cost = c[layer]["unit_cost"] + (SECONDARY_EXTRA_COST if j else 0.0)
                 edge: dict[str, Any] = {"from": source_names[src], "to": tgt, "lead_time": lt,
-                                        "unit_cost": c[layer]["unit_cost"] + (SECONDARY_EXTRA_COST if j else 0.0)}
+                                        "unit_cost": unit_cost}
                 if c[layer]["fixed_cost"]:
                     edge["fixed_cost"] = c[layer]["fixed_cost"]
                 edge["max_order"] = bound[i]
@@ -212,8 +219,9 @@ def generate_network(
     n_multi = sum(len(s) > 1 for s in (*store_src, *local_src, *regional_src))
     return {
         "name": name,
-        "description": (f"generated layered network (seed {seed}): {suppliers} suppliers -> {regional} regional DCs -> "
-                        f"{local} local warehouses -> {stores} stores, {n_multi} multi-sourced nodes"),
+        "description": (f"generated layered network (seed {seed}): {suppliers} suppliers -> {regional} "
+                        f"regional DCs -> {local} local warehouses -> {stores} stores, "
+                        f"{n_multi} multi-sourced nodes"),
         "periods": periods,
         "nodes": nodes,
         "edges": edges,
