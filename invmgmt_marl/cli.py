@@ -24,6 +24,7 @@ from rich.table import Table
 
 from invmgmt_marl.cli_train import add_ablate_parser, add_train_parser, cmd_ablate, cmd_train
 from invmgmt_marl.demandsets import DemandSetError
+from invmgmt_marl.sim.ledger import COST_FIELDS
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.policies import make_policy
 from invmgmt_marl.rollout import Trajectory, rollout
@@ -56,7 +57,7 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
     on_time = np.clip(shipped - (owed - req), 0.0, req).sum(axis=0)
     total_req = req.sum(axis=0)
     fill = np.where(total_req > 0, on_time / np.maximum(total_req, 1e-300), 1.0).mean(axis=0)
-    cost = sum(total(c) for c in ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost"))
+    cost = sum(total(c) for c in COST_FIELDS)
     agents = {}
     for i, a in enumerate(net.agents):
         agents[a] = {
@@ -94,6 +95,7 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
             "customer_backlog_end": float(
                 (traj.node("backlog")[-1][:, net.store_nodes]).sum(axis=1).mean()
             ),
+            "units_other": float(gone.mean() - traj.node("assembled").sum(axis=(0, 2)).mean()),
             "units_start": float(traj.start_units.mean()),
             "units_in": float(ext.mean()),
             "units_end": float(traj.end_units.mean()),
@@ -141,7 +143,10 @@ def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
         f"customer demand {s['demand']:,.0f}, sold {s['sold']:,.0f}, lost {s['lost']:,.0f}, "
         f"customer backlog at the end {s['customer_backlog_end']:,.0f}.\n"
         f"Units: {s['units_start']:,.0f} at the start + {s['units_in']:,.0f} from the external source "
-        f"- {s['sold']:,.0f} sold = {s['units_end']:,.0f} at the end (on hand + in transit); "
+        f"- {s['sold']:,.0f} sold"
+        + (f" - {s['units_other']:,.0f} expired, refused, lost in transit or used in assembly (net)"
+           if abs(s["units_other"]) > 1e-9 else "")
+        + f" = {s['units_end']:,.0f} at the end (on hand, components, in transit); "
         f"largest imbalance over episodes {s['unit_balance_error']:.2g}."
     )
     if args.trace:
@@ -225,7 +230,7 @@ def _cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
                 f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}"
             )
         tuning = tune(net, args.policy, episodes=args.train_episodes, seed=args.train_seed,
-                      progress=console.is_terminal, cache=True, **options)
+                      objective=args.objective, progress=console.is_terminal, cache=True, **options)
         policy = tuning.policy(net)
         console.print(escape(
             f"tuned {args.policy} on {args.train_episodes} training paths (seed {args.train_seed}): "

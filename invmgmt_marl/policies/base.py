@@ -8,7 +8,9 @@ Parameters that are "one per node" may also be given one row per episode, shape 
 how tuning scores many candidate settings in one batched rollout.
 
 Nodes with several inbound edges spread their order over them in scenario order, filling each edge
-up to its ``max_order`` before the next (so the first listed source is preferred).
+up to its ``max_order`` before the next (so the first listed source is preferred); assembly nodes
+instead order every component in the ratio of their bill of materials (:func:`assembly_orders`;
+installation policies only: the echelon variants do not know bills of materials).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "demand_statistics",
     "heuristic_base_stock_levels",
     "split_over_edges",
+    "assembly_orders",
     "POLICIES",
     "make_policy",
 ]
@@ -143,6 +146,27 @@ def split_over_edges(net: Network, quantity: F64) -> F64:
     return orders
 
 
+def assembly_orders(net: Network, state: SimState, level: F64, orders: F64, active: F64 | None = None) -> F64:
+    """Order components at assembly nodes in the ratio of their bill of materials.
+
+    An assembly node keeps each component's position (component stock + in transit + owed to it) at
+    ``qty`` times its finished-goods shortfall ``level - on_hand + owed``; ``active`` (``(B, N)``, 0/1)
+    switches a node's ordering off (an (s, S) policy above ``s``). Other nodes' orders are unchanged.
+    """
+    if state.components is None:
+        return orders
+    orders = orders.copy()
+    shortfall = level - state.on_hand + state.backlog @ net.out_from_src  # (B, N) finished units
+    position = state.components + state.pipeline.sum(axis=2) + state.backlog[:, : net.n_edges]  # (B, E)
+    for i in net.assembly_nodes:  # a handful of assembly nodes: their component edges at once
+        e = net.agent_edges[i]
+        q = np.maximum(net.component_qty[e] * shortfall[:, i : i + 1] - position[:, e], 0.0)
+        if active is not None:
+            q = q * active[:, i : i + 1]
+        orders[:, e] = np.minimum(q, net.max_order[e])
+    return orders
+
+
 class BaseStockPolicy:
     """Installation base-stock (order-up-to): each node orders ``max(0, S - inventory position)``."""
 
@@ -152,7 +176,8 @@ class BaseStockPolicy:
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         need = np.maximum(self.levels - inventory_position(net, state), 0.0)
-        return split_over_edges(net, np.ceil(need) if self.integer else need)
+        orders = split_over_edges(net, np.ceil(need) if self.integer else need)
+        return assembly_orders(net, state, np.broadcast_to(self.levels, state.on_hand.shape), orders)
 
     def __repr__(self) -> str:
         return f"BaseStockPolicy({np.round(self.levels, 2).tolist()})"
@@ -188,8 +213,10 @@ class SSPolicy:
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         ip = inventory_position(net, state)
-        need = np.where(ip <= self.s, np.maximum(self.S - ip, 0.0), 0.0)
-        return split_over_edges(net, np.ceil(need) if self.integer else need)
+        trigger = ip <= self.s
+        need = np.where(trigger, np.maximum(self.S - ip, 0.0), 0.0)
+        orders = split_over_edges(net, np.ceil(need) if self.integer else need)
+        return assembly_orders(net, state, np.broadcast_to(self.S, ip.shape), orders, trigger.astype(np.float64))
 
     def __repr__(self) -> str:
         return f"SSPolicy(s={np.round(self.s, 2).tolist()}, S={np.round(self.S, 2).tolist()})"
@@ -257,7 +284,8 @@ class ForecastOrderUpToPolicy:
         level = cover * forecast + self.safety
         ip = echelon_inventory_position(net, state, self._m) if self.echelon else inventory_position(net, state)
         need = np.maximum(level - ip, 0.0)
-        return split_over_edges(net, np.ceil(need) if self.integer else need)
+        orders = split_over_edges(net, np.ceil(need) if self.integer else need)
+        return orders if self.echelon else assembly_orders(net, state, level, orders)
 
     def __repr__(self) -> str:
         cover = "lead+1" if self.cover is None else np.round(self.cover, 2).tolist()
@@ -275,15 +303,16 @@ def throughput_matrix(net: Network) -> F64:
 # --------------------------------------------------------------------------------------------------
 def node_throughput(net: Network, store_values: F64) -> F64:
     """``(N,)`` per-period units through each node: each store's value, passed upstream and split
-    equally over each node's internal suppliers."""
+    equally over each node's internal suppliers (component suppliers of an assembly node carry the
+    bill-of-materials quantity per unit instead)."""
     through = np.zeros(net.n_nodes)
     through[net.store_nodes] += store_values
     n_int_in = np.array([np.sum(net.edge_src[e] < net.n_nodes) for e in net.agent_edges])
     for i in sorted(range(net.n_nodes), key=lambda i: -_depth(net, i)):  # downstream first
         for e in net.agent_edges[i]:
             src = int(net.edge_src[e])
-            if src < net.n_nodes:
-                through[src] += through[i] / n_int_in[i]
+            if src < net.n_nodes:  # components: qty per unit made; other sources share the throughput
+                through[src] += through[i] * net.component_qty[e] if net.component_qty[e] > 0 else through[i] / n_int_in[i]
     return through
 
 
