@@ -103,14 +103,15 @@ def compute_rewards(
     """
     if scheme is not None:
         return mix(REWARD_SCHEMES[scheme](net, ledger, weights or {}), 1.0 if alpha is None else alpha)
-    plan = _PLANS.get(id(net))
-    if plan is None or plan[0] is not net:
-        plan = _PLANS[id(net)] = (net, reward_plan(net))
-    groups = plan[1]
-    if len(groups) == 1:
-        scheme_name, w, _, alphas = groups[0]
-        a = float(alphas[0]) if np.all(alphas == alphas[0]) else alphas
-        return mix(REWARD_SCHEMES[scheme_name](net, ledger, w), a)
+    cached = _PLANS.get(id(net))
+    if cached is None or cached[0] is not net:
+        plan = reward_plan(net)
+        uniform = len(plan) == 1 and bool(np.all(plan[0][3] == plan[0][3][0]))
+        cached = _PLANS[id(net)] = (net, plan, float(plan[0][3][0]) if uniform else None)
+    _, groups, uniform_alpha = cached
+    if uniform_alpha is not None:  # one scheme and one alpha for everyone: the common case
+        scheme_name, w, _, _ = groups[0]
+        return mix(REWARD_SCHEMES[scheme_name](net, ledger, w), uniform_alpha)
     out = np.empty((ledger.nodes.shape[0], net.n_nodes))
     for scheme_name, w, idx, alphas in groups:
         own = REWARD_SCHEMES[scheme_name](net, ledger, w)  # (B, N): this scheme for everyone
@@ -118,4 +119,4 @@ def compute_rewards(
     return out
 
 
-_PLANS: dict[int, tuple[Network, list[tuple[str, dict[str, float], NDArray[np.int64], F64]]]] = {}
+_PLANS: dict[int, tuple[Network, list[tuple[str, dict[str, float], NDArray[np.int64], F64]], float | None]] = {}
