@@ -1,8 +1,8 @@
 """invmgmt-marl: multi-echelon inventory management as a multi-agent RL benchmark.
 
-    import invmgmt_marl
-    env = invmgmt_marl.parallel_env("serial")
-    obs, infos = env.reset(seed=0)
+import invmgmt_marl
+env = invmgmt_marl.parallel_env("serial")
+obs, infos = env.reset(seed=0)
 """
 
 from invmgmt_marl.env import InventoryParallelEnv

@@ -79,7 +79,9 @@ class AblationGrid(_Model):
     configs: dict[str, Config] = Field(min_length=1)
 
 
-def load_grid(path: str | Path, scenario: str | Path | Scenario | None = None) -> tuple[AblationGrid, Scenario]:
+def load_grid(
+    path: str | Path, scenario: str | Path | Scenario | None = None
+) -> tuple[AblationGrid, Scenario]:
     """Read and validate a grid file; every configuration's reward is checked against the scenario.
 
     Raises:
@@ -114,8 +116,15 @@ def load_grid(path: str | Path, scenario: str | Path | Scenario | None = None) -
 def trial_key(grid: AblationGrid, scenario: Scenario, config: str, seed: int) -> str:
     """Hash of everything that determines a trial's result (a finished trial with the same key is reused)."""
     blob = json.dumps(
-        [scenario.to_dict(), grid.env, grid.budget.model_dump(), grid.evaluation.model_dump(),
-         grid.configs[config].model_dump(), seed, 1],
+        [
+            scenario.to_dict(),
+            grid.env,
+            grid.budget.model_dump(),
+            grid.evaluation.model_dump(),
+            grid.configs[config].model_dump(),
+            seed,
+            1,
+        ],
         sort_keys=True,
         default=str,
     )
@@ -148,8 +157,14 @@ def _kpis(summary: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_trial(grid: AblationGrid, scenario: Scenario, config: str, seed: int, out: str | Path,
-              bound_values: list[float] | None = None) -> dict[str, Any]:
+def run_trial(
+    grid: AblationGrid,
+    scenario: Scenario,
+    config: str,
+    seed: int,
+    out: str | Path,
+    bound_values: list[float] | None = None,
+) -> dict[str, Any]:
     """Train one configuration with one seed and score it on the test set; returns the trial record."""
     from invmgmt_marl.evaluate import evaluate
     from invmgmt_marl.train import train
@@ -158,9 +173,18 @@ def run_trial(grid: AblationGrid, scenario: Scenario, config: str, seed: int, ou
     trial_dir = out / "runs" / f"{config}__seed{seed}"
     b = grid.budget
     env_kwargs = {**grid.env, "reward_spec": grid.configs[config].reward}
-    result = train(scenario, backend=b.backend, policies=b.policies, iterations=b.iterations, seed=seed,
-                   out=trial_dir, eval_episodes=b.eval_episodes, steps_per_iteration=b.steps_per_iteration,
-                   keep_best=True, **env_kwargs)
+    result = train(
+        scenario,
+        backend=b.backend,
+        policies=b.policies,
+        iterations=b.iterations,
+        seed=seed,
+        out=trial_dir,
+        eval_episodes=b.eval_episodes,
+        steps_per_iteration=b.steps_per_iteration,
+        keep_best=True,
+        **env_kwargs,
+    )
     if b.backend == "rllib":
         from invmgmt_marl.adapters.rllib import load_rllib_policy
 
@@ -220,9 +244,15 @@ def run_ablation(
     from invmgmt_marl.sim import compile_network
 
     tuned = tune(compile_network(scenario), "base_stock", episodes=64, seed=123, cache=True)
-    baseline = _kpis(evaluate(tuned, scenario, demand=test,
-                              bound=np.asarray(bound_values) if bound_values else False,
-                              keep_trajectory=False).summary())
+    baseline = _kpis(
+        evaluate(
+            tuned,
+            scenario,
+            demand=test,
+            bound=np.asarray(bound_values) if bound_values else False,
+            keep_trajectory=False,
+        ).summary()
+    )
 
     todo: list[tuple[str, int]] = []
     records: dict[tuple[str, int], dict[str, Any]] = {}
@@ -242,7 +272,9 @@ def run_ablation(
         _atomic_json(out / "trials" / f"{rec['config']}__seed{rec['seed']}.json", rec)
         records[(rec["config"], rec["seed"])] = rec
         if progress:
-            progress(f"{rec['config']} seed {rec['seed']}: {rec['kpis']['cost_per_agent_period']:.2f} per agent-period")
+            progress(
+                f"{rec['config']} seed {rec['seed']}: {rec['kpis']['cost_per_agent_period']:.2f} per agent-period"
+            )
 
     if parallel > 1 and len(todo) > 1:
         from invmgmt_marl.adapters import require
@@ -267,8 +299,13 @@ def run_ablation(
     return results
 
 
-def _aggregate(grid: AblationGrid, scenario: Scenario, seeds: int, records: Mapping[tuple[str, int], Any],
-               baseline: Mapping[str, Any]) -> dict[str, Any]:
+def _aggregate(
+    grid: AblationGrid,
+    scenario: Scenario,
+    seeds: int,
+    records: Mapping[tuple[str, int], Any],
+    baseline: Mapping[str, Any],
+) -> dict[str, Any]:
     rows = []
     for config in grid.configs:
         recs = [records[(config, s)] for s in range(seeds)]
@@ -277,19 +314,24 @@ def _aggregate(grid: AblationGrid, scenario: Scenario, seeds: int, records: Mapp
             vals = np.array([np.nan if get(r["kpis"]) is None else get(r["kpis"]) for r in recs], dtype=float)
             if np.all(np.isnan(vals)):
                 return {"mean": None, "std": None}
-            return {"mean": float(np.nanmean(vals)), "std": float(np.nanstd(vals, ddof=1)) if len(vals) > 1 else 0.0}
+            return {
+                "mean": float(np.nanmean(vals)),
+                "std": float(np.nanstd(vals, ddof=1)) if len(vals) > 1 else 0.0,
+            }
 
         levels = list(recs[0]["kpis"]["bullwhip_cv"])
-        rows.append({
-            "config": config,
-            "reward": grid.configs[config].reward,
-            "seeds": seeds,
-            "cost_per_agent_period": stat(lambda k: k["cost_per_agent_period"]),
-            "fill_rate": stat(lambda k: k["fill_rate"]),
-            "bullwhip_cv": {lv: stat(lambda k, lv=lv: k["bullwhip_cv"][lv]) for lv in levels},
-            "gap_to_bound": stat(lambda k: k["gap_to_bound"]),
-            "per_seed_cost": [r["kpis"]["cost_per_agent_period"] for r in recs],
-        })
+        rows.append(
+            {
+                "config": config,
+                "reward": grid.configs[config].reward,
+                "seeds": seeds,
+                "cost_per_agent_period": stat(lambda k: k["cost_per_agent_period"]),
+                "fill_rate": stat(lambda k: k["fill_rate"]),
+                "bullwhip_cv": {lv: stat(lambda k, lv=lv: k["bullwhip_cv"][lv]) for lv in levels},
+                "gap_to_bound": stat(lambda k: k["gap_to_bound"]),
+                "per_seed_cost": [r["kpis"]["cost_per_agent_period"] for r in recs],
+            }
+        )
     return {
         "scenario": scenario.name,
         "budget": grid.budget.model_dump(),
@@ -313,25 +355,61 @@ def _write_tables(results: Mapping[str, Any], out: Path) -> None:
     base = results["baseline"]
     with (out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["config", "cost_mean", "cost_std", "fill_mean", "fill_std", "gap_mean",
-                    *[f"bullwhip_cv[{lv}]" for lv in levels], "per_seed_cost"])
+        w.writerow(
+            [
+                "config",
+                "cost_mean",
+                "cost_std",
+                "fill_mean",
+                "fill_std",
+                "gap_mean",
+                *[f"bullwhip_cv[{lv}]" for lv in levels],
+                "per_seed_cost",
+            ]
+        )
         for r in rows:
-            w.writerow([r["config"], r["cost_per_agent_period"]["mean"], r["cost_per_agent_period"]["std"],
-                        r["fill_rate"]["mean"], r["fill_rate"]["std"], r["gap_to_bound"]["mean"],
-                        *[r["bullwhip_cv"][lv]["mean"] for lv in levels], json.dumps(r["per_seed_cost"])])
-        w.writerow([base["policy"], base["cost_per_agent_period"], 0, base["fill_rate"], 0, base["gap_to_bound"],
-                    *[base["bullwhip_cv"].get(lv) for lv in levels], "[]"])
-    head = ("| configuration | cost / agent-period | fill rate | bullwhip CV " + " / ".join(levels)
-            + " | gap to bound |\n|---|---:|---:|---|---:|\n")
+            w.writerow(
+                [
+                    r["config"],
+                    r["cost_per_agent_period"]["mean"],
+                    r["cost_per_agent_period"]["std"],
+                    r["fill_rate"]["mean"],
+                    r["fill_rate"]["std"],
+                    r["gap_to_bound"]["mean"],
+                    *[r["bullwhip_cv"][lv]["mean"] for lv in levels],
+                    json.dumps(r["per_seed_cost"]),
+                ]
+            )
+        w.writerow(
+            [
+                base["policy"],
+                base["cost_per_agent_period"],
+                0,
+                base["fill_rate"],
+                0,
+                base["gap_to_bound"],
+                *[base["bullwhip_cv"].get(lv) for lv in levels],
+                "[]",
+            ]
+        )
+    head = (
+        "| configuration | cost / agent-period | fill rate | bullwhip CV "
+        + " / ".join(levels)
+        + " | gap to bound |\n|---|---:|---:|---|---:|\n"
+    )
     lines = []
     for r in rows:
         bw = " / ".join(_fmt(r["bullwhip_cv"][lv]) for lv in levels)
-        lines.append(f"| {r['config']} | {_fmt(r['cost_per_agent_period'])} | {_fmt(r['fill_rate'], True)} | {bw} "
-                     f"| {_fmt(r['gap_to_bound'], True)} |")
+        lines.append(
+            f"| {r['config']} | {_fmt(r['cost_per_agent_period'])} | {_fmt(r['fill_rate'], True)} | {bw} "
+            f"| {_fmt(r['gap_to_bound'], True)} |"
+        )
     bw = " / ".join(f"{base['bullwhip_cv'].get(lv, float('nan')):.2f}" for lv in levels)
     gap = "-" if base["gap_to_bound"] is None else f"{100 * base['gap_to_bound']:.1f}%"
-    lines.append(f"| **{base['policy']}** | {base['cost_per_agent_period']:.2f} | {100 * base['fill_rate']:.1f}% "
-                 f"| {bw} | {gap} |")
+    lines.append(
+        f"| **{base['policy']}** | {base['cost_per_agent_period']:.2f} | {100 * base['fill_rate']:.1f}% "
+        f"| {bw} | {gap} |"
+    )
     (out / "results.md").write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -98,7 +98,9 @@ class ActionCodec:
             return fast
         return self._decode_checked(actions, agents)
 
-    def _decode_fast(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]] | None:
+    def _decode_fast(
+        self, actions: Mapping[str, Any], agents: list[str]
+    ) -> tuple[F64, dict[str, int]] | None:
         """The common case in a few array operations; ``None`` sends anything unusual to the checked path."""
         if len(agents) != self.net.n_nodes or len(actions) != len(agents):
             return None
@@ -155,7 +157,9 @@ class ActionCodec:
             raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {action!r}") from None
         shape = self.spaces[agent].shape
         if a.shape != shape:
-            raise InvalidActionError(f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({action!r})")
+            raise InvalidActionError(
+                f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({action!r})"
+            )
         if not np.all(np.isfinite(a)):
             raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {action!r}")
         k = len(self.edges[i])

@@ -24,12 +24,12 @@ from rich.table import Table
 
 from invmgmt_marl.cli_train import add_ablate_parser, add_train_parser, cmd_ablate, cmd_train
 from invmgmt_marl.demandsets import DemandSetError
-from invmgmt_marl.sim.ledger import COST_FIELDS
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.policies import make_policy
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
 from invmgmt_marl.sim import compile_network
+from invmgmt_marl.sim.ledger import COST_FIELDS
 from invmgmt_marl.sim.network import Network
 
 __all__ = ["main", "summarize"]
@@ -41,7 +41,9 @@ def _cmd_scenarios(args: argparse.Namespace, console: Console) -> int:
         table.add_column(col)
     for name in list_scenarios():
         sc = load_scenario(name)
-        table.add_row(name, str(len(sc.nodes)), str(len(sc.edges)), str(sc.periods), sc.reward.scheme, sc.description)
+        table.add_row(
+            name, str(len(sc.nodes)), str(len(sc.edges)), str(sc.periods), sc.reward.scheme, sc.description
+        )
     console.print(table)
     return 0
 
@@ -92,9 +94,7 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
             "demand": float(traj.demand.sum(axis=(1, 2)).mean()),
             "sold": float(sold.mean()),
             "lost": float(total("lost").sum()),
-            "customer_backlog_end": float(
-                (traj.node("backlog")[-1][:, net.store_nodes]).sum(axis=1).mean()
-            ),
+            "customer_backlog_end": float((traj.node("backlog")[-1][:, net.store_nodes]).sum(axis=1).mean()),
             "units_other": float(gone.mean() - traj.node("assembled").sum(axis=(0, 2)).mean()),
             "units_start": float(traj.start_units.mean()),
             "units_in": float(ext.mean()),
@@ -127,9 +127,23 @@ def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
         f"seed {args.seed}, policy {policy!r}, reward scheme {sc.reward.scheme} (alpha {sc.reward.alpha})"
     )
     table = Table(title="Per agent: totals over an episode (mean over episodes)")
-    cols = ("ordered", "received", "shipped", "fill_rate", "mean_on_hand", "mean_backlog", "lost",
-            "holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost", "revenue",
-            "total_cost", "reward")
+    cols = (
+        "ordered",
+        "received",
+        "shipped",
+        "fill_rate",
+        "mean_on_hand",
+        "mean_backlog",
+        "lost",
+        "holding_cost",
+        "backlog_cost",
+        "lost_sales_cost",
+        "ordering_cost",
+        "fixed_cost",
+        "revenue",
+        "total_cost",
+        "reward",
+    )
     table.add_column("")
     for a in summary["agents"]:
         table.add_column(a, justify="right")
@@ -144,13 +158,18 @@ def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
         f"customer backlog at the end {s['customer_backlog_end']:,.0f}.\n"
         f"Units: {s['units_start']:,.0f} at the start + {s['units_in']:,.0f} from the external source "
         f"- {s['sold']:,.0f} sold"
-        + (f" - {s['units_other']:,.0f} expired, refused, lost in transit or used in assembly (net)"
-           if abs(s["units_other"]) > 1e-9 else "")
+        + (
+            f" - {s['units_other']:,.0f} expired, refused, lost in transit or used in assembly (net)"
+            if abs(s["units_other"]) > 1e-9
+            else ""
+        )
         + f" = {s['units_end']:,.0f} at the end (on hand, components, in transit); "
         f"largest imbalance over episodes {s['unit_balance_error']:.2g}."
     )
     if args.trace:
-        trace = Table(title=f"First {args.trace} periods of episode 0: demand, then on hand / order per agent")
+        trace = Table(
+            title=f"First {args.trace} periods of episode 0: demand, then on hand / order per agent"
+        )
         trace.add_column("t", justify="right")
         trace.add_column("demand", justify="right")
         for a in net.agents:
@@ -159,7 +178,9 @@ def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
         bl = traj.node("backlog")
         for t in range(min(args.trace, net.periods)):
             cells = [
-                f"{oh[t, 0, i]:.0f}" + (f" (-{bl[t, 0, i]:.0f})" if bl[t, 0, i] else "") + f" / {od[t, 0, i]:.0f}"
+                f"{oh[t, 0, i]:.0f}"
+                + (f" (-{bl[t, 0, i]:.0f})" if bl[t, 0, i] else "")
+                + f" / {od[t, 0, i]:.0f}"
                 for i in range(net.n_nodes)
             ]
             trace.add_row(str(t), " ".join(f"{d:g}" for d in traj.demand[0, t]), *cells)
@@ -194,7 +215,7 @@ def _demand_override(text: str | None) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise ValueError(
             "--demand-process: expected a JSON mapping like "
-            f"'{{\"process\": \"poisson\", \"mean\": 10}}', got {text!r}"
+            f'\'{{"process": "poisson", "mean": 10}}\', got {text!r}'
         )
     return value
 
@@ -202,8 +223,14 @@ def _demand_override(text: str | None) -> dict[str, Any] | None:
 def _cmd_demand(args: argparse.Namespace, console: Console) -> int:
     from invmgmt_marl.demandsets import generate_demand_set
 
-    d = generate_demand_set(args.scenario, args.episodes, args.seed, args.out, periods=args.periods,
-                            demand=_demand_override(args.demand_process))
+    d = generate_demand_set(
+        args.scenario,
+        args.episodes,
+        args.seed,
+        args.out,
+        periods=args.periods,
+        demand=_demand_override(args.demand_process),
+    )
     console.print(
         f"wrote {d.shape[0]} episode(s) x {d.shape[1]} periods x {d.shape[2]} store(s) of "
         f"{args.scenario} demand "
@@ -229,19 +256,38 @@ def _cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
             raise ValueError(
                 f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}"
             )
-        tuning = tune(net, args.policy, episodes=args.train_episodes, seed=args.train_seed,
-                      objective=args.objective, progress=console.is_terminal, cache=True, **options)
+        tuning = tune(
+            net,
+            args.policy,
+            episodes=args.train_episodes,
+            seed=args.train_seed,
+            objective=args.objective,
+            progress=console.is_terminal,
+            cache=True,
+            **options,
+        )
         policy = tuning.policy(net)
-        console.print(escape(
-            f"tuned {args.policy} on {args.train_episodes} training paths (seed {args.train_seed}): "
-            f"{tuning.cost_per_agent_period:.3f} per agent-period in training; "
-            + ", ".join(f"{k} {v:g}" for k, v in tuning.params.items())
-        ))
+        console.print(
+            escape(
+                f"tuned {args.policy} on {args.train_episodes} training paths (seed {args.train_seed}): "
+                f"{tuning.cost_per_agent_period:.3f} per agent-period in training; "
+                + ", ".join(f"{k} {v:g}" for k, v in tuning.params.items())
+            )
+        )
     else:
         policy = make_policy(args.policy, net, **options)
     with console.status(escape(f"evaluating {policy!r} on {net.scenario.name}")):
-        ev = evaluate(policy, net, demand=args.demand, episodes=args.episodes, seed=args.seed,
-                      bound=not args.no_bound, objective=args.objective, by=args.by, progress=False)
+        ev = evaluate(
+            policy,
+            net,
+            demand=args.demand,
+            episodes=args.episodes,
+            seed=args.seed,
+            bound=not args.no_bound,
+            objective=args.objective,
+            by=args.by,
+            progress=False,
+        )
     console.print(ev.summary_table())
     if args.out:
         from invmgmt_marl.plots import save_plots
@@ -279,27 +325,49 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
             known = [b.kind for b in BASELINES]
             raise ValueError(f"--policies: unknown baseline {unknown[0]!r}; known: {known}")
         baselines = tuple(b for b in BASELINES if b.kind in wanted)
-    rows = run_benchmark(scenarios, episodes=args.episodes, seed=args.seed,
-                         train_episodes=args.train_episodes, train_seed=args.train_seed,
-                         baselines=baselines, bound=not args.no_bound, progress=console.is_terminal,
-                         periods=args.periods)
-    cmd = ["invmgmt-marl benchmark", f"--episodes {args.episodes}", f"--seed {args.seed}",
-           f"--train-episodes {args.train_episodes}", f"--train-seed {args.train_seed}"]
-    for flag, v in (("--scenarios", args.scenarios), ("--policies", args.policies),
-                    ("--periods", args.periods)):
+    rows = run_benchmark(
+        scenarios,
+        episodes=args.episodes,
+        seed=args.seed,
+        train_episodes=args.train_episodes,
+        train_seed=args.train_seed,
+        baselines=baselines,
+        bound=not args.no_bound,
+        progress=console.is_terminal,
+        periods=args.periods,
+    )
+    cmd = [
+        "invmgmt-marl benchmark",
+        f"--episodes {args.episodes}",
+        f"--seed {args.seed}",
+        f"--train-episodes {args.train_episodes}",
+        f"--train-seed {args.train_seed}",
+    ]
+    for flag, v in (
+        ("--scenarios", args.scenarios),
+        ("--policies", args.policies),
+        ("--periods", args.periods),
+    ):
         if v is not None:
             cmd.append(f"{flag} {v}")
     if args.no_bound:
         cmd.append("--no-bound")
     cmd.append(f"--out {args.out}")
     table = benchmark_markdown(rows, " ".join(cmd))
-    text = _BENCHMARK_HEAD.format(episodes=args.episodes, seed=args.seed, train_episodes=args.train_episodes,
-                                  train_seed=args.train_seed) + table
+    text = (
+        _BENCHMARK_HEAD.format(
+            episodes=args.episodes,
+            seed=args.seed,
+            train_episodes=args.train_episodes,
+            train_seed=args.train_seed,
+        )
+        + table
+    )
     out = Path(args.out)
     if out.exists():  # keep the Liu et al. reference section written by benchmarks/liu_reference.py
         old = out.read_text(encoding="utf-8")
         if LIU_START in old and LIU_END in old:
-            text += "\n" + old[old.index(LIU_START): old.index(LIU_END) + len(LIU_END)] + "\n"
+            text += "\n" + old[old.index(LIU_START) : old.index(LIU_END) + len(LIU_END)] + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     if args.json:
@@ -341,7 +409,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="invmgmt-marl", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("scenarios", help="list the shipped scenarios")
-    s = sub.add_parser("simulate", help="run a scenario end to end with a baseline policy and print what happened")
+    s = sub.add_parser(
+        "simulate", help="run a scenario end to end with a baseline policy and print what happened"
+    )
     s.add_argument("--scenario", default="serial", help="shipped scenario name or path to a YAML file")
     s.add_argument("--policy", default="base_stock", choices=["base_stock", "constant", "random"])
     s.add_argument("--levels", help="base-stock levels, one per agent, comma separated (default: heuristic)")
@@ -363,28 +433,40 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--out", required=True, help="folder to write")
     g.add_argument("--periods", type=int, help="override the episode length")
-    g.add_argument("--demand-process", help="one demand process for every store, JSON: "
-                   '\'{"process": "poisson", "mean": 10}\'')
+    g.add_argument(
+        "--demand-process",
+        help='one demand process for every store, JSON: \'{"process": "poisson", "mean": 10}\'',
+    )
 
     e = sub.add_parser("evaluate", help="evaluate a (tuned) baseline: KPIs, bound, CSV/JSON and plots")
     e.add_argument("--scenario", default="serial", help="shipped scenario name or path to a YAML file")
-    e.add_argument("--policy", default="base_stock",
-                   choices=["base_stock", "echelon_base_stock", "s_S", "forecast_order_up_to",
-                            "constant", "random"])
-    e.add_argument("--option", action="append", metavar="KEY=VALUE",
-                   help="policy option (repeatable), e.g. signal=requests, echelon=true, levels=[50,50,50]")
-    e.add_argument("--tune", action="store_true",
-                   help="tune the policy family first on fresh training demand")
+    e.add_argument(
+        "--policy",
+        default="base_stock",
+        choices=["base_stock", "echelon_base_stock", "s_S", "forecast_order_up_to", "constant", "random"],
+    )
+    e.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="policy option (repeatable), e.g. signal=requests, echelon=true, levels=[50,50,50]",
+    )
+    e.add_argument(
+        "--tune", action="store_true", help="tune the policy family first on fresh training demand"
+    )
     e.add_argument("--train-episodes", type=int, default=64, help="training paths for --tune")
-    e.add_argument("--train-seed", type=int, default=123,
-                   help="seed of the training paths (not the test seed)")
+    e.add_argument(
+        "--train-seed", type=int, default=123, help="seed of the training paths (not the test seed)"
+    )
     src = e.add_mutually_exclusive_group()
     src.add_argument("--demand", help="demand-set folder (ours or Liu et al.'s layout)")
     src.add_argument("--episodes", type=int, default=20, help="test paths to draw when no --demand is given")
     e.add_argument("--seed", type=int, default=0, help="seeds the test paths and the policy's generator")
     e.add_argument("--periods", type=int, help="override the episode length")
-    e.add_argument("--demand-process", help="one demand process for every store, JSON: "
-                   '\'{"process": "poisson", "mean": 10}\'')
+    e.add_argument(
+        "--demand-process",
+        help='one demand process for every store, JSON: \'{"process": "poisson", "mean": 10}\'',
+    )
     e.add_argument("--objective", default="cost", choices=["cost", "profit"])
     e.add_argument("--by", default="role", choices=["role", "distance"], help="echelon grouping for bullwhip")
     e.add_argument("--out", help="folder for evaluation.json, episodes.csv and the PNG plots")
@@ -410,9 +492,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
-        handlers = {"scenarios": _cmd_scenarios, "simulate": _cmd_simulate, "demand": _cmd_demand,
-                    "evaluate": _cmd_evaluate, "benchmark": _cmd_benchmark, "train": cmd_train,
-                    "ablate": cmd_ablate}
+        handlers = {
+            "scenarios": _cmd_scenarios,
+            "simulate": _cmd_simulate,
+            "demand": _cmd_demand,
+            "evaluate": _cmd_evaluate,
+            "benchmark": _cmd_benchmark,
+            "train": cmd_train,
+            "ablate": cmd_ablate,
+        }
         return handlers[args.command](args, console)
     except (ScenarioError, DemandSetError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")

@@ -21,24 +21,39 @@ def add_train_parser(sub: Any) -> None:
     )
     t.add_argument("--scenario", default="serial", help="shipped scenario name or path to a YAML file")
     t.add_argument("--backend", default="rllib", choices=["rllib", "sb3"])
-    t.add_argument("--policies", default="shared", choices=["shared", "per_role", "per_agent"],
-                   help="module layout (sb3: shared only)")
+    t.add_argument(
+        "--policies",
+        default="shared",
+        choices=["shared", "per_role", "per_agent"],
+        help="module layout (sb3: shared only)",
+    )
     t.add_argument("--iterations", type=int, default=25, help="training iterations")
-    t.add_argument("--steps-per-iteration", type=int, default=4000,
-                   help="samples per iteration (sb3: agent steps; rllib: its train batch size, in env steps)")
+    t.add_argument(
+        "--steps-per-iteration",
+        type=int,
+        default=4000,
+        help="samples per iteration (sb3: agent steps; rllib: its train batch size, in env steps)",
+    )
     t.add_argument("--max-seconds", type=float, help="stop after the iteration that crosses this time budget")
-    t.add_argument("--keep-best", action="store_true",
-                   help="also save the policy with the best evaluation cost so far under OUT/best")
+    t.add_argument(
+        "--keep-best",
+        action="store_true",
+        help="also save the policy with the best evaluation cost so far under OUT/best",
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default="runs/train", help="output folder")
     t.add_argument("--eval-episodes", type=int, default=10, help="fixed evaluation demand paths")
     t.add_argument("--address", help="Ray cluster address (rllib); default: a local Ray instance")
     t.add_argument("--num-env-runners", type=int, default=0, help="RLlib env runners (Ray actors)")
-    t.add_argument("--action-type", choices=["box", "discrete", "multidiscrete"], help="override the scenario's")
+    t.add_argument(
+        "--action-type", choices=["box", "discrete", "multidiscrete"], help="override the scenario's"
+    )
     t.add_argument("--reward", choices=["cost", "profit", "reconciliation"], help="override the scenario's")
     t.add_argument("--alpha", type=float, help="own/team reward mix, overrides the scenario's")
-    t.add_argument("--demand-process", help='one demand process for every store, JSON, e.g. '
-                   '\'{"process": "poisson", "mean": 10}\'')
+    t.add_argument(
+        "--demand-process",
+        help='one demand process for every store, JSON, e.g. \'{"process": "poisson", "mean": 10}\'',
+    )
     t.add_argument("--lr", type=float, help="PPO learning rate")
 
 
@@ -47,7 +62,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     from invmgmt_marl.train import plot_curve, train
 
     env_kwargs: dict[str, Any] = {
-        k: v for k, v in {"action_type": args.action_type, "reward": args.reward, "alpha": args.alpha}.items()
+        k: v
+        for k, v in {"action_type": args.action_type, "reward": args.reward, "alpha": args.alpha}.items()
         if v is not None
     }
     if args.demand_process:
@@ -128,12 +144,23 @@ def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
         f"{grid.budget.steps_per_iteration} agent steps each; test set {grid.evaluation.episodes} episodes "
         f"(seed {grid.evaluation.seed}); output {out}"
     )
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), TextColumn("{task.fields[status]}"),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=console,
+    ) as bar:
         task = bar.add_task("trials", total=n, status="")
-        results = run_ablation(grid, scenario, seeds=args.seeds, out=out, parallel=args.parallel,
-                               progress=lambda msg: bar.update(task, advance=1, status=msg))
+        results = run_ablation(
+            grid,
+            scenario,
+            seeds=args.seeds,
+            out=out,
+            parallel=args.parallel,
+            progress=lambda msg: bar.update(task, advance=1, status=msg),
+        )
     console.print((Path(out) / "results.md").read_text())
     console.print(f"tables: {out}/results.md, results.csv, results.json; curves: {out}/learning_curves.png")
     return 0 if results["rows"] else 1

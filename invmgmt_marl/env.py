@@ -75,7 +75,9 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         **overrides: Any,
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode: expected one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+            raise ValueError(
+                f"render_mode: expected one of {self.metadata['render_modes']} or None, got {render_mode!r}"
+            )
         self.scenario = load_scenario(scenario, **overrides)
         self.net = compile_network(self.scenario)
         self.render_mode = render_mode
@@ -100,7 +102,9 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
             a: obs_space if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
             for a in self.possible_agents
         }
-        self.state_space = spaces.Box(0.0, np.inf, shape=(self.net.n_nodes * n_features(self.net),), dtype=np.float32)
+        self.state_space = spaces.Box(
+            0.0, np.inf, shape=(self.net.n_nodes * n_features(self.net),), dtype=np.float32
+        )
         self._rng = np.random.default_rng()
         self._sim_state = initial_state(self.net, 1)
         self._demand = np.zeros((1, self.net.periods, self.net.n_stores))
@@ -135,7 +139,9 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         self.agents = list(self.possible_agents)
         return self._observations(), {a: {} for a in self.agents}
 
-    def step(self, actions: Mapping[str, Any]) -> tuple[
+    def step(
+        self, actions: Mapping[str, Any]
+    ) -> tuple[
         dict[str, NDArray[np.float32]],
         dict[str, float],
         dict[str, bool],

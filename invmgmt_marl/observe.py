@@ -31,7 +31,16 @@ from numpy.typing import NDArray
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
-__all__ = ["FEATURES", "VIEWS", "register_view", "local_features", "observe", "view_dim", "global_state", "default_scale"]
+__all__ = [
+    "FEATURES",
+    "VIEWS",
+    "register_view",
+    "local_features",
+    "observe",
+    "view_dim",
+    "global_state",
+    "default_scale",
+]
 
 F64 = NDArray[np.float64]
 FEATURES = ("on_hand", "backlog", "inbound_backlog", "incoming")

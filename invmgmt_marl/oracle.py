@@ -142,11 +142,18 @@ class _LP:
     """
 
     def __init__(self, net: Network, objective: str) -> None:
-        unsupported = [name for name, on in (
-            ("stochastic lead times", net.any_lead_jitter), ("supplier reliability", net.any_reliability),
-            ("transit loss", net.any_transit_loss), ("perishable stock", net.any_perishable),
-            ("assembly", net.any_assembly), ("goodwill (endogenous demand)", net.any_goodwill),
-        ) if on]
+        unsupported = [
+            name
+            for name, on in (
+                ("stochastic lead times", net.any_lead_jitter),
+                ("supplier reliability", net.any_reliability),
+                ("transit loss", net.any_transit_loss),
+                ("perishable stock", net.any_perishable),
+                ("assembly", net.any_assembly),
+                ("goodwill (endogenous demand)", net.any_goodwill),
+            )
+            if on
+        ]
         if unsupported:
             raise OracleError(
                 f"perfect_information_bound: the LP does not model {', '.join(unsupported)} "
@@ -260,7 +267,12 @@ class _LP:
         rhs[self.row_demand] += demand
         t0 = time.perf_counter()
         res = linprog(
-            self.c, A_ub=self.a_ub, b_ub=self.b_ub, A_eq=self.a_eq, b_eq=rhs, bounds=self.bounds,
+            self.c,
+            A_ub=self.a_ub,
+            b_ub=self.b_ub,
+            A_eq=self.a_eq,
+            b_eq=rhs,
+            bounds=self.bounds,
             method="highs",
         )
         seconds = time.perf_counter() - t0
@@ -288,9 +300,10 @@ class _LP:
         }
         breakdown = {f: breakdown[f] for f in COST_FIELDS}
         agent_cost = np.sum([breakdown[f] for f in COST_FIELDS], axis=0)
-        revenue = net.price * (ship[:, n_e:].sum(axis=0) @ net.customer_of_store) + (
-            self.unit_cost * edge_ship
-        ) @ net.edge_from_src
+        revenue = (
+            net.price * (ship[:, n_e:].sum(axis=0) @ net.customer_of_store)
+            + (self.unit_cost * edge_ship) @ net.edge_from_src
+        )
         # the initial pipeline's transit holding is a constant outside the LP's objective
         fun = float(res.fun) + float(net.transit_holding_cost @ initial_transit)
         value = fun if self.objective == "cost" else -fun

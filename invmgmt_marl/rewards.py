@@ -21,7 +21,14 @@ from numpy.typing import NDArray
 from invmgmt_marl.sim.ledger import Ledger
 from invmgmt_marl.sim.network import Network
 
-__all__ = ["REWARD_SCHEMES", "RECONCILIATION_WEIGHTS", "register_reward_scheme", "compute_rewards", "mix", "reward_plan"]
+__all__ = [
+    "REWARD_SCHEMES",
+    "RECONCILIATION_WEIGHTS",
+    "register_reward_scheme",
+    "compute_rewards",
+    "mix",
+    "reward_plan",
+]
 
 F64 = NDArray[np.float64]
 RewardFn = Callable[[Network, Ledger, Mapping[str, float]], F64]
@@ -119,4 +126,6 @@ def compute_rewards(
     return out
 
 
-_PLANS: dict[int, tuple[Network, list[tuple[str, dict[str, float], NDArray[np.int64], F64]], float | None]] = {}
+_PLANS: dict[
+    int, tuple[Network, list[tuple[str, dict[str, float], NDArray[np.int64], F64]], float | None]
+] = {}

@@ -32,6 +32,7 @@ def units_held(state: SimState) -> F64:
     held = state.on_hand.sum(axis=1) + state.pipeline.sum(axis=(1, 2))
     return held if state.components is None else held + state.components.sum(axis=1)
 
+
 F64 = NDArray[np.float64]
 
 

@@ -44,6 +44,7 @@ class TrainResult:
 
     def to_json(self, path: str | Path) -> None:
         """Strict JSON: NaN (no finished episode yet) is written as null."""
+
         def clean(v: Any) -> Any:
             if isinstance(v, float) and v != v:
                 return None
@@ -116,51 +117,97 @@ def train(
         outdir.mkdir(parents=True, exist_ok=True)
     env = InventoryParallelEnv(scenario, shared_spaces=policies == "shared", **env_kwargs)
     eval_demand = evaluation_demand(env, eval_episodes, seed + 10_000)
-    result = TrainResult(backend, str(scenario), policies, seed, config={"env": env_kwargs, "ppo": dict(ppo or {})})
+    result = TrainResult(
+        backend, str(scenario), policies, seed, config={"env": env_kwargs, "ppo": dict(ppo or {})}
+    )
     start = time.perf_counter()
     deadline = None if max_seconds is None else start + max_seconds
     runner = _train_rllib if backend == "rllib" else _train_sb3
-    runner(result, env, scenario, policies, iterations, seed, outdir, eval_demand, address, num_env_runners,
-           steps_per_iteration, progress, dict(ppo or {}), env_kwargs, deadline, keep_best)
+    runner(
+        result,
+        env,
+        scenario,
+        policies,
+        iterations,
+        seed,
+        outdir,
+        eval_demand,
+        address,
+        num_env_runners,
+        steps_per_iteration,
+        progress,
+        dict(ppo or {}),
+        env_kwargs,
+        deadline,
+        keep_best,
+    )
     result.seconds = time.perf_counter() - start
     if outdir is not None:
         result.to_json(outdir / "results.json")
     return result
 
 
-def _record(result: TrainResult, row: dict[str, float], progress: Callable[[dict[str, float]], None] | None) -> None:
+def _record(
+    result: TrainResult, row: dict[str, float], progress: Callable[[dict[str, float]], None] | None
+) -> None:
     result.curve.append(row)
     logger.info("iteration %d: %s", row["iteration"], row)
     if progress is not None:
         progress(row)
 
 
-def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, policies: str, iterations: int,
-                 seed: int, outdir: Path | None, eval_demand: np.ndarray, address: str | None,
-                 num_env_runners: int, steps: int, progress: Any, ppo: dict[str, Any],
-                 env_kwargs: dict[str, Any], deadline: float | None, keep_best: bool) -> None:
+def _train_rllib(
+    result: TrainResult,
+    env: InventoryParallelEnv,
+    scenario: Any,
+    policies: str,
+    iterations: int,
+    seed: int,
+    outdir: Path | None,
+    eval_demand: np.ndarray,
+    address: str | None,
+    num_env_runners: int,
+    steps: int,
+    progress: Any,
+    ppo: dict[str, Any],
+    env_kwargs: dict[str, Any],
+    deadline: float | None,
+    keep_best: bool,
+) -> None:
     ray = require("ray", "rllib")
     from invmgmt_marl.adapters.rllib import module_act_fn, policy_groups, ppo_config, save_metadata
 
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **({} if address else {"num_cpus": max(2, num_env_runners + 1)}))
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            **({} if address else {"num_cpus": max(2, num_env_runners + 1)}),
+        )
     settings = {"train_batch_size": steps, "minibatch_size": max(64, steps // 8), "num_epochs": 10, **ppo}
-    config = ppo_config(scenario, policies, seed=seed, num_env_runners=num_env_runners, **settings, **env_kwargs)
+    config = ppo_config(
+        scenario, policies, seed=seed, num_env_runners=num_env_runners, **settings, **env_kwargs
+    )
     groups = policy_groups(env, policies)
     algo = config.build_algo()
     spaces = {gid: env.action_space(members[0]) for gid, members in groups.items()}
-    policy = ObservationPolicy(module_act_fn(algo.get_module, spaces), groups=groups, shared_spaces=policies == "shared")
+    policy = ObservationPolicy(
+        module_act_fn(algo.get_module, spaces), groups=groups, shared_spaces=policies == "shared"
+    )
     try:
         for it in range(1, iterations + 1):
             res = algo.train()
             runners = res.get("env_runners", {})
-            _record(result, {
-                "iteration": it,
-                "env_steps": float(runners.get("num_env_steps_sampled_lifetime", float("nan"))),
-                "episode_return_mean": float(runners.get("episode_return_mean", float("nan"))),
-                "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
-            }, progress)
+            _record(
+                result,
+                {
+                    "iteration": it,
+                    "env_steps": float(runners.get("num_env_steps_sampled_lifetime", float("nan"))),
+                    "episode_return_mean": float(runners.get("episode_return_mean", float("nan"))),
+                    "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
+                },
+                progress,
+            )
             if keep_best and outdir is not None and _is_best(result):
                 algo.save_to_path(str(outdir / "best"))
                 save_metadata(outdir / "best", config.env_config, groups)
@@ -175,10 +222,24 @@ def _train_rllib(result: TrainResult, env: InventoryParallelEnv, scenario: Any, 
         algo.stop()
 
 
-def _train_sb3(result: TrainResult, env: InventoryParallelEnv, scenario: Any, policies: str, iterations: int,
-               seed: int, outdir: Path | None, eval_demand: np.ndarray, address: str | None,
-               num_env_runners: int, steps: int, progress: Any, ppo: dict[str, Any],
-               env_kwargs: dict[str, Any], deadline: float | None, keep_best: bool) -> None:
+def _train_sb3(
+    result: TrainResult,
+    env: InventoryParallelEnv,
+    scenario: Any,
+    policies: str,
+    iterations: int,
+    seed: int,
+    outdir: Path | None,
+    eval_demand: np.ndarray,
+    address: str | None,
+    num_env_runners: int,
+    steps: int,
+    progress: Any,
+    ppo: dict[str, Any],
+    env_kwargs: dict[str, Any],
+    deadline: float | None,
+    keep_best: bool,
+) -> None:
     sb3 = require("stable_baselines3", "sb3")
     from invmgmt_marl.adapters.sb3 import NativeVecEnv
 
@@ -187,10 +248,18 @@ def _train_sb3(result: TrainResult, env: InventoryParallelEnv, scenario: Any, po
     box = env.scenario.actions.type == "box"
     native = NativeVecEnv(scenario, num_episodes=episodes, seed=seed, normalize_actions=box, **env_kwargs)
     # returns are large negative costs: normalise rewards (not observations, which the env scales)
-    venv = vec.VecNormalize(vec.VecMonitor(native), norm_obs=False, norm_reward=True, gamma=ppo.get("gamma", 0.99))
+    venv = vec.VecNormalize(
+        vec.VecMonitor(native), norm_obs=False, norm_reward=True, gamma=ppo.get("gamma", 0.99)
+    )
     n_steps = max(8, steps // venv.num_envs)
-    settings = {"n_steps": n_steps, "batch_size": max(64, (n_steps * venv.num_envs) // 8), "n_epochs": 10,
-                "learning_rate": 3e-4, "gamma": 0.99, **ppo}
+    settings = {
+        "n_steps": n_steps,
+        "batch_size": max(64, (n_steps * venv.num_envs) // 8),
+        "n_epochs": 10,
+        "learning_rate": 3e-4,
+        "gamma": 0.99,
+        **ppo,
+    }
     model = sb3.PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **settings)
 
     high = native._action_high
@@ -204,18 +273,24 @@ def _train_sb3(result: TrainResult, env: InventoryParallelEnv, scenario: Any, po
     for it in range(1, iterations + 1):
         model.learn(total_timesteps=rollout_steps, reset_num_timesteps=False)
         ep_returns = [ep["r"] for ep in model.ep_info_buffer] if model.ep_info_buffer else []
-        _record(result, {
-            "iteration": it,
-            "env_steps": float(model.num_timesteps / native.n_agents),
-            "episode_return_mean": float(np.mean(ep_returns)) if ep_returns else float("nan"),
-            "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
-        }, progress)
+        _record(
+            result,
+            {
+                "iteration": it,
+                "env_steps": float(model.num_timesteps / native.n_agents),
+                "episode_return_mean": float(np.mean(ep_returns)) if ep_returns else float("nan"),
+                "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
+            },
+            progress,
+        )
         if keep_best and outdir is not None and _is_best(result):
             _save_sb3(model, outdir / "best" / "sb3_ppo.zip", scenario, env_kwargs, high is not None)
         if deadline is not None and time.perf_counter() > deadline:
             break
     if outdir is not None:
-        result.checkpoint = str(_save_sb3(model, outdir / "sb3_ppo.zip", scenario, env_kwargs, high is not None))
+        result.checkpoint = str(
+            _save_sb3(model, outdir / "sb3_ppo.zip", scenario, env_kwargs, high is not None)
+        )
 
 
 def _save_sb3(model: Any, path: Path, scenario: Any, env_kwargs: dict[str, Any], normalized: bool) -> Path:

@@ -74,12 +74,18 @@ def policy_groups(env: InventoryParallelEnv, layout: str) -> dict[str, list[str]
     for gid, members in groups.items():
         first = members[0]
         for a in members[1:]:
-            if env.observation_space(a) != env.observation_space(first) or env.action_space(a) != env.action_space(first):
+            if env.observation_space(a) != env.observation_space(first) or env.action_space(
+                a
+            ) != env.action_space(first):
                 raise ValueError(
                     f"policies: agents {first!r} and {a!r} share module {gid!r} but their spaces differ "
                     f"({env.observation_space(first)} / {env.action_space(first)} vs {env.observation_space(a)} / "
                     f"{env.action_space(a)}); use "
-                    + ("shared_spaces=True in env_config" if layout == "shared" else "policies='shared' (padded shared spaces) or 'per_agent'")
+                    + (
+                        "shared_spaces=True in env_config"
+                        if layout == "shared"
+                        else "policies='shared' (padded shared spaces) or 'per_agent'"
+                    )
                 )
     return groups
 
@@ -132,7 +138,9 @@ def ppo_config(
 
     spec = rl_module.MultiRLModuleSpec(
         rl_module_specs={
-            gid: rl_module.RLModuleSpec(model_config=model_config.DefaultModelConfig(fcnet_hiddens=list(hidden)))
+            gid: rl_module.RLModuleSpec(
+                model_config=model_config.DefaultModelConfig(fcnet_hiddens=list(hidden))
+            )
             for gid in groups
         }
     )
@@ -156,7 +164,9 @@ def ppo_config(
     )
 
 
-def save_metadata(checkpoint_dir: str | Path, env_config: Mapping[str, Any], groups: Mapping[str, list[str]]) -> Path:
+def save_metadata(
+    checkpoint_dir: str | Path, env_config: Mapping[str, Any], groups: Mapping[str, list[str]]
+) -> Path:
     """Write what :func:`load_rllib_policy` needs next to an RLlib checkpoint."""
     path = Path(checkpoint_dir) / METADATA_FILE
     cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in env_config.items()}
@@ -185,13 +195,17 @@ def module_act_fn(get_module: Callable[[str], Any], spaces: Mapping[str, Any]) -
             actions = dist.to_deterministic().sample().numpy()
         space = spaces[gid]
         if hasattr(space, "low"):
-            actions = np.stack([space_utils.clip_action(space_utils.unsquash_action(a, space), space) for a in actions])
+            actions = np.stack(
+                [space_utils.clip_action(space_utils.unsquash_action(a, space), space) for a in actions]
+            )
         return actions
 
     return act
 
 
-def load_rllib_policy(checkpoint_dir: str | Path, groups: Mapping[str, list[str]] | None = None, **env_config: Any) -> ObservationPolicy:
+def load_rllib_policy(
+    checkpoint_dir: str | Path, groups: Mapping[str, list[str]] | None = None, **env_config: Any
+) -> ObservationPolicy:
     """A deterministic :class:`ObservationPolicy` from an RLlib checkpoint (no Ray cluster needed).
 
     ``env_config`` and ``groups`` default to the metadata saved by :func:`save_metadata`

@@ -106,7 +106,9 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
     def step_async(self, actions: NDArray[Any]) -> None:
         self._actions = np.asarray(actions)
 
-    def step_wait(self) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_], list[dict[str, Any]]]:
+    def step_wait(
+        self,
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_], list[dict[str, Any]]]:
         if self._actions is None:
             raise RuntimeError("step_wait() without step_async()")
         b, n = self.num_episodes, self.n_agents
@@ -138,7 +140,9 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         return [getattr(self.template, attr_name) for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
-        raise AttributeError("NativeVecEnv slots share one simulator batch: attributes cannot be set per slot")
+        raise AttributeError(
+            "NativeVecEnv slots share one simulator batch: attributes cannot be set per slot"
+        )
 
     def env_method(self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any) -> list[Any]:
         raise AttributeError("NativeVecEnv has no per-slot env objects to call methods on")
@@ -157,7 +161,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             demand.append(sample_network_demand(self.net, rng, 1, periods))
             supply.append(sample_supply(self.net, rng, 1, periods))
         self._demand = np.concatenate(demand, axis=0)
-        self._supply = None if supply[0] is None else SupplyPath(*(np.concatenate(x) for x in zip(*supply)))
+        self._supply = None if supply[0] is None else SupplyPath(*(np.concatenate(x) for x in zip(*supply, strict=True)))
         self._state = initial_state(self.net, self.num_episodes)
 
     def _observe(self) -> NDArray[np.float32]:
@@ -166,7 +170,9 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         return o.reshape(self.num_envs, -1)
 
 
-def make_native_vec_env(scenario: Any = "serial", num_episodes: int = 8, seed: int | None = None, **kw: Any) -> NativeVecEnv:
+def make_native_vec_env(
+    scenario: Any = "serial", num_episodes: int = 8, seed: int | None = None, **kw: Any
+) -> NativeVecEnv:
     """Build a :class:`NativeVecEnv` (``num_episodes * n_agents`` slots)."""
     return NativeVecEnv(scenario, num_episodes=num_episodes, seed=seed, **kw)
 
@@ -183,16 +189,22 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     ref = meta.get("scenario", "serial")
     scenario = validate_scenario(ref) if isinstance(ref, dict) else ref
-    kwargs = {"scenario": scenario, **meta.get("env_kwargs", {}),
-              **{k: v for k, v in env_kwargs.items() if k != "normalize_actions"}}
+    kwargs = {
+        "scenario": scenario,
+        **meta.get("env_kwargs", {}),
+        **{k: v for k, v in env_kwargs.items() if k != "normalize_actions"},
+    }
     template = InventoryParallelEnv(shared_spaces=True, **kwargs)
     model = sb3.PPO.load(model_path, device="cpu")
     agent = template.possible_agents[0]
     normalized = env_kwargs.pop("normalize_actions", None)
     if normalized is None:
         if "normalize_actions" not in meta:
-            logger.warning("load_sb3_policy: no %s beside the model; assuming actions were not normalised "
-                           "(pass normalize_actions=True if the model was trained with it)", meta_path.name)
+            logger.warning(
+                "load_sb3_policy: no %s beside the model; assuming actions were not normalised "
+                "(pass normalize_actions=True if the model was trained with it)",
+                meta_path.name,
+            )
         normalized = bool(meta.get("normalize_actions", False))
     high = template.action_space(agent).high.astype(np.float64) if normalized else None
 
@@ -201,7 +213,10 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
         return a if high is None else (np.clip(a, -1.0, 1.0) + 1.0) * 0.5 * high
 
     return ObservationPolicy(
-        act, groups={"shared": list(template.possible_agents)}, shared_spaces=True,
-        action_type=template.scenario.actions.type, view=template.scenario.observation.view,
+        act,
+        groups={"shared": list(template.possible_agents)},
+        shared_spaces=True,
+        action_type=template.scenario.actions.type,
+        view=template.scenario.observation.view,
         obs_scale=template._scale,
     )

@@ -85,7 +85,9 @@ class RandomPolicy:
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         batch = state.on_hand.shape[0]
         if self.integer:
-            return rng.integers(0, net.max_order.astype(np.int64) + 1, size=(batch, net.n_edges)).astype(np.float64)
+            return rng.integers(0, net.max_order.astype(np.int64) + 1, size=(batch, net.n_edges)).astype(
+                np.float64
+            )
         return rng.uniform(0.0, net.max_order, size=(batch, net.n_edges))
 
     def __repr__(self) -> str:
@@ -207,7 +209,7 @@ class SSPolicy:
     def __init__(self, s: Any, S: Any, integer: bool = False) -> None:  # noqa: N803 (the literature's name)
         self.s = _per_node(s, "s")
         self.S = _per_node(S, "S")
-        if np.any(self.S < self.s):
+        if np.any(self.s > self.S):
             raise ValueError(f"S: must be >= s per node, got s={self.s.tolist()}, S={self.S.tolist()}")
         self.integer = integer
 
@@ -216,7 +218,9 @@ class SSPolicy:
         trigger = ip <= self.s
         need = np.where(trigger, np.maximum(self.S - ip, 0.0), 0.0)
         orders = split_over_edges(net, np.ceil(need) if self.integer else need)
-        return assembly_orders(net, state, np.broadcast_to(self.S, ip.shape), orders, trigger.astype(np.float64))
+        return assembly_orders(
+            net, state, np.broadcast_to(self.S, ip.shape), orders, trigger.astype(np.float64)
+        )
 
     def __repr__(self) -> str:
         return f"SSPolicy(s={np.round(self.s, 2).tolist()}, S={np.round(self.S, 2).tolist()})"
@@ -282,7 +286,11 @@ class ForecastOrderUpToPolicy:
         forecast = history.mean(axis=1)
         cover = self.cover if self.cover is not None else self.default_cover(net)
         level = cover * forecast + self.safety
-        ip = echelon_inventory_position(net, state, self._m) if self.echelon else inventory_position(net, state)
+        ip = (
+            echelon_inventory_position(net, state, self._m)
+            if self.echelon
+            else inventory_position(net, state)
+        )
         need = np.maximum(level - ip, 0.0)
         orders = split_over_edges(net, np.ceil(need) if self.integer else need)
         return orders if self.echelon else assembly_orders(net, state, level, orders)
@@ -312,7 +320,11 @@ def node_throughput(net: Network, store_values: F64) -> F64:
         for e in net.agent_edges[i]:
             src = int(net.edge_src[e])
             if src < net.n_nodes:  # components: qty per unit made; other sources share the throughput
-                through[src] += through[i] * net.component_qty[e] if net.component_qty[e] > 0 else through[i] / n_int_in[i]
+                through[src] += (
+                    through[i] * net.component_qty[e]
+                    if net.component_qty[e] > 0
+                    else through[i] / n_int_in[i]
+                )
     return through
 
 
@@ -351,7 +363,9 @@ POLICIES: dict[str, Callable[..., Policy]] = {
     "constant": lambda net, quantity=0.0, **kw: ConstantPolicy(quantity),
     "random": lambda net, **kw: RandomPolicy(**kw),
     "base_stock": lambda net, levels=None, **kw: BaseStockPolicy(_levels_or_heuristic(net, levels), **kw),
-    "echelon_base_stock": lambda net, levels=None, **kw: EchelonBaseStockPolicy(_echelon_levels(net, levels), **kw),
+    "echelon_base_stock": lambda net, levels=None, **kw: EchelonBaseStockPolicy(
+        _echelon_levels(net, levels), **kw
+    ),
     "s_S": lambda net, s=None, S=None, **kw: SSPolicy(
         *(
             (0.8 * _levels_or_heuristic(net, None), _levels_or_heuristic(net, None))

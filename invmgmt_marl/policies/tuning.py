@@ -155,12 +155,18 @@ def cache_dir() -> Path:
 def _code_fingerprint() -> str:
     """Hash of the code whose behaviour tuned parameters depend on (dynamics, policies, tuning)."""
     here = Path(__file__).resolve().parent.parent
-    files = [*(here / "sim" / f for f in ("dynamics.py", "network.py", "demand.py", "ledger.py", "supply.py")),
-             here / "rollout.py", here / "policies" / "base.py", Path(__file__)]
+    files = [
+        *(here / "sim" / f for f in ("dynamics.py", "network.py", "demand.py", "ledger.py", "supply.py")),
+        here / "rollout.py",
+        here / "policies" / "base.py",
+        Path(__file__),
+    ]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
 
 
-def _cache_key(net: Network, kind: str, episodes: int, seed: int, objective: str, options: dict[str, Any]) -> str:
+def _cache_key(
+    net: Network, kind: str, episodes: int, seed: int, objective: str, options: dict[str, Any]
+) -> str:
     blob = json.dumps(
         [net.scenario.to_dict(), kind, episodes, seed, objective, options, _code_fingerprint()],
         sort_keys=True,
@@ -197,7 +203,10 @@ def tune(
         raise ValueError(f"kind: unknown policy family {kind!r}; tunable: {sorted(TUNABLE)}")
     if objective not in ("cost", "profit"):
         raise ValueError(f"objective: expected 'cost' or 'profit', got {objective!r}")
-    path = cache_dir() / f"{net.scenario.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
+    path = (
+        cache_dir()
+        / f"{net.scenario.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
+    )
     if cache and path.exists():
         logger.info("tuned parameters from cache %s", path)
         return TuneResult(**json.loads(path.read_text()))

@@ -57,8 +57,9 @@ STORE_BACKLOG_COST = 1.0
 SECONDARY_EXTRA_COST = 0.5
 
 
-def _assign(rng: np.random.Generator, n_children: int, n_parents: int, second_source: float
-            ) -> list[list[int]]:
+def _assign(
+    rng: np.random.Generator, n_children: int, n_parents: int, second_source: float
+) -> list[list[int]]:
     """Sources of each child: a balanced primary (round-robin over a shuffled order), then with
     probability ``second_source`` a different secondary. Every parent gets a child when possible."""
     order = rng.permutation(n_parents).tolist()
@@ -104,11 +105,14 @@ def generate_network(
     ``warehouse_{local} .. warehouse_{local+regional-1}`` (regional) and ``supplier_0 ..``.
     """
     if min(suppliers, regional, local, stores) < 1:
-        raise ValueError(f"every layer needs at least one node, got suppliers={suppliers}, "
-                         f"regional={regional}, local={local}, stores={stores}")
+        raise ValueError(
+            f"every layer needs at least one node, got suppliers={suppliers}, "
+            f"regional={regional}, local={local}, stores={stores}"
+        )
     if not 0.0 <= second_source <= 1.0 or not 0.0 <= lost_sales_share <= 1.0:
-        raise ValueError(f"second_source and lost_sales_share must lie in [0, 1], got {second_source}, "
-                         f"{lost_sales_share}")
+        raise ValueError(
+            f"second_source and lost_sales_share must lie in [0, 1], got {second_source}, {lost_sales_share}"
+        )
     lo, hi = int(demand_range[0]), int(demand_range[1])
     if not 0 <= lo <= hi:
         raise ValueError(f"demand_range: expected (low, high) with 0 <= low <= high, got {demand_range}")
@@ -126,8 +130,9 @@ def generate_network(
     lead_supplier = [int(rng.integers(1, 4)) for _ in range(suppliers)]
 
     # --- throughput: along primary edges, and split equally over all sources --------------------
-    def flows(children: Sequence[float], sources: Sequence[Sequence[int]], n: int
-              ) -> tuple[list[float], list[float]]:
+    def flows(
+        children: Sequence[float], sources: Sequence[Sequence[int]], n: int
+    ) -> tuple[list[float], list[float]]:
         """Per parent: the children's flow along primary edges, and split equally over their sources."""
         prim, equal = [0.0] * n, [0.0] * n
         for c, srcs in zip(children, sources, strict=True):
@@ -153,8 +158,12 @@ def generate_network(
 
     nodes: list[dict[str, Any]] = []
     for s in range(stores):
-        node: dict[str, Any] = {"role": "store", "label": f"store {s} (mean {means[s]})",
-                                "initial_on_hand": 3 * means[s], "holding_cost": c["store"]["holding_cost"]}
+        node: dict[str, Any] = {
+            "role": "store",
+            "label": f"store {s} (mean {means[s]})",
+            "initial_on_hand": 3 * means[s],
+            "holding_cost": c["store"]["holding_cost"],
+        }
         if lost[s]:
             node.update(lost_sales=True, lost_sales_cost=LOST_SALES_COST)
         else:
@@ -162,32 +171,53 @@ def generate_network(
         node["price"] = PRICE
         node["demand"] = {"process": "poisson", "mean": means[s]}
         nodes.append(node)
-    for layer, count, through, allocation in (("local", local, local_t, "priority"),
-                                              ("regional", regional, regional_t, "proportional")):
+    for layer, count, through, allocation in (
+        ("local", local, local_t, "priority"),
+        ("regional", regional, regional_t, "proportional"),
+    ):
         for k in range(count):
-            node = {"role": "warehouse", "label": f"{layer} {k}",
-                    "initial_on_hand": int(math.ceil(4 * through[k])),
-                    "holding_cost": c[layer]["holding_cost"], "backlog_cost": c[layer]["backlog_cost"]}
+            node = {
+                "role": "warehouse",
+                "label": f"{layer} {k}",
+                "initial_on_hand": int(math.ceil(4 * through[k])),
+                "holding_cost": c[layer]["holding_cost"],
+                "backlog_cost": c[layer]["backlog_cost"],
+            }
             if allocation != "priority":
                 node["allocation"] = allocation
             nodes.append(node)
     for k in range(suppliers):
-        nodes.append({"role": "supplier", "label": f"supplier {k}",
-                      "initial_on_hand": int(math.ceil(3 * supplier_t[k])),
-                      "holding_cost": c["supplier"]["holding_cost"],
-                      "backlog_cost": c["supplier"]["backlog_cost"]})
+        nodes.append(
+            {
+                "role": "supplier",
+                "label": f"supplier {k}",
+                "initial_on_hand": int(math.ceil(3 * supplier_t[k])),
+                "holding_cost": c["supplier"]["holding_cost"],
+                "backlog_cost": c["supplier"]["backlog_cost"],
+            }
+        )
 
     edges: list[dict[str, Any]] = []
 
-    def add_edges(targets: Sequence[str], sources: Sequence[Sequence[int]], source_names: Sequence[str],
-                  leads: Sequence[Sequence[int]], flow: Sequence[float], bound: Sequence[int],
-                  layer: str) -> None:
+    def add_edges(
+        targets: Sequence[str],
+        sources: Sequence[Sequence[int]],
+        source_names: Sequence[str],
+        leads: Sequence[Sequence[int]],
+        flow: Sequence[float],
+        bound: Sequence[int],
+        layer: str,
+    ) -> None:
         for i, tgt in enumerate(targets):
             for j, src in enumerate(sources[i]):
                 lt = leads[i][j]
                 unit_cost = c[layer]["unit_cost"] + (SECONDARY_EXTRA_COST if j else 0.0)
-                edge: dict[str, Any] = {"from": source_names[src], "to": tgt, "lead_time": lt,
-                                        "unit_cost": unit_cost}
+                edge: dict[str, Any] = {
+                    "from": source_names[src],
+                    "to": tgt,
+                    "lead_time": lt,
+                    "unit_cost": unit_cost,
+                }
                 if c[layer]["fixed_cost"]:
                     edge["fixed_cost"] = c[layer]["fixed_cost"]
                 edge["max_order"] = bound[i]
@@ -200,16 +230,43 @@ def generate_network(
                 edges.append(edge)
 
     store_names = [f"store_{s}" for s in range(stores)]
-    add_edges(store_names, store_src, agents_local, lead_store, [float(m) for m in means],
-              [max(10, 4 * m) for m in means], "store")
-    add_edges(agents_local, local_src, agents_regional, lead_local, local_p,
-              [_ceil10(3 * t) for t in local_t], "local")
-    add_edges(agents_regional, regional_src, agents_supplier, lead_regional, regional_p,
-              [_ceil10(3 * t) for t in regional_t], "regional")
+    add_edges(
+        store_names,
+        store_src,
+        agents_local,
+        lead_store,
+        [float(m) for m in means],
+        [max(10, 4 * m) for m in means],
+        "store",
+    )
+    add_edges(
+        agents_local,
+        local_src,
+        agents_regional,
+        lead_local,
+        local_p,
+        [_ceil10(3 * t) for t in local_t],
+        "local",
+    )
+    add_edges(
+        agents_regional,
+        regional_src,
+        agents_supplier,
+        lead_regional,
+        regional_p,
+        [_ceil10(3 * t) for t in regional_t],
+        "regional",
+    )
     for k in range(suppliers):
         cap = int(math.ceil(1.3 * supplier_t[k])) + 5
-        edge = {"from": "external", "to": agents_supplier[k], "lead_time": lead_supplier[k],
-                "unit_cost": c["supplier"]["unit_cost"], "capacity": cap, "max_order": cap}
+        edge = {
+            "from": "external",
+            "to": agents_supplier[k],
+            "lead_time": lead_supplier[k],
+            "unit_cost": c["supplier"]["unit_cost"],
+            "capacity": cap,
+            "max_order": cap,
+        }
         per = int(round(supplier_p[k]))
         if per > 0:
             edge["initial_pipeline"] = [per] * lead_supplier[k]
@@ -219,9 +276,11 @@ def generate_network(
     n_multi = sum(len(s) > 1 for s in (*store_src, *local_src, *regional_src))
     return {
         "name": name,
-        "description": (f"generated layered network (seed {seed}): {suppliers} suppliers -> {regional} "
-                        f"regional DCs -> {local} local warehouses -> {stores} stores, "
-                        f"{n_multi} multi-sourced nodes"),
+        "description": (
+            f"generated layered network (seed {seed}): {suppliers} suppliers -> {regional} "
+            f"regional DCs -> {local} local warehouses -> {stores} stores, "
+            f"{n_multi} multi-sourced nodes"
+        ),
         "periods": periods,
         "nodes": nodes,
         "edges": edges,

@@ -68,12 +68,16 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
     reward_spec = overrides.pop("reward_spec", None)
     if reward_spec is not None:  # a whole reward block: scheme, alpha, weights, roles, agents
         if not isinstance(reward_spec, Mapping):
-            raise ScenarioError(f"reward_spec: expected a mapping like {{'scheme': 'cost', 'alpha': 0.5}}, got {reward_spec!r}")
+            raise ScenarioError(
+                f"reward_spec: expected a mapping like {{'scheme': 'cost', 'alpha': 0.5}}, got {reward_spec!r}"
+            )
         data["reward"] = dict(reward_spec)
     demand = overrides.pop("demand", None)
     if demand is not None:  # one demand process for every store
         if not isinstance(demand, Mapping):
-            raise ScenarioError(f"demand: expected a mapping like {{'process': 'poisson', 'mean': 10}}, got {demand!r}")
+            raise ScenarioError(
+                f"demand: expected a mapping like {{'process': 'poisson', 'mean': 10}}, got {demand!r}"
+            )
         for node in data["nodes"]:
             if node.get("role") == "store":
                 node["demand"] = dict(demand)

@@ -104,7 +104,9 @@ class Event(_Frozen):
     def _no_overlap(cls, every: int | None, info: Any) -> int | None:
         duration = info.data.get("duration")
         if every is not None and duration is not None and every < duration:
-            raise ValueError(f"must be >= duration ({duration}) so that occurrences do not overlap, got {every}")
+            raise ValueError(
+                f"must be >= duration ({duration}) so that occurrences do not overlap, got {every}"
+            )
         return every
 
 
@@ -266,7 +268,7 @@ class EdgeSpec(_Frozen):
         if tiers is not None:
             if not tiers or tiers[0][0] != 0:
                 raise ValueError(f"unit_cost_tiers: the first tier must start at quantity 0, got {tiers}")
-            if any(b[0] <= a[0] for a, b in zip(tiers, tiers[1:])):
+            if any(b[0] <= a[0] for a, b in zip(tiers, tiers[1:], strict=False)):
                 raise ValueError(f"unit_cost_tiers: quantities must increase, got {tiers}")
         return self
 
@@ -404,7 +406,12 @@ class Scenario(_Frozen):
         for i, n in enumerate(self.nodes):
             where = f"nodes[{i}] ({names[i]})"
             d = n.demand
-            if d is not None and d.process == "fixed" and not d.params.cycle and len(d.params.values) < self.periods:
+            if (
+                d is not None
+                and d.process == "fixed"
+                and not d.params.cycle
+                and len(d.params.values) < self.periods
+            ):
                 raise ValueError(
                     f"{where}.demand.values: {len(d.params.values)} values for {self.periods} periods "
                     "(give one per period or set cycle: true)"
@@ -416,7 +423,9 @@ class Scenario(_Frozen):
             if n.goodwill is not None and n.role != "store":
                 raise ValueError(f"{where}.goodwill: only stores have customer goodwill, got a {n.role}")
             if n.bom is not None and n.shelf_life is not None:
-                raise ValueError(f"{where}.shelf_life: an assembly node (bom) cannot be perishable, got {n.shelf_life}")
+                raise ValueError(
+                    f"{where}.shelf_life: an assembly node (bom) cannot be perishable, got {n.shelf_life}"
+                )
             if n.production_capacity is not None and n.bom is None:
                 raise ValueError(
                     f"{where}.production_capacity: only assembly nodes (with a bom) produce, got {n.production_capacity}"
@@ -424,7 +433,14 @@ class Scenario(_Frozen):
             if n.role == "store" and n.demand is None:
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
             if n.role != "store":
-                for field in ("demand", "lost_sales", "lost_sales_cost", "price", "initial_backlog", "initial_demand"):
+                for field in (
+                    "demand",
+                    "lost_sales",
+                    "lost_sales_cost",
+                    "price",
+                    "initial_backlog",
+                    "initial_demand",
+                ):
                     if field in n.model_fields_set and getattr(n, field) not in (None, False, 0, 0.0):
                         raise ValueError(
                             f"{where}.{field}: only stores face customers, got {getattr(n, field)!r} "
@@ -445,7 +461,9 @@ class Scenario(_Frozen):
         for j, e in enumerate(self.edges):
             where = f"edges[{j}]"
             if e.source != EXTERNAL and e.source not in index:
-                raise ValueError(f"{where}.from: unknown node {e.source!r}; nodes are {names} or {EXTERNAL!r}")
+                raise ValueError(
+                    f"{where}.from: unknown node {e.source!r}; nodes are {names} or {EXTERNAL!r}"
+                )
             if e.target not in index:
                 raise ValueError(f"{where}.to: unknown node {e.target!r}; nodes are {names}")
             if e.source == e.target:
@@ -465,7 +483,8 @@ class Scenario(_Frozen):
                 )
             if discrete:
                 field_name, mo = (
-                    (f"{where}.max_order", e.max_order) if e.max_order is not None
+                    (f"{where}.max_order", e.max_order)
+                    if e.max_order is not None
                     else ("actions.max_order", self.actions.max_order)
                 )
                 if float(mo) != int(mo):
@@ -479,7 +498,9 @@ class Scenario(_Frozen):
             sources = [e.source for e in self.edges if e.target == names[i]]
             where = f"nodes[{i}] ({names[i]}).bom"
             if len(set(sources)) != len(sources):
-                raise ValueError(f"{where}: an assembly node needs one inbound edge per component, got sources {sources}")
+                raise ValueError(
+                    f"{where}: an assembly node needs one inbound edge per component, got sources {sources}"
+                )
             if set(sources) != set(n.bom):
                 raise ValueError(
                     f"{where}: must name exactly the node's suppliers {sorted(sources)}, got {sorted(n.bom)}"
@@ -490,7 +511,9 @@ class Scenario(_Frozen):
         for i, a in enumerate(names):
             role = self.nodes[i].role
             if g.in_degree(a) == 0:
-                raise ValueError(f"nodes[{i}] ({a}): no inbound edge; every node must be supplied by something")
+                raise ValueError(
+                    f"nodes[{i}] ({a}): no inbound edge; every node must be supplied by something"
+                )
             if role == "supplier" and not g.has_edge(EXTERNAL, a):
                 raise ValueError(f"nodes[{i}] ({a}): a supplier needs an edge from {EXTERNAL!r}")
             # with an inbound edge everywhere, no cycles and external edges only into suppliers, every
@@ -521,11 +544,15 @@ def _check_reward(where: str, scheme: str, weights: dict[str, float]) -> None:
         )
     bad = sorted(set(weights) - set(RECONCILIATION_WEIGHTS))
     if bad:
-        raise ValueError(f"{where}weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}")
+        raise ValueError(
+            f"{where}weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}"
+        )
     negative = {k: v for k, v in weights.items() if v < 0}
     if negative:
         k = sorted(negative)[0]
-        raise ValueError(f"{where}weights.{k}: must be >= 0 (the scheme applies the signs), got {negative[k]}")
+        raise ValueError(
+            f"{where}weights.{k}: must be >= 0 (the scheme applies the signs), got {negative[k]}"
+        )
 
 
 def _format_error(err: ValidationError) -> str:
@@ -549,7 +576,9 @@ def _format_error(err: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def validate_scenario(data: Mapping[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None) -> Scenario:
+def validate_scenario(
+    data: Mapping[str, Any], source: str = "<scenario>", base_dir: str | Path | None = None
+) -> Scenario:
     """Validate a raw mapping into a :class:`Scenario`.
 
     Args:

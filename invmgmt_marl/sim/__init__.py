@@ -1,8 +1,8 @@
 """The batched digital-twin simulator: pure numpy functions over arrays with a leading batch axis.
 
-    net = compile_network(load_scenario("serial"))
-    state = initial_state(net, batch=4096)
-    state, ledger = step(net, state, orders, demand)   # orders (B, E), demand (B, S)
+net = compile_network(load_scenario("serial"))
+state = initial_state(net, batch=4096)
+state, ledger = step(net, state, orders, demand)   # orders (B, E), demand (B, S)
 """
 
 from invmgmt_marl.sim.demand import DEMAND_PROCESSES, register_demand_process, sample_demand

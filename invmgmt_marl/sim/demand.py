@@ -301,24 +301,34 @@ class CsvParams(_Params):
             if self.format == "wide":
                 if self.column is None:
                     raise DemandParamError(
-                        "column", "format: wide needs the name of this store's column, got None")
+                        "column", "format: wide needs the name of this store's column, got None"
+                    )
                 if self.store is not None:
                     raise DemandParamError(
-                        "store", f"only for format: long (a wide file has one column per store: use column), "
-                        f"got {self.store!r}")
+                        "store",
+                        f"only for format: long (a wide file has one column per store: use column), "
+                        f"got {self.store!r}",
+                    )
             else:
                 if self.store is None:
-                    raise DemandParamError("store", "format: long needs the store value that selects this "
-                                           f"store's rows (in column {self.store_column!r}), got None")
+                    raise DemandParamError(
+                        "store",
+                        "format: long needs the store value that selects this "
+                        f"store's rows (in column {self.store_column!r}), got None",
+                    )
                 if self.column is not None:
                     raise DemandParamError(
-                        "column", f"only for format: wide (a long file keeps quantities in value_column "
-                        f"{self.value_column!r}), got {self.column!r}")
+                        "column",
+                        f"only for format: wide (a long file keeps quantities in value_column "
+                        f"{self.value_column!r}), got {self.column!r}",
+                    )
             load_csv_series(self)
         except DemandParamError as err:
             detail = InitErrorDetails(
                 type=PydanticCustomError("value_error", "{message}", {"message": err.message}),
-                loc=(err.field,), input=getattr(self, err.field, None))
+                loc=(err.field,),
+                input=getattr(self, err.field, None),
+            )
             raise ValidationError.from_exception_data("CsvParams", [detail]) from None
         return self
 
@@ -351,8 +361,10 @@ def _read_csv(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], _Ro
                     continue  # blank line
                 if len(rec) != len(header_t):
                     raise DemandParamError(
-                        "path", f"{path} row {reader.line_num}: {len(rec)} fields, but the header (row 1) "
-                        f"has {len(header_t)}: {list(header_t)}")
+                        "path",
+                        f"{path} row {reader.line_num}: {len(rec)} fields, but the header (row 1) "
+                        f"has {len(header_t)}: {list(header_t)}",
+                    )
                 rows.append((reader.line_num, tuple(rec)))
         except csv.Error as err:
             raise DemandParamError("path", f"{path} row {reader.line_num}: not valid CSV: {err}") from None
@@ -367,8 +379,9 @@ def _column(path: str, header: tuple[str, ...], name: str, field: str) -> int:
     return header.index(name)
 
 
-def _date_order(path: str, rows: Sequence[tuple[int, tuple[str, ...]]], idx: int, col: str, field: str,
-                whose: str) -> NDArray[np.int64]:
+def _date_order(
+    path: str, rows: Sequence[tuple[int, tuple[str, ...]]], idx: int, col: str, field: str, whose: str
+) -> NDArray[np.int64]:
     """The order that sorts ``rows`` by the date in column ``idx``; raises on bad, duplicate or missing dates.
 
     Dates are integer periods or ISO dates ``YYYY-MM-DD``; ISO dates that all fall on the same day of
@@ -392,7 +405,8 @@ def _date_order(path: str, rows: Sequence[tuple[int, tuple[str, ...]]], idx: int
         except ValueError:
             kind = "an integer period (as in the first data row)" if as_int else "an ISO date YYYY-MM-DD"
             raise DemandParamError(
-                field, f"{path} row {rows[k][0]}, column {col!r}: expected {kind}, got {c!r}") from None
+                field, f"{path} row {rows[k][0]}, column {col!r}: expected {kind}, got {c!r}"
+            ) from None
     unit = "periods"
     if not as_int:
         monthly = len({d.day for d in dates}) == 1 and len({(d.year, d.month) for d in dates}) > 1
@@ -407,21 +421,33 @@ def _date_order(path: str, rows: Sequence[tuple[int, tuple[str, ...]]], idx: int
         a, b = order[dup[0]], order[dup[0] + 1]
         raise DemandParamError(
             field,
-            f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: duplicate date {cells[a]!r}{whose}")
+            f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: duplicate date {cells[a]!r}{whose}",
+        )
     step = int(diffs.min())
     gap = np.flatnonzero(diffs != step)
     unit = unit if step != 1 else unit[:-1]
     if len(gap):
         a, b = order[gap[0]], order[gap[0] + 1]
         raise DemandParamError(
-            field, f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: missing dates between "
-            f"{cells[a]!r} and {cells[b]!r}{whose} (the series steps by {step} {unit})")
+            field,
+            f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: missing dates between "
+            f"{cells[a]!r} and {cells[b]!r}{whose} (the series steps by {step} {unit})",
+        )
     return order
 
 
 @functools.lru_cache(maxsize=64)
-def _csv_series(path: str, mtime_ns: int, size: int, fmt: str, column: str | None, store: str | None,
-                date_column: str | None, store_column: str, value_column: str) -> CsvSeries:
+def _csv_series(
+    path: str,
+    mtime_ns: int,
+    size: int,
+    fmt: str,
+    column: str | None,
+    store: str | None,
+    date_column: str | None,
+    store_column: str,
+    value_column: str,
+) -> CsvSeries:
     header, rows = _read_csv(path, mtime_ns, size)
     if not rows:
         raise DemandParamError("path", f"{path}: no data rows after the header (row 1)")
@@ -444,8 +470,10 @@ def _csv_series(path: str, mtime_ns: int, size: int, fmt: str, column: str | Non
         if not sel:
             known = sorted({r[1][sidx].strip() for r in rows})
             raise DemandParamError(
-                "store", f"{path}, column {store_column!r}: no row (of rows 2-{rows[-1][0]}) has "
-                f"store {store!r}; stores in the file: {known[:20]}{' ...' if len(known) > 20 else ''}")
+                "store",
+                f"{path}, column {store_column!r}: no row (of rows 2-{rows[-1][0]}) has "
+                f"store {store!r}; stores in the file: {known[:20]}{' ...' if len(known) > 20 else ''}",
+            )
         whose = f" for store {store!r}"
         what = f"{path}, store {store!r} (column {store_column!r})"
     if didx is not None:
@@ -480,8 +508,17 @@ def load_csv_series(p: CsvParams) -> CsvSeries:
         st = os.stat(p.path)
     except OSError as err:
         raise DemandParamError("path", f"file not found: {p.path} ({err.strerror})") from None
-    return _csv_series(p.path, st.st_mtime_ns, st.st_size, p.format, p.column, p.store, p.date_column,
-                       p.store_column, p.value_column)
+    return _csv_series(
+        p.path,
+        st.st_mtime_ns,
+        st.st_size,
+        p.format,
+        p.column,
+        p.store,
+        p.date_column,
+        p.store_column,
+        p.value_column,
+    )
 
 
 def _csv_check_periods(p: CsvParams, periods: int) -> CsvSeries:
@@ -492,8 +529,10 @@ def _csv_check_periods(p: CsvParams, periods: int) -> CsvSeries:
         field = "start" if start else "path"
         at = f" from start {start}" if start else ""
         raise DemandParamError(
-            field, f"{s.what}: {n} rows (rows {s.rows[0]}-{s.rows[-1]}), too few for an episode of {periods} "
-            f"periods{at}: it needs {start + periods}")
+            field,
+            f"{s.what}: {n} rows (rows {s.rows[0]}-{s.rows[-1]}), too few for an episode of {periods} "
+            f"periods{at}: it needs {start + periods}",
+        )
     return s
 
 
@@ -506,7 +545,7 @@ def _csv(p: CsvParams, rng: np.random.Generator, batch: int, periods: int) -> ND
         first = rng.integers(0, len(v) - periods + 1, size=batch)
         return v[first[:, None] + np.arange(periods)]
     start = int(p.start)
-    return np.broadcast_to(v[start:start + periods], (batch, periods)).copy()
+    return np.broadcast_to(v[start : start + periods], (batch, periods)).copy()
 
 
 CORRELATABLE: tuple[str, ...] = ("poisson", "normal", "uniform", "constant")  # shipped processes with a ppf
@@ -532,7 +571,7 @@ def demand_factor(spec: DemandSpec, periods: int) -> float | NDArray[np.float64]
     if spec.shocks:
         level = np.ones(periods)
         for sh in spec.shocks:
-            level[sh.period:] *= sh.factor
+            level[sh.period :] *= sh.factor
         factor = factor * level
     if spec.events:
         cal = np.ones(periods)
@@ -566,8 +605,9 @@ def sample_store_demand(
 
 # --------------------------------------------------------------------------------------------------
 # Correlation across stores
-def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[np.float64], n_stores: int
-                       ) -> NDArray[np.float64]:
+def correlation_matrix(
+    correlation: float | Sequence[Sequence[float]] | NDArray[np.float64], n_stores: int
+) -> NDArray[np.float64]:
     """Check ``correlation`` and return it as an ``(n_stores, n_stores)`` matrix.
 
     A scalar ``rho`` means every pair of stores has correlation ``rho`` (positive semi-definite only for
@@ -596,8 +636,10 @@ def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[
         np.fill_diagonal(c, 1.0)
         if n > 2 and rho < -1.0 / (n - 1) - 1e-12:
             bound = -1.0 / (n - 1)
-            raise ValueError(f"a common correlation of {n} stores must be >= -1/{n - 1} = {bound:.4g} "
-                             f"(else the matrix is not positive semi-definite), got {rho}")
+            raise ValueError(
+                f"a common correlation of {n} stores must be >= -1/{n - 1} = {bound:.4g} "
+                f"(else the matrix is not positive semi-definite), got {rho}"
+            )
         return c
     try:
         c = np.array(correlation, dtype=np.float64)
@@ -618,7 +660,8 @@ def correlation_matrix(correlation: float | Sequence[Sequence[float]] | NDArray[
     if len(asym):
         i, j = asym[0]
         raise ValueError(
-            f"the matrix must be symmetric, got [{i}][{j}] = {c[i, j]} but [{j}][{i}] = {c[j, i]}")
+            f"the matrix must be symmetric, got [{i}][{j}] = {c[i, j]} but [{j}][{i}] = {c[j, i]}"
+        )
     w = np.linalg.eigvalsh(c)
     if w[0] < -1e-10:
         raise ValueError(f"the matrix must be positive semi-definite, got smallest eigenvalue {w[0]:.6g}")
@@ -664,8 +707,10 @@ def sample_demand(
     for s, proc in enumerate(procs):
         if proc.ppf is None:
             have = sorted(k for k, v in DEMAND_PROCESSES.items() if v.ppf is not None)
-            raise ValueError(f"correlation: demand process {proc.name!r} (store {s}) has no inverse CDF, "
-                             f"so it cannot be correlated; processes that can: {have}")
+            raise ValueError(
+                f"correlation: demand process {proc.name!r} (store {s}) has no inverse CDF, "
+                f"so it cannot be correlated; processes that can: {have}"
+            )
     z = rng.standard_normal((batch, periods, n)) @ _mixing_matrix(c).T
     u = np.clip(special.ndtr(z), np.finfo(np.float64).tiny, 1.0 - 2.0**-53)
     for s, (spec, proc) in enumerate(zip(specs, procs, strict=True)):
@@ -674,10 +719,16 @@ def sample_demand(
     return out
 
 
-def sample_network_demand(net: Network, rng: np.random.Generator, batch: int, periods: int | None = None
-                          ) -> NDArray[np.float64]:
+def sample_network_demand(
+    net: Network, rng: np.random.Generator, batch: int, periods: int | None = None
+) -> NDArray[np.float64]:
     """Draw ``(batch, periods)`` demand for a compiled network's stores (``periods`` defaults to the
     network's), correlated by its scenario's ``demand_correlation`` when that is set."""
     correlation = getattr(getattr(net, "scenario", None), "demand_correlation", None)
-    return sample_demand(list(net.demand_specs), rng, batch, net.periods if periods is None else periods,
-                         correlation=correlation)
+    return sample_demand(
+        list(net.demand_specs),
+        rng,
+        batch,
+        net.periods if periods is None else periods,
+        correlation=correlation,
+    )

@@ -209,13 +209,17 @@ def step(
         flat[:, net.pipe_insert_idx[slot]] += edge_shipped
 
     # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
-    np.matmul(flows, net.out_from_src, out=nodes[_REQUESTED : _BACKLOG + 1])  # requested, owed, shipped, backlog
+    np.matmul(
+        flows, net.out_from_src, out=nodes[_REQUESTED : _BACKLOG + 1]
+    )  # requested, owed, shipped, backlog
     edges[_E_ORDERED] = orders
     edges[_E_BACKLOG] = backlog[:, :n_edges]
     _REDUCE(pipeline, axis=2, out=edges[_E_IN_TRANSIT])
     if net.any_tiers:  # all-units quantity discounts on what is dispatched
         tier = (edge_shipped[:, :, None] >= net.tier_qty[None]).sum(axis=2) - 1
-        unit = np.take_along_axis(np.broadcast_to(net.tier_cost, (batch, *net.tier_cost.shape)), tier[..., None], 2)
+        unit = np.take_along_axis(
+            np.broadcast_to(net.tier_cost, (batch, *net.tier_cost.shape)), tier[..., None], 2
+        )
         np.multiply(edge_shipped, unit[..., 0], out=edges[_E_ORDERING_COST])
     else:
         np.multiply(edge_shipped, net.unit_cost, out=edges[_E_ORDERING_COST])
@@ -225,7 +229,9 @@ def step(
         edges[_E_FIXED_COST] = 0.0
     np.multiply(edges[_E_IN_TRANSIT], net.transit_holding_cost, out=edges[_E_TRANSIT_HOLDING_COST])
     # ordered, inbound_backlog, in_transit, transit_lost, ordering_cost, fixed_cost, transit_holding_cost
-    np.matmul(edges[: _E_TRANSIT_HOLDING_COST + 1], net.edge_to_dst, out=nodes[_ORDERED : _TRANSIT_HOLDING_COST + 1])
+    np.matmul(
+        edges[: _E_TRANSIT_HOLDING_COST + 1], net.edge_to_dst, out=nodes[_ORDERED : _TRANSIT_HOLDING_COST + 1]
+    )
     np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[_SOLD])
     if net.any_lost:
         np.matmul(lost, net.customer_of_store, out=nodes[_LOST])
@@ -266,10 +272,14 @@ def step(
         short = backlog[:, n_edges:] > 1e-9  # customers still owed (outbound edges do not count) ...
         if net.any_lost:
             short |= lost > 1e-9  # ... or customers lost
-        goodwill = np.where(short, np.maximum(goodwill * (1 - decay), floor), np.minimum(goodwill + recovery, cap))  # type: ignore[operator]
+        goodwill = np.where(
+            short, np.maximum(goodwill * (1 - decay), floor), np.minimum(goodwill + recovery, cap)
+        )  # type: ignore[operator]
 
     demand = demand.copy()  # state and ledger never alias the caller's arrays
-    ledger = Ledger(t, nodes.transpose(1, 0, 2), edges.transpose(1, 0, 2), demand, edge_shipped @ net.external_f)
+    ledger = Ledger(
+        t, nodes.transpose(1, 0, 2), edges.transpose(1, 0, 2), demand, edge_shipped @ net.external_f
+    )
     next_state = SimState(
         t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[_E_ORDERED], demand, age, components, goodwill
     )
@@ -286,12 +296,45 @@ def _ship_oldest_first(age: F64, shipped: F64) -> F64:
 
 _TINY = 1e-300
 # ledger row of each node field, and of each edge field
-(_REQUESTED, _OWED, _SHIPPED, _BACKLOG, _ORDERED, _INBOUND_BACKLOG, _IN_TRANSIT, _TRANSIT_LOST, _ORDERING_COST,
- _FIXED_COST, _TRANSIT_HOLDING_COST, _HOLDING_COST, _BACKLOG_COST, _LOST_SALES_COST, _WASTE_COST, _SOLD, _LOST,
- _RECEIVED, _REFUSED, _ON_HAND, _COMPONENTS, _ASSEMBLED, _CONSUMED, _EXPIRED, _REVENUE,
- _SERVICE_LEVEL) = range(len(NODE_FIELDS))
-(_E_ORDERED, _E_BACKLOG, _E_IN_TRANSIT, _E_TRANSIT_LOST, _E_ORDERING_COST, _E_FIXED_COST, _E_TRANSIT_HOLDING_COST,
- _E_SHIPPED, _E_ARRIVED) = range(len(EDGE_FIELDS))
+(
+    _REQUESTED,
+    _OWED,
+    _SHIPPED,
+    _BACKLOG,
+    _ORDERED,
+    _INBOUND_BACKLOG,
+    _IN_TRANSIT,
+    _TRANSIT_LOST,
+    _ORDERING_COST,
+    _FIXED_COST,
+    _TRANSIT_HOLDING_COST,
+    _HOLDING_COST,
+    _BACKLOG_COST,
+    _LOST_SALES_COST,
+    _WASTE_COST,
+    _SOLD,
+    _LOST,
+    _RECEIVED,
+    _REFUSED,
+    _ON_HAND,
+    _COMPONENTS,
+    _ASSEMBLED,
+    _CONSUMED,
+    _EXPIRED,
+    _REVENUE,
+    _SERVICE_LEVEL,
+) = range(len(NODE_FIELDS))
+(
+    _E_ORDERED,
+    _E_BACKLOG,
+    _E_IN_TRANSIT,
+    _E_TRANSIT_LOST,
+    _E_ORDERING_COST,
+    _E_FIXED_COST,
+    _E_TRANSIT_HOLDING_COST,
+    _E_SHIPPED,
+    _E_ARRIVED,
+) = range(len(EDGE_FIELDS))
 if NODE_FIELDS[_ON_HAND] != "on_hand" or NODE_FIELDS[_SERVICE_LEVEL] != "service_level":  # pragma: no cover
     raise RuntimeError("dynamics: ledger row constants out of step with NODE_FIELDS")
 if EDGE_FIELDS[_E_ARRIVED] != "edge_arrived":  # pragma: no cover

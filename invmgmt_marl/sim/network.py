@@ -74,10 +74,14 @@ class Network:
     alloc_order: I64  # (O,) outflows sorted by (src, priority, index)
     alloc_inverse: I64  # (O,) inverse permutation of alloc_order
     alloc_group_first: I64  # (O,) for each sorted position, the sorted position of its group's first entry
-    alloc_grid_idx: I64  # (O,) sorted outflow -> flat cell (g * W + k) of a (groups, W) grid, k = rank in group
+    alloc_grid_idx: (
+        I64  # (O,) sorted outflow -> flat cell (g * W + k) of a (groups, W) grid, k = rank in group
+    )
     alloc_grid_width: int  # W = 1 + the most outflows of any shipping node
     alloc_grid_size: int  # groups * W
-    alloc_before: F64 | None  # (O, O) [p, q] = 1 if p is served before q by the same node; None on big networks
+    alloc_before: (
+        F64 | None
+    )  # (O, O) [p, q] = 1 if p is served before q by the same node; None on big networks
     out_proportional: BoolA  # (O,) the shipping node allocates proportionally
     any_proportional: bool
     any_priority: bool
@@ -114,7 +118,9 @@ class Network:
     age_buckets: int  # A = the longest shelf life (0 without perishables)
     waste_cost: F64  # (N,)
     any_perishable: bool
-    component_qty: F64  # (E,) units of the edge's component per unit assembled at its target (0: not a component)
+    component_qty: (
+        F64  # (E,) units of the edge's component per unit assembled at its target (0: not a component)
+    )
     assembly_nodes: I64  # (M,)
     production_capacity: F64  # (N,) inf where unlimited
     component_inverse: F64  # (E,) 1 / component_qty (0 on other edges)
@@ -175,7 +181,7 @@ def compile_network(sc: Scenario) -> Network:
     s_cnt = len(stores)
     o_cnt = e_cnt + s_cnt
     extra = [len(e.lead_time_extra) - 1 if e.lead_time_extra else 0 for e in sc.edges]
-    lmax = max(e.lead_time + k for e, k in zip(sc.edges, extra))  # the ring buffer holds the longest
+    lmax = max(e.lead_time + k for e, k in zip(sc.edges, extra, strict=True))  # the ring buffer holds the longest
 
     edge_src = np.array([n if e.source == EXTERNAL else index[e.source] for e in sc.edges], dtype=np.int64)
     edge_dst = np.array([index[e.target] for e in sc.edges], dtype=np.int64)
@@ -189,7 +195,8 @@ def compile_network(sc: Scenario) -> Network:
 
     out_src = np.concatenate([edge_src, np.array(stores, dtype=np.int64)])
     out_cap = np.array(
-        [e.capacity if e.capacity is not None else np.inf for e in sc.edges] + [np.inf] * s_cnt, dtype=np.float64
+        [e.capacity if e.capacity is not None else np.inf for e in sc.edges] + [np.inf] * s_cnt,
+        dtype=np.float64,
     )
     out_lost = np.array([False] * e_cnt + [nodes[i].lost_sales for i in stores], dtype=bool)
     prio = np.array([e.priority for e in sc.edges] + [0] * s_cnt, dtype=np.int64)
@@ -217,7 +224,10 @@ def compile_network(sc: Scenario) -> Network:
     cust = np.zeros((s_cnt, n))
     cust[np.arange(s_cnt), stores] = 1.0
 
-    ups = [sorted({int(edge_src[j]) for j in range(e_cnt) if edge_dst[j] == i and edge_src[j] < n}) for i in range(n)]
+    ups = [
+        sorted({int(edge_src[j]) for j in range(e_cnt) if edge_dst[j] == i and edge_src[j] < n})
+        for i in range(n)
+    ]
     downs = [sorted({int(edge_dst[j]) for j in range(e_cnt) if edge_src[j] == i}) for i in range(n)]
 
     def pad(lists: list[list[int]]) -> I64:
@@ -295,7 +305,8 @@ def compile_network(sc: Scenario) -> Network:
         out_capacity=out_cap,
         out_lost=out_lost,
         initial_backlog=np.array(
-            [e.initial_backlog for e in sc.edges] + [nodes[i].initial_backlog for i in stores], dtype=np.float64
+            [e.initial_backlog for e in sc.edges] + [nodes[i].initial_backlog for i in stores],
+            dtype=np.float64,
         ),
         alloc_order=order,
         alloc_inverse=inverse,
@@ -305,7 +316,8 @@ def compile_network(sc: Scenario) -> Network:
         alloc_grid_size=grid_width * n_groups,
         alloc_before=(
             ((group_of[:, None] == group_of[None, :]) & (rank[:, None] < rank[None, :])).astype(np.float64)
-            if o_cnt <= 128 else None
+            if o_cnt <= 128
+            else None
         ),
         out_proportional=out_prop,
         any_proportional=bool(out_prop.any()),
