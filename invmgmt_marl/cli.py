@@ -75,6 +75,8 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
             "lost_sales_cost": float(total("lost_sales_cost")[i]),
             "ordering_cost": float(total("ordering_cost")[i]),
             "fixed_cost": float(total("fixed_cost")[i]),
+            "transit_holding_cost": float(total("transit_holding_cost")[i]),
+            "waste_cost": float(total("waste_cost")[i]),
             "revenue": float(total("revenue")[i]),
             "total_cost": float(cost[i]),
             "reward": float(traj.rewards[:, :, i].sum(axis=0).mean()),
@@ -140,6 +142,8 @@ def _cmd_simulate(args: argparse.Namespace, console: Console) -> int:
         "lost_sales_cost",
         "ordering_cost",
         "fixed_cost",
+        "transit_holding_cost",
+        "waste_cost",
         "revenue",
         "total_cost",
         "reward",
@@ -335,6 +339,7 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
         bound=not args.no_bound,
         progress=console.is_terminal,
         periods=args.periods,
+        objective=args.objective,
     )
     cmd = [
         "invmgmt-marl benchmark",
@@ -350,6 +355,8 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
     ):
         if v is not None:
             cmd.append(f"{flag} {v}")
+    if args.objective != "auto":
+        cmd.append(f"--objective {args.objective}")
     if args.no_bound:
         cmd.append("--no-bound")
     cmd.append(f"--out {args.out}")
@@ -379,28 +386,29 @@ def _cmd_benchmark(args: argparse.Namespace, console: Console) -> int:
 
 _BENCHMARK_HEAD = """# Baseline benchmark
 
-Every baseline on every shipped scenario, each evaluated on the same {episodes} test demand paths per
-scenario (drawn from the scenario's own demand process with seed {seed}). Tuned policies are tuned
-first by coordinate descent on {train_episodes} fresh training paths drawn with seed {train_seed}
+Every baseline on every shipped scenario of up to 12 agents (the 54-agent `large_network` on request:
+`--scenarios large_network`), each evaluated on the same {episodes} test demand paths per scenario
+(drawn from the scenario's own demand process with seed {seed}). Tuned policies are tuned first by
+coordinate descent on {train_episodes} fresh training paths drawn with seed {train_seed}
 (`invmgmt_marl.policies.tune`, cached); the floor and random policies are not tuned.
 
-- **cost / agent-period**: team cost (holding + backlog + lost sales + ordering + fixed) / (agents x
-  periods), mean over the test episodes ± its standard error.
+- **scored on**: what tuning, the bound and the score optimise: `profit` (revenue - cost) where the
+  stores sell at a price (minimising cost alone there can mean selling nothing), `cost` elsewhere.
+- **cost / agent-period**: team cost (the seven ledger cost fields) / (agents x periods), mean over
+  the test episodes ± its standard error; **profit / agent-period**: team revenue - cost, likewise.
 - **fill rate**: share of customer demand shipped in the period it arrived (all stores together).
 - **cycle service**: share of periods without a stockout at a store (mean over stores).
 - **bullwhip CV**: coefficient of variation (std / mean) of each node's orders over the first T-1
   periods, averaged over the nodes of each level, from the stores up; in parentheses the CV of
   customer demand. A level whose nodes seldom order (the urgent-side nodes of `net_2x3`) shows a
   large CV from a tiny mean.
-- **gap to bound**: `(mean cost - mean bound) / mean bound`, the bound being the perfect-information
-  linear program (`invmgmt_marl.oracle`) on each test path: the least cost any policy could reach
-  knowing the whole demand path in advance. It is far below what a non-anticipating policy can
-  reach, so gaps are large.
-- **score**: `(cost - floor) / (bound - floor)` with floor = ordering nothing (0 = the floor,
+- **gap to bound**: the gap between the policy's and the bound's mean objective, the bound being the
+  perfect-information linear program (`invmgmt_marl.oracle`) on each test path: the best any policy
+  could reach knowing the whole demand path in advance. It is far from what a non-anticipating
+  policy can reach, so gaps are large. Scenarios with perishable stock or assembly have no bound
+  (the LP does not model them).
+- **score**: `(value - floor) / (bound - floor)` with floor = ordering nothing (0 = the floor,
   1 = the bound).
-
-`hmarl` is scored on cost here (its scenario's own reward is the reconciliation scheme); its cost is
-mostly the unit ordering cost of the goods sold.
 
 """
 
@@ -479,7 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0, help="test-set seed")
     b.add_argument("--train-episodes", type=int, default=64)
     b.add_argument("--train-seed", type=int, default=123)
-    b.add_argument("--scenarios", help="comma-separated scenario names (default: all shipped)")
+    b.add_argument("--scenarios", help="comma-separated scenario names (default: shipped, up to 12 agents)")
+    b.add_argument("--objective", default="auto", choices=["auto", "cost", "profit"],
+                   help="auto: profit where stores sell at a price, cost elsewhere")
     b.add_argument("--policies", help="comma-separated baselines (default: all)")
     b.add_argument("--periods", type=int, help="override the episode length (quick runs)")
     b.add_argument("--no-bound", action="store_true")

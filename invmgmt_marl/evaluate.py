@@ -545,13 +545,15 @@ BASELINES: tuple[Baseline, ...] = (
 
 
 def _tuned_or_default(
-    net: Network, b: Baseline, train_episodes: int, train_seed: int, progress: bool, cache: bool
+    net: Network, b: Baseline, train_episodes: int, train_seed: int, progress: bool, cache: bool,
+    objective: str = "cost",
 ) -> tuple[Policy, TuneResult | None]:
     if b.tuned:
         if b.kind not in TUNABLE:
             raise ValueError(f"{b.label}: policy {b.kind!r} is not tunable; tunable: {sorted(TUNABLE)}")
         res = tune(
-            net, b.kind, episodes=train_episodes, seed=train_seed, progress=progress, cache=cache, **b.options
+            net, b.kind, episodes=train_episodes, seed=train_seed, objective=objective, progress=progress,
+            cache=cache, **b.options,
         )
         return res.policy(net), res
     return make_policy(b.kind, net, **b.options), None
@@ -573,11 +575,16 @@ def run_benchmark(
     bound: bool = True,
     progress: bool = False,
     cache: bool = True,
+    objective: str = "auto",
     **overrides: Any,
 ) -> list[dict[str, Any]]:
     """Evaluate every baseline on every scenario (default: all shipped) on the same ``episodes`` test
     paths per scenario (drawn with ``seed``); tuned baselines are tuned first on ``train_episodes``
     fresh paths drawn with ``train_seed`` (which must differ from ``seed``).
+
+    ``objective``: ``"cost"``, ``"profit"``, or ``"auto"``: profit where the stores sell at a price
+    (minimising cost alone there can mean selling nothing), cost elsewhere. Tuning, the bound, the
+    floor and the score all use the scenario's objective.
 
     Returns one dict per (scenario, baseline): ``scenario``, ``label``, ``tuned``, ``params``,
     ``summary`` (:meth:`Evaluation.summary`), plus one ``label="perfect-information bound"`` row per
@@ -588,21 +595,23 @@ def run_benchmark(
     rows: list[dict[str, Any]] = []
     for name in scenarios if scenarios is not None else default_benchmark_scenarios():
         net = resolve_network(name, **overrides)
+        obj = objective if objective != "auto" else ("profit" if (net.price > 0).any() else "cost")
         demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
         bound_v: F64 | None = None
         if bound:
             from invmgmt_marl.oracle import OracleError, bound_many
 
             try:
-                bound_v = np.array([r.objective for r in bound_many(net, demand, progress=progress)])
+                bound_v = np.array([r.objective for r in bound_many(net, demand, objective=obj, progress=progress)])
             except OracleError as err:  # features the LP cannot bound: the table shows no bound
                 logger.warning("benchmark: %s", err)
-        floor_v = M.total_cost(rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")).sum(
-            axis=1
-        )
+        floor_traj = rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")
+        floor_v = M.total_cost(floor_traj).sum(axis=1)
+        if obj == "profit":
+            floor_v = floor_traj.node("revenue").sum(axis=(0, 2)) - floor_v
         for b in baselines:
             t0 = time.perf_counter()
-            pol, res = _tuned_or_default(net, b, train_episodes, train_seed, progress, cache)
+            pol, res = _tuned_or_default(net, b, train_episodes, train_seed, progress, cache, obj)
             tune_s = time.perf_counter() - t0
             ev = evaluate(
                 pol,
@@ -611,6 +620,7 @@ def run_benchmark(
                 seed=seed,
                 bound=bound_v if bound_v is not None else False,
                 floor=floor_v,
+                objective=obj,
                 keep_trajectory=False,
             )
             summ = ev.summary()
@@ -640,6 +650,8 @@ def run_benchmark(
                     "params": None,
                     "train_cost_per_agent_period": None,
                     "summary": {
+                        "objective": obj,
+                        "value_per_agent_period": float(bound_v.mean()) / (net.n_nodes * net.periods),
                         "cost": {
                             "per_agent_period": float(bound_v.mean()) / (net.n_nodes * net.periods),
                             "stderr_per_agent_period": float(
@@ -666,9 +678,9 @@ def _f(v: Any, fmt: str = "{:.2f}") -> str:
 def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: str = "") -> str:
     """ONE markdown table of :func:`run_benchmark` rows, headed by the command that regenerates it."""
     lines = [
-        "| scenario | policy | cost / agent-period (± s.e.) | fill rate | cycle service | "
-        "bullwhip CV, store → supplier (demand) | gap to bound | score |",
-        "|---|---|---:|---:|---:|---|---:|---:|",
+        "| scenario | scored on | policy | cost / agent-period (± s.e.) | profit / agent-period | fill rate | "
+        "cycle service | bullwhip CV, store → supplier (demand) | gap to bound | score |",
+        "|---|---|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in rows:
         s = r["summary"]
@@ -679,16 +691,22 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
             else ""
         )
         policy = r["label"] + (" (tuned)" if r["tuned"] else "")
+        obj = s.get("objective", "cost")
         if r["kind"] == "oracle":
-            lines.append(f"| {r['scenario']} | **{policy}** | {cost_txt} | – | – | – | 0 | 1 |")
+            cost_cell, profit_cell = (cost_txt, "–") if obj == "cost" else ("–", cost_txt)
+            lines.append(f"| {r['scenario']} | {obj} | **{policy}** | {cost_cell} | {profit_cell} | – | – | – | 0 | 1 |")
             continue
+        n_ap = len(s["agents"]) * s["periods"]
+        profit_txt = _f(s["profit"] / n_ap) if obj == "profit" else "–"
         fill = _f(s["system_fill_rate"], "{:.1%}")
         csl_vals = list(s["cycle_service_level"].values())
         csl = _f(float(np.mean(csl_vals)) if csl_vals else None, "{:.1%}")
         bw = " / ".join(_f(v) for v in s["bullwhip"]["cv"].values()) + f" ({_f(s['bullwhip']['demand_cv'])})"
         gap = _f(s["bound"]["gap"], "{:.0%}") if s.get("bound") else "–"
         score = _f(s.get("score"), "{:.3f}")
-        lines.append(f"| {s['scenario']} | {policy} | {cost_txt} | {fill} | {csl} | {bw} | {gap} | {score} |")
+        lines.append(
+            f"| {s['scenario']} | {obj} | {policy} | {cost_txt} | {profit_txt} | {fill} | {csl} | {bw} | {gap} | {score} |"
+        )
     head = [f"Regenerate with: `{command}`", ""]
     if note:
         head += [note, ""]

@@ -106,6 +106,8 @@ def ppo_config(
     env_name: str = ENV_NAME,
     reward_scale: float | None = None,
     vf_clip_param: float = 1e4,
+    lambda_: float = 0.95,
+    clip_param: float = 0.2,
     **env_kwargs: Any,
 ) -> Any:
     """A ``PPOConfig`` on the new API stack over :class:`ParallelPettingZooEnv`.
@@ -121,6 +123,8 @@ def ppo_config(
         reward_scale: multiply rewards by this in the env; default ``1 / observation scale`` (e.g. 1/20 on
             serial), which keeps per-period rewards of order one for the value function.
         vf_clip_param: PPO's value-loss clip; large by default (RLlib's 10 is tuned for small returns).
+        lambda_, clip_param: GAE lambda and PPO clip (0.95 and 0.2, as Stable-Baselines3; RLlib's own
+            defaults are 1.0 and 0.3).
         **env_kwargs: ``parallel_env`` keywords (``action_type``, ``view``, ``reward``, ``alpha``, ...).
     """
     ppo = require("ray.rllib.algorithms.ppo", "rllib")
@@ -157,6 +161,8 @@ def ppo_config(
             lr=lr,
             gamma=gamma,
             vf_clip_param=vf_clip_param,
+            lambda_=lambda_,
+            clip_param=clip_param,
         )
         .multi_agent(policies=set(groups), policy_mapping_fn=mapping)
         .rl_module(rl_module_spec=spec)
