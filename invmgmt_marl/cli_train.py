@@ -45,6 +45,7 @@ def add_train_parser(sub: Any) -> None:
     t.add_argument("--eval-episodes", type=int, default=10, help="fixed evaluation demand paths")
     t.add_argument("--address", help="Ray cluster address (rllib); default: a local Ray instance")
     t.add_argument("--num-env-runners", type=int, default=0, help="RLlib env runners (Ray actors)")
+    t.add_argument("--num-learners", type=int, default=0, help="RLlib learner actors (0: learn in the driver)")
     t.add_argument(
         "--action-type", choices=["box", "discrete", "multidiscrete"], help="override the scenario's"
     )
@@ -101,6 +102,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
             eval_episodes=args.eval_episodes,
             address=args.address,
             num_env_runners=args.num_env_runners,
+            num_learners=args.num_learners,
             steps_per_iteration=args.steps_per_iteration,
             max_seconds=args.max_seconds,
             keep_best=args.keep_best,

@@ -78,6 +78,7 @@ def train(
     eval_episodes: int = 10,
     address: str | None = None,
     num_env_runners: int = 0,
+    num_learners: int = 0,
     steps_per_iteration: int = 4000,
     progress: Callable[[dict[str, float]], None] | None = None,
     ppo: Mapping[str, Any] | None = None,
@@ -97,6 +98,7 @@ def train(
         eval_episodes: evaluation demand paths.
         address: Ray cluster address (``ray.init(address=...)``); local Ray when ``None``.
         num_env_runners: RLlib env runners (Ray actors) sampling in parallel.
+        num_learners: RLlib learner actors (0: learn in the driver).
         steps_per_iteration: samples per iteration: agent steps for sb3; RLlib's
             ``train_batch_size_per_learner`` for rllib (which RLlib counts in env steps).
         progress: called with each curve row (the CLI draws its progress bar with it).
@@ -123,6 +125,9 @@ def train(
     start = time.perf_counter()
     deadline = None if max_seconds is None else start + max_seconds
     runner = _train_rllib if backend == "rllib" else _train_sb3
+    settings = dict(ppo or {})
+    if backend == "rllib" and num_learners:
+        settings["num_learners"] = num_learners
     runner(
         result,
         env,
@@ -136,7 +141,7 @@ def train(
         num_env_runners,
         steps_per_iteration,
         progress,
-        dict(ppo or {}),
+        settings,
         env_kwargs,
         deadline,
         keep_best,
