@@ -14,6 +14,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 __all__ = ["add_ablate_parser", "add_train_parser", "cmd_ablate", "cmd_train"]
 
 
+def _progress(console: Console) -> Progress:
+    """A progress bar with a status text after it (training iterations, ablation trials)."""
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=console,
+    )
+
+
 def add_train_parser(sub: Any) -> None:
     t = sub.add_parser(
         "train",
@@ -74,14 +86,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         f"training {args.backend} PPO ({args.policies}) on [bold]{args.scenario}[/bold] for {args.iterations} "
         f"iterations of {args.steps_per_iteration} agent steps, seed {args.seed}, output {args.out}"
     )
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=console,
-    ) as bar:
+    with _progress(console) as bar:
         task = bar.add_task("training", total=args.iterations, status="")
 
         def progress(row: dict[str, float]) -> None:
@@ -146,14 +151,7 @@ def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
         f"{grid.budget.steps_per_iteration} agent steps each; test set {grid.evaluation.episodes} episodes "
         f"(seed {grid.evaluation.seed}); output {out}"
     )
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=console,
-    ) as bar:
+    with _progress(console) as bar:
         task = bar.add_task("trials", total=n, status="")
         results = run_ablation(
             grid,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -124,32 +124,37 @@ def train(
     )
     start = time.perf_counter()
     deadline = None if max_seconds is None else start + max_seconds
-    runner = _train_rllib if backend == "rllib" else _train_sb3
     settings = dict(ppo or {})
     if backend == "rllib" and num_learners:
         settings["num_learners"] = num_learners
-    runner(
-        result,
-        env,
-        scenario,
-        policies,
-        iterations,
-        seed,
-        outdir,
-        eval_demand,
-        address,
-        num_env_runners,
-        steps_per_iteration,
-        progress,
-        settings,
-        env_kwargs,
-        deadline,
-        keep_best,
-    )
+    job = _Job(result, env, scenario, policies, iterations, seed, outdir, eval_demand, address,
+               num_env_runners, steps_per_iteration, progress, settings, env_kwargs, deadline, keep_best)
+    (_train_rllib if backend == "rllib" else _train_sb3)(job)
     result.seconds = time.perf_counter() - start
     if outdir is not None:
         result.to_json(outdir / "results.json")
     return result
+
+
+class _Job(NamedTuple):
+    """Everything a backend's training loop needs."""
+
+    result: TrainResult
+    env: InventoryParallelEnv
+    scenario: Any
+    policies: str
+    iterations: int
+    seed: int
+    outdir: Path | None
+    eval_demand: np.ndarray
+    address: str | None
+    num_env_runners: int
+    steps: int
+    progress: Callable[[dict[str, float]], None] | None
+    ppo: dict[str, Any]
+    env_kwargs: dict[str, Any]
+    deadline: float | None
+    keep_best: bool
 
 
 def _record(
@@ -161,24 +166,9 @@ def _record(
         progress(row)
 
 
-def _train_rllib(
-    result: TrainResult,
-    env: InventoryParallelEnv,
-    scenario: Any,
-    policies: str,
-    iterations: int,
-    seed: int,
-    outdir: Path | None,
-    eval_demand: np.ndarray,
-    address: str | None,
-    num_env_runners: int,
-    steps: int,
-    progress: Any,
-    ppo: dict[str, Any],
-    env_kwargs: dict[str, Any],
-    deadline: float | None,
-    keep_best: bool,
-) -> None:
+def _train_rllib(job: _Job) -> None:
+    result, env, scenario, policies, iterations, seed, outdir, eval_demand = job[:8]
+    address, num_env_runners, steps, progress, ppo, env_kwargs, deadline, keep_best = job[8:]
     ray = require("ray", "rllib")
     from invmgmt_marl.adapters.rllib import module_act_fn, policy_groups, ppo_config, save_metadata
 
@@ -227,24 +217,9 @@ def _train_rllib(
         algo.stop()
 
 
-def _train_sb3(
-    result: TrainResult,
-    env: InventoryParallelEnv,
-    scenario: Any,
-    policies: str,
-    iterations: int,
-    seed: int,
-    outdir: Path | None,
-    eval_demand: np.ndarray,
-    address: str | None,
-    num_env_runners: int,
-    steps: int,
-    progress: Any,
-    ppo: dict[str, Any],
-    env_kwargs: dict[str, Any],
-    deadline: float | None,
-    keep_best: bool,
-) -> None:
+def _train_sb3(job: _Job) -> None:
+    result, env, scenario, policies, iterations, seed, outdir, eval_demand = job[:8]
+    address, num_env_runners, steps, progress, ppo, env_kwargs, deadline, keep_best = job[8:]
     sb3 = require("stable_baselines3", "sb3")
     from invmgmt_marl.adapters.sb3 import NativeVecEnv
 
