@@ -452,7 +452,8 @@ def _csv_series(
     if not rows:
         raise DemandParamError("path", f"{path}: no data rows after the header (row 1)")
     if fmt == "wide":
-        assert column is not None
+        if column is None:  # the params model requires it for the wide format; guard for direct callers
+            raise DemandParamError("column", "the wide format needs the column of this store")
         vidx, vcol, vfield = _column(path, header, column, "column"), column, "column"
         whose = ""
         if date_column is not None:
@@ -462,7 +463,8 @@ def _csv_series(
         sel = list(rows)
         what = f"{path}, column {column!r}"
     else:
-        assert store is not None
+        if store is None:
+            raise DemandParamError("store", "the long format needs the store to select")
         didx = _column(path, header, date_column or "date", "date_column")
         sidx = _column(path, header, store_column, "store_column")
         vidx, vcol, vfield = _column(path, header, value_column, "value_column"), value_column, "value_column"
