@@ -1,6 +1,7 @@
 """Observation views and the centralised state, derived from the simulator state.
 
-Per-node *local features* (``F = 5 + L``), quantities divided by the scenario's observation scale:
+Per-node *local features* (``F = 5 + L``, plus one column for each optional feature the network
+uses), quantities divided by the scenario's observation scale:
 
 ====  ==========================================================================
 0     on-hand stock at the end of the last period
@@ -8,6 +9,9 @@ Per-node *local features* (``F = 5 + L``), quantities divided by the scenario's 
 2     backlog owed *to* the node by its suppliers (sum over inbound edges)
 3     new requests that reached the node last period (orders from downstream, customer demand)
 4..   arrivals due in the next ``L`` periods (sum over inbound edges), nearest first
++1    networks with assembly: units the node could make from its component stock now (0 elsewhere)
++1    networks with perishable stock: units that expire at the end of the next period unless
+      shipped (0 at other nodes)
 last  progress ``t / periods`` (not scaled)
 ====  ==========================================================================
 
@@ -53,7 +57,7 @@ def default_scale(net: Network) -> float:
 
 
 def n_features(net: Network) -> int:
-    return len(FEATURES) + net.max_lead + 1
+    return len(FEATURES) + net.max_lead + int(net.any_assembly) + int(net.any_perishable) + 1
 
 
 def local_features(net: Network, state: SimState, scale: float) -> F64:
@@ -72,7 +76,17 @@ def local_features(net: Network, state: SimState, scale: float) -> F64:
     out[:, :, 3] = per_node[:, 1]
     # pipeline slots in arrival order (next period first), summed over each node's inbound edges
     pipe = state.pipeline.take(net.pipe_order[state.t % lmax], axis=2) if state.t % lmax else state.pipeline
-    out[:, :, 4:-1] = (pipe.transpose(0, 2, 1) @ net.edge_to_dst).transpose(0, 2, 1)
+    out[:, :, 4 : 4 + lmax] = (pipe.transpose(0, 2, 1) @ net.edge_to_dst).transpose(0, 2, 1)
+    col = 4 + lmax
+    if net.any_assembly:  # finished units the component stock allows (the scarcest component decides)
+        per_unit = np.concatenate([state.components * net.component_inverse, np.full((batch, 1), np.inf)], axis=1)
+        out[:, :, col] = 0.0
+        out[:, net.assembly_nodes, col] = per_unit[:, net.assembly_edge_idx].min(axis=2)
+        col += 1
+    if net.any_perishable:  # the oldest bucket that can still be sold: it expires after the next period
+        out[:, :, col] = 0.0
+        last = net.shelf_life[net.perishable_nodes] - 1
+        out[:, net.perishable_nodes, col] = state.age[:, np.arange(len(last)), last]  # type: ignore[index]
     if scale != 1.0:
         out[:, :, :-1] *= 1.0 / scale
     out[:, :, -1] = state.t / net.periods

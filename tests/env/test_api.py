@@ -119,7 +119,8 @@ def test_shared_observations_end_with_role_one_hot(scenario_name: str, view: str
 def test_observation_dimensions(scenario_name: str, view: str) -> None:
     env = invmgmt_marl.parallel_env(scenario_name, view=view)
     net = compile_network(env.scenario)
-    f = 5 + net.max_lead  # on_hand, backlog, owed to it, incoming, L arrivals, progress
+    # on_hand, backlog, owed to it, incoming, L arrivals, [makeable units], [expiring units], progress
+    f = 5 + net.max_lead + int(net.any_assembly) + int(net.any_perishable)
     width_in = max(1, max(int((net.upstream[i] >= 0).sum()) for i in range(net.n_nodes)))
     width_out = max(1, max(int((net.downstream[i] >= 0).sum()) for i in range(net.n_nodes)))
     expected = {"local": f, "neighbours": f * (1 + width_in + width_out), "global": net.n_nodes * (f + 1)}[view]
