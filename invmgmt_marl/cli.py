@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from invmgmt_marl import metrics
 from invmgmt_marl.cli_train import add_ablate_parser, add_train_parser, cmd_ablate, cmd_train
 from invmgmt_marl.demandsets import DemandSetError
 from invmgmt_marl.errors import ScenarioError
@@ -55,10 +56,7 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
         return traj.node(name).sum(axis=0).mean(axis=0)  # (N,) sum over periods, mean over episodes
 
     # fill rate: share of new requests shipped in the period they arrived (backlog is served first)
-    req, owed, shipped = traj.node("requested"), traj.node("owed"), traj.node("shipped")
-    on_time = np.clip(shipped - (owed - req), 0.0, req).sum(axis=0)
-    total_req = req.sum(axis=0)
-    fill = np.where(total_req > 0, on_time / np.maximum(total_req, 1e-300), 1.0).mean(axis=0)
+    fill = metrics.node_fill_rate(traj).mean(axis=0)
     cost = sum(total(c) for c in COST_FIELDS)
     agents = {}
     for i, a in enumerate(net.agents):
