@@ -28,6 +28,7 @@ import numpy as np
 from invmgmt_marl.adapters import require
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.policies.agent import ActFn, ObservationPolicy
+from invmgmt_marl.scenario import Scenario, validate_scenario
 
 __all__ = [
     "ENV_NAME",
@@ -177,7 +178,9 @@ def save_metadata(
 ) -> Path:
     """Write what :func:`load_rllib_policy` needs next to an RLlib checkpoint."""
     path = Path(checkpoint_dir) / METADATA_FILE
-    cfg = {k: (str(v) if isinstance(v, Path) else v) for k, v in env_config.items()}
+    # a scenario is kept as its name or path, or (an in-memory Scenario) as its full mapping
+    cfg = {k: (str(v) if isinstance(v, Path) else v.to_dict() if isinstance(v, Scenario) else v)
+           for k, v in env_config.items()}
     path.write_text(json.dumps({"env_config": cfg, "groups": dict(groups)}, indent=2, default=str))
     return path
 
@@ -228,6 +231,8 @@ def load_rllib_policy(
         groups = groups if groups is not None else meta["groups"]
     if groups is None:
         raise ValueError(f"groups: no {METADATA_FILE} in {ckpt}; pass groups={{module_id: [agents]}}")
+    if isinstance(env_config.get("scenario"), dict):
+        env_config = {**env_config, "scenario": validate_scenario(env_config["scenario"])}
     module = multi.MultiRLModule.from_checkpoint(str(_module_dir(ckpt)))
     template = InventoryParallelEnv(**env_config)
     spaces = {gid: template.action_space(members[0]) for gid, members in groups.items()}

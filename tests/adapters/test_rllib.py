@@ -141,3 +141,25 @@ def test_checkpoint_restores_identical_actions(ray_session: Any, tmp_path: Path)
     np.testing.assert_array_equal(orders1, orders2)
     assert orders1.shape == (3, env.net.n_edges)
     assert np.all((orders1 >= 0) & (orders1 <= env.net.max_order))
+
+
+def test_checkpoint_of_an_in_memory_scenario_loads(ray_session: Any, tmp_path: Path) -> None:
+    """A Scenario object (not a name or path) survives save_metadata / load_rllib_policy."""
+    from invmgmt_marl.scenario import load_scenario
+
+    sc = load_scenario("serial", demand={"process": "poisson", "mean": 10}, periods=20)
+    config = ppo_config(sc, policies="shared", **{k: v for k, v in SMALL.items() if k != "periods"})
+    algo = config.build_algo()
+    try:
+        algo.train()
+        ckpt = tmp_path / "ckpt"
+        algo.save_to_path(str(ckpt))
+        env = InventoryParallelEnv(**config.env_config)
+        save_metadata(ckpt, config.env_config, policy_groups(env, "shared"))
+    finally:
+        algo.stop()
+    policy = load_rllib_policy(ckpt)
+    from invmgmt_marl.sim import initial_state
+
+    orders = policy(env.net, initial_state(env.net, 2), np.random.default_rng(0))
+    assert orders.shape == (2, env.net.n_edges)
