@@ -148,7 +148,7 @@ def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
     console.print(
         f"ablation on [bold]{scenario.name}[/bold]: {len(grid.configs)} reward configurations x {args.seeds} seeds, "
         f"{grid.budget.backend} PPO ({grid.budget.policies}), {grid.budget.iterations} iterations of "
-        f"{grid.budget.steps_per_iteration} agent steps each; test set {grid.evaluation.episodes} episodes "
+        f"{grid.budget.steps_per_iteration} samples each; test set {grid.evaluation.episodes} episodes "
         f"(seed {grid.evaluation.seed}); output {out}"
     )
     with _progress(console) as bar:
