@@ -183,14 +183,17 @@ def markdown(
         "",
         f"Regenerate with: `{command}`",
         "",
-        "Cost per agent-period (team cost / 3 agents / 200 periods), mean over 20 test episodes. Liu et al.'s",
+        "Cost per agent-period (team cost / 3 agents / 200 periods), mean over 20 test episodes. "
+        "Liu et al.'s",
         "figures are from their own environment; ours are tuned on "
         f"{train_episodes} fresh training paths (seed {train_seed}) and evaluated on the",
-        f"published test files (`test_demand_stationary`, `test_demand_merton`) and on our own {test_episodes} "
+        "published test files (`test_demand_stationary`, `test_demand_merton`) and on our own "
+        f"{test_episodes} "
         f"freshly drawn paths (seed {test_seed}).",
         'Stationary demand is `load_scenario("serial", demand={"process": "poisson", "mean": 10})`. '
         "Bound: the perfect-information",
-        "linear program on each test path; gap = (cost - bound) / bound. Rows marked (extra) have no Liu et al. "
+        "linear program on each test path; gap = (cost - bound) / bound. Rows marked (extra) have "
+        "no Liu et al. "
         "counterpart.",
         "",
         "| " + " | ".join(COLUMNS) + " |",

@@ -28,7 +28,9 @@ from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.train import plot_curve, train  # noqa: E402
 
 DEMAND = {"process": "poisson", "mean": 10}
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "liu2022" / "test_demand_stationary"
+SHARED = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "liu2022" / "test_demand_stationary"
+)
 
 
 def published_set(periods: int) -> np.ndarray | None:
@@ -67,15 +69,31 @@ def main() -> None:
     tuned = {kind: tune(net, kind, episodes=64, seed=123) for kind in ("base_stock", "echelon_base_stock")}
     print(f"tuned baselines in {time.perf_counter() - t0:.0f} s")
 
-    ppo = {} if args.lr is None else ({"lr": args.lr} if args.backend == "rllib" else {"learning_rate": args.lr})
+    ppo = (
+        {}
+        if args.lr is None
+        else ({"lr": args.lr} if args.backend == "rllib" else {"learning_rate": args.lr})
+    )
     t0 = time.perf_counter()
     result = train(
-        "serial", backend=args.backend, policies="shared", iterations=100_000, seed=args.seed, out=out,
-        steps_per_iteration=args.steps_per_iteration, max_seconds=args.minutes * 60, keep_best=True,
-        demand=DEMAND, action_type=args.action_type, ppo=ppo,
+        "serial",
+        backend=args.backend,
+        policies="shared",
+        iterations=100_000,
+        seed=args.seed,
+        out=out,
+        steps_per_iteration=args.steps_per_iteration,
+        max_seconds=args.minutes * 60,
+        keep_best=True,
+        demand=DEMAND,
+        action_type=args.action_type,
+        ppo=ppo,
         progress=lambda r: print(
-            f"it {r['iteration']:4.0f}  {time.perf_counter() - t0:6.0f} s  return {r['episode_return_mean']:10.1f}  "
-            f"eval cost {r['eval_cost_per_agent_period']:7.2f}", flush=True),
+            f"it {r['iteration']:4.0f}  {time.perf_counter() - t0:6.0f} s  return "
+            f"{r['episode_return_mean']:10.1f}  "
+            f"eval cost {r['eval_cost_per_agent_period']:7.2f}",
+            flush=True,
+        ),
     )
     plot_curve(result, out / "learning_curve.png")
     if args.backend == "rllib":
@@ -96,19 +114,28 @@ def main() -> None:
         rows.append(row)
     best = min(result.curve, key=lambda r: r["eval_cost_per_agent_period"])
     summary = {
-        "backend": args.backend, "minutes": args.minutes, "seconds": result.seconds, "iterations": len(result.curve),
-        "env_steps": result.curve[-1].get("env_steps"), "best_iteration": best["iteration"],
-        "best_eval_cost": best["eval_cost_per_agent_period"], "tests": rows,
+        "backend": args.backend,
+        "minutes": args.minutes,
+        "seconds": result.seconds,
+        "iterations": len(result.curve),
+        "env_steps": result.curve[-1].get("env_steps"),
+        "best_iteration": best["iteration"],
+        "best_eval_cost": best["eval_cost_per_agent_period"],
+        "tests": rows,
         "tuned": {k: v.params for k, v in tuned.items()},
     }
     (out / "quality.json").write_text(json.dumps(summary, indent=2))
-    print(f"\n{args.backend} PPO, {len(result.curve)} iterations in {result.seconds / 60:.1f} min; "
-          f"best evaluation cost {best['eval_cost_per_agent_period']:.2f} at iteration {best['iteration']:.0f}")
+    print(
+        f"\n{args.backend} PPO, {len(result.curve)} iterations in {result.seconds / 60:.1f} min; "
+        f"best evaluation cost {best['eval_cost_per_agent_period']:.2f} at iteration {best['iteration']:.0f}"
+    )
     print("cost per agent-period (mean ± s.e. over the test episodes):")
     for row in rows:
         ref = row["base_stock (tuned)"][0]
-        cells = "  ".join(f"{k}: {m:.2f} ± {s:.2f} ({(m / ref - 1) * 100:+.1f}% vs base_stock)"
-                          for k, (m, s) in ((k, v) for k, v in row.items() if k != "test set"))
+        cells = "  ".join(
+            f"{k}: {m:.2f} ± {s:.2f} ({(m / ref - 1) * 100:+.1f}% vs base_stock)"
+            for k, (m, s) in ((k, v) for k, v in row.items() if k != "test set")
+        )
         print(f"  {row['test set']}: {cells}")
 
 

@@ -273,7 +273,8 @@ def run_ablation(
         records[(rec["config"], rec["seed"])] = rec
         if progress:
             progress(
-                f"{rec['config']} seed {rec['seed']}: {rec['kpis']['cost_per_agent_period']:.2f} per agent-period"
+                f"{rec['config']} seed {rec['seed']}: {rec['kpis']['cost_per_agent_period']:.2f} "
+                "per agent-period"
             )
 
     if parallel > 1 and len(todo) > 1:

@@ -138,7 +138,8 @@ class ActionCodec:
             unknown = sorted(set(actions) - set(agents))
             missing = sorted(set(agents) - set(actions))
             raise InvalidActionError(
-                f"actions: expected one action for each live agent {agents}; unknown {unknown}, missing {missing}"
+                f"actions: expected one action for each live agent {agents}; unknown {unknown}, "
+                f"missing {missing}"
             )
         orders = np.zeros((1, self.net.n_edges))
         clipped: dict[str, int] = {}

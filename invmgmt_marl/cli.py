@@ -486,8 +486,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--train-episodes", type=int, default=64)
     b.add_argument("--train-seed", type=int, default=123)
     b.add_argument("--scenarios", help="comma-separated scenario names (default: shipped, up to 12 agents)")
-    b.add_argument("--objective", default="auto", choices=["auto", "cost", "profit"],
-                   help="auto: profit where stores sell at a price, cost elsewhere")
+    b.add_argument(
+        "--objective",
+        default="auto",
+        choices=["auto", "cost", "profit"],
+        help="auto: profit where stores sell at a price, cost elsewhere",
+    )
     b.add_argument("--policies", help="comma-separated baselines (default: all)")
     b.add_argument("--periods", type=int, help="override the episode length (quick runs)")
     b.add_argument("--no-bound", action="store_true")

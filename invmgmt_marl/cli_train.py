@@ -57,7 +57,9 @@ def add_train_parser(sub: Any) -> None:
     t.add_argument("--eval-episodes", type=int, default=10, help="fixed evaluation demand paths")
     t.add_argument("--address", help="Ray cluster address (rllib); default: a local Ray instance")
     t.add_argument("--num-env-runners", type=int, default=0, help="RLlib env runners (Ray actors)")
-    t.add_argument("--num-learners", type=int, default=0, help="RLlib learner actors (0: learn in the driver)")
+    t.add_argument(
+        "--num-learners", type=int, default=0, help="RLlib learner actors (0: learn in the driver)"
+    )
     t.add_argument(
         "--action-type", choices=["box", "discrete", "multidiscrete"], help="override the scenario's"
     )
@@ -83,7 +85,8 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         env_kwargs["demand"] = json.loads(args.demand_process)
     ppo = {"lr" if args.backend == "rllib" else "learning_rate": args.lr} if args.lr else {}
     console.print(
-        f"training {args.backend} PPO ({args.policies}) on [bold]{args.scenario}[/bold] for {args.iterations} "
+        f"training {args.backend} PPO ({args.policies}) on [bold]{args.scenario}[/bold] for "
+        f"{args.iterations} "
         f"iterations of {args.steps_per_iteration} agent steps, seed {args.seed}, output {args.out}"
     )
     with _progress(console) as bar:
@@ -118,8 +121,10 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     png = plot_curve(result, os.path.join(args.out, "learning_curve.png"))
     best = min(result.curve, key=lambda r: r["eval_cost_per_agent_period"])
     console.print(
-        f"done in {result.seconds:.0f} s: final evaluation cost {result.curve[-1]['eval_cost_per_agent_period']:.2f} "
-        f"per agent-period (best {best['eval_cost_per_agent_period']:.2f} at iteration {best['iteration']:.0f}).\n"
+        f"done in {result.seconds:.0f} s: final evaluation cost "
+        f"{result.curve[-1]['eval_cost_per_agent_period']:.2f} "
+        f"per agent-period (best {best['eval_cost_per_agent_period']:.2f} at iteration "
+        f"{best['iteration']:.0f}).\n"
         f"checkpoint {result.checkpoint}\nlearning curve {os.path.join(args.out, 'results.json')} and {png}"
     )
     return 0
@@ -146,7 +151,8 @@ def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
     out = args.out or f"runs/ablation_{scenario.name}"
     n = len(grid.configs) * args.seeds
     console.print(
-        f"ablation on [bold]{scenario.name}[/bold]: {len(grid.configs)} reward configurations x {args.seeds} seeds, "
+        f"ablation on [bold]{scenario.name}[/bold]: {len(grid.configs)} reward configurations x "
+        f"{args.seeds} seeds, "
         f"{grid.budget.backend} PPO ({grid.budget.policies}), {grid.budget.iterations} iterations of "
         f"{grid.budget.steps_per_iteration} samples each; test set {grid.evaluation.episodes} episodes "
         f"(seed {grid.evaluation.seed}); output {out}"

@@ -545,15 +545,26 @@ BASELINES: tuple[Baseline, ...] = (
 
 
 def _tuned_or_default(
-    net: Network, b: Baseline, train_episodes: int, train_seed: int, progress: bool, cache: bool,
+    net: Network,
+    b: Baseline,
+    train_episodes: int,
+    train_seed: int,
+    progress: bool,
+    cache: bool,
     objective: str = "cost",
 ) -> tuple[Policy, TuneResult | None]:
     if b.tuned:
         if b.kind not in TUNABLE:
             raise ValueError(f"{b.label}: policy {b.kind!r} is not tunable; tunable: {sorted(TUNABLE)}")
         res = tune(
-            net, b.kind, episodes=train_episodes, seed=train_seed, objective=objective, progress=progress,
-            cache=cache, **b.options,
+            net,
+            b.kind,
+            episodes=train_episodes,
+            seed=train_seed,
+            objective=objective,
+            progress=progress,
+            cache=cache,
+            **b.options,
         )
         return res.policy(net), res
     return make_policy(b.kind, net, **b.options), None
@@ -602,7 +613,9 @@ def run_benchmark(
             from invmgmt_marl.oracle import OracleError, bound_many
 
             try:
-                bound_v = np.array([r.objective for r in bound_many(net, demand, objective=obj, progress=progress)])
+                bound_v = np.array(
+                    [r.objective for r in bound_many(net, demand, objective=obj, progress=progress)]
+                )
             except OracleError as err:  # features the LP cannot bound: the table shows no bound
                 logger.warning("benchmark: %s", err)
         floor_traj = rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")
@@ -678,7 +691,8 @@ def _f(v: Any, fmt: str = "{:.2f}") -> str:
 def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: str = "") -> str:
     """ONE markdown table of :func:`run_benchmark` rows, headed by the command that regenerates it."""
     lines = [
-        "| scenario | scored on | policy | cost / agent-period (± s.e.) | profit / agent-period | fill rate | "
+        "| scenario | scored on | policy | cost / agent-period (± s.e.) | profit / agent-period | "
+        "fill rate | "
         "cycle service | bullwhip CV, store → supplier (demand) | gap to bound | score |",
         "|---|---|---|---:|---:|---:|---:|---|---:|---:|",
     ]
@@ -694,7 +708,10 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
         obj = s.get("objective", "cost")
         if r["kind"] == "oracle":
             cost_cell, profit_cell = (cost_txt, "–") if obj == "cost" else ("–", cost_txt)
-            lines.append(f"| {r['scenario']} | {obj} | **{policy}** | {cost_cell} | {profit_cell} | – | – | – | 0 | 1 |")
+            lines.append(
+                f"| {r['scenario']} | {obj} | **{policy}** | {cost_cell} | {profit_cell} | – | – | "
+                "– | 0 | 1 |"
+            )
             continue
         n_ap = len(s["agents"]) * s["periods"]
         profit_txt = _f(s["profit"] / n_ap) if obj == "profit" else "–"
@@ -705,7 +722,8 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
         gap = _f(s["bound"]["gap"], "{:.0%}") if s.get("bound") else "–"
         score = _f(s.get("score"), "{:.3f}")
         lines.append(
-            f"| {s['scenario']} | {obj} | {policy} | {cost_txt} | {profit_txt} | {fill} | {csl} | {bw} | {gap} | {score} |"
+            f"| {s['scenario']} | {obj} | {policy} | {cost_txt} | {profit_txt} | {fill} | {csl} | "
+            f"{bw} | {gap} | {score} |"
         )
     head = [f"Regenerate with: `{command}`", ""]
     if note:

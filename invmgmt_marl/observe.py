@@ -79,7 +79,9 @@ def local_features(net: Network, state: SimState, scale: float) -> F64:
     out[:, :, 4 : 4 + lmax] = (pipe.transpose(0, 2, 1) @ net.edge_to_dst).transpose(0, 2, 1)
     col = 4 + lmax
     if net.any_assembly:  # finished units the component stock allows (the scarcest component decides)
-        per_unit = np.concatenate([state.components * net.component_inverse, np.full((batch, 1), np.inf)], axis=1)
+        per_unit = np.concatenate(
+            [state.components * net.component_inverse, np.full((batch, 1), np.inf)], axis=1
+        )
         out[:, :, col] = 0.0
         out[:, net.assembly_nodes, col] = per_unit[:, net.assembly_edge_idx].min(axis=2)
         col += 1

@@ -181,7 +181,8 @@ class _LP:
         ub[b[:, n_e:]] = np.where(net.store_lost_sales, 0.0, np.inf)
         ub[lo] = np.where(net.store_lost_sales, np.inf, 0.0)
         ub[y] = np.where(fixed, 1.0, 0.0)
-        # end-of-period stock fits the storage (the simulator refuses the rest), or stays within the initial stock
+        # end-of-period stock fits the storage (the simulator refuses the rest),
+        # or stays within the initial stock
         ub[inv] = np.maximum(net.storage_capacity, net.initial_on_hand)
         ub[refused] = np.where(np.isfinite(net.storage_capacity), np.inf, 0.0)
         self.bounds = np.stack([lb, ub], axis=1)

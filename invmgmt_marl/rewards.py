@@ -75,7 +75,10 @@ def reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -
 
 
 def mix(own: F64, alpha: float | F64) -> F64:
-    """``alpha * own + (1 - alpha) * team_mean`` over the agent axis of ``(B, N)``; ``alpha`` scalar or ``(N,)``."""
+    """``alpha * own + (1 - alpha) * team_mean`` over the agent axis of ``(B, N)``.
+
+    ``alpha`` is a scalar or ``(N,)``.
+    """
     if np.isscalar(alpha) and alpha == 1.0:
         return own
     return alpha * own + (1.0 - alpha) * own.mean(axis=1, keepdims=True)

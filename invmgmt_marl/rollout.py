@@ -49,7 +49,7 @@ class Trajectory:
     external_in: F64  # (T, B) units shipped in by the external source
 
     def cost(self) -> F64:
-        """``(B, N)`` total cost of each agent over the episode (holding, backlog, lost sales, ordering, fixed)."""
+        """``(B, N)`` total cost of each agent over the episode (sum of every cost field)."""
         return sum(self.node(f).sum(axis=0) for f in COST_FIELDS)  # type: ignore[return-value]
 
     def node(self, name: str) -> F64:

@@ -127,8 +127,24 @@ def train(
     settings = dict(ppo or {})
     if backend == "rllib" and num_learners:
         settings["num_learners"] = num_learners
-    job = _Job(result, env, scenario, policies, iterations, seed, outdir, eval_demand, address,
-               num_env_runners, steps_per_iteration, progress, settings, env_kwargs, deadline, keep_best)
+    job = _Job(
+        result,
+        env,
+        scenario,
+        policies,
+        iterations,
+        seed,
+        outdir,
+        eval_demand,
+        address,
+        num_env_runners,
+        steps_per_iteration,
+        progress,
+        settings,
+        env_kwargs,
+        deadline,
+        keep_best,
+    )
     (_train_rllib if backend == "rllib" else _train_sb3)(job)
     result.seconds = time.perf_counter() - start
     if outdir is not None:

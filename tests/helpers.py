@@ -20,7 +20,9 @@ SHARED_DIR = (REPO_ROOT / ".." / "shared").resolve()
 GOLDEN_DIR = SHARED_DIR / "golden" / "liu"
 DATASETS_DIR = SHARED_DIR / "datasets" / "liu2022"
 GOLDEN_MISSING = f"../shared/golden/liu not found: expected the Liu et al. golden traces in {GOLDEN_DIR}"
-DATASETS_MISSING = f"../shared/datasets/liu2022 not found: expected the Liu et al. demand files in {DATASETS_DIR}"
+DATASETS_MISSING = (
+    f"../shared/datasets/liu2022 not found: expected the Liu et al. demand files in {DATASETS_DIR}"
+)
 
 # Liu's agent k <-> our agent name (the shipped scenarios list nodes in Liu's order)
 SERIAL_AGENTS = ["store_0", "warehouse_0", "supplier_0"]
@@ -35,7 +37,7 @@ def golden_params(prefix: str = "") -> list[Any]:
     return [pytest.param(f, id=f.name) for f in files]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_json(path: str) -> Any:
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)
@@ -63,7 +65,7 @@ def read_demand_file(rel: str) -> np.ndarray:
 
 
 def node_pipeline(net: Any, state: Any) -> np.ndarray:
-    """``(B, N, L)``: per node, the sum over inbound edges of the pipeline in arrival order (next period first)."""
+    """``(B, N, L)``: per node, the inbound pipelines summed, in arrival order (next period first)."""
     slots = (state.t + np.arange(net.max_lead)) % net.max_lead
     pipe = state.pipeline[:, :, slots]  # (B, E, L)
     return np.einsum("bel,en->bnl", pipe, net.edge_to_dst)
@@ -76,8 +78,13 @@ BASE_SCENARIO: dict[str, Any] = {
     "name": "base",
     "periods": 10,
     "nodes": [
-        {"role": "store", "initial_on_hand": 5, "holding_cost": 1, "backlog_cost": 2,
-         "demand": {"process": "poisson", "mean": 3}},
+        {
+            "role": "store",
+            "initial_on_hand": 5,
+            "holding_cost": 1,
+            "backlog_cost": 2,
+            "demand": {"process": "poisson", "mean": 3},
+        },
         {"role": "warehouse", "initial_on_hand": 5, "holding_cost": 1, "backlog_cost": 1},
         {"role": "supplier", "initial_on_hand": 5, "holding_cost": 1, "backlog_cost": 1},
     ],
@@ -91,19 +98,32 @@ BASE_SCENARIO: dict[str, Any] = {
     "reward": {"scheme": "cost", "alpha": 1.0},
 }
 
+
 def chain_dict(**top: Any) -> dict[str, Any]:
     """external -(1)-> supplier_0 -(2)-> store_0; the hand-trace scenario of test_hand_traces."""
     d: dict[str, Any] = {
         "name": "tiny_chain",
         "periods": 3,
         "nodes": [
-            {"role": "store", "initial_on_hand": 4, "holding_cost": 1, "backlog_cost": 3, "price": 10,
-             "demand": {"process": "fixed", "values": [5, 7, 2]}},
+            {
+                "role": "store",
+                "initial_on_hand": 4,
+                "holding_cost": 1,
+                "backlog_cost": 3,
+                "price": 10,
+                "demand": {"process": "fixed", "values": [5, 7, 2]},
+            },
             {"role": "supplier", "initial_on_hand": 6, "holding_cost": 0.5, "backlog_cost": 2},
         ],
         "edges": [
-            {"from": "supplier_0", "to": "store_0", "lead_time": 2, "unit_cost": 2, "fixed_cost": 5,
-             "initial_pipeline": [0, 3]},
+            {
+                "from": "supplier_0",
+                "to": "store_0",
+                "lead_time": 2,
+                "unit_cost": 2,
+                "fixed_cost": 5,
+                "initial_pipeline": [0, 3],
+            },
             {"from": "external", "to": "supplier_0", "lead_time": 1, "unit_cost": 1, "initial_pipeline": [2]},
         ],
         "actions": {"type": "box", "max_order": 20},
@@ -114,18 +134,35 @@ def chain_dict(**top: Any) -> dict[str, Any]:
 
 
 def one_warehouse_two_stores(
-    *, allocation: str = "priority", wh_stock: float = 5, priorities: tuple[int, int] = (0, 0),
-    lost_sales: bool = False, store_stock: float = 0, capacity: tuple[float | None, float | None] = (None, None),
+    *,
+    allocation: str = "priority",
+    wh_stock: float = 5,
+    priorities: tuple[int, int] = (0, 0),
+    lost_sales: bool = False,
+    store_stock: float = 0,
+    capacity: tuple[float | None, float | None] = (None, None),
 ) -> dict[str, Any]:
     """external -> supplier_0 -> warehouse_0 -> {store_0, store_1}, all lead times 1."""
+
     def store() -> dict[str, Any]:
-        return {"role": "store", "initial_on_hand": store_stock, "holding_cost": 1,
-                "backlog_cost": 0 if lost_sales else 1,  # a lost-sales store takes no backlog cost
-                "lost_sales": lost_sales, "lost_sales_cost": 2 if lost_sales else 0,
-                "demand": {"process": "constant", "value": 0}}
+        return {
+            "role": "store",
+            "initial_on_hand": store_stock,
+            "holding_cost": 1,
+            "backlog_cost": 0 if lost_sales else 1,  # a lost-sales store takes no backlog cost
+            "lost_sales": lost_sales,
+            "lost_sales_cost": 2 if lost_sales else 0,
+            "demand": {"process": "constant", "value": 0},
+        }
+
     edges = []
     for k in range(2):
-        e: dict[str, Any] = {"from": "warehouse_0", "to": f"store_{k}", "lead_time": 1, "priority": priorities[k]}
+        e: dict[str, Any] = {
+            "from": "warehouse_0",
+            "to": f"store_{k}",
+            "lead_time": 1,
+            "priority": priorities[k],
+        }
         if capacity[k] is not None:
             e["capacity"] = capacity[k]
         edges.append(e)
@@ -136,10 +173,18 @@ def one_warehouse_two_stores(
     return {
         "name": "one_wh_two_stores",
         "periods": 4,
-        "nodes": [store(), store(),
-                  {"role": "warehouse", "initial_on_hand": wh_stock, "holding_cost": 1, "backlog_cost": 1,
-                   "allocation": allocation},
-                  {"role": "supplier", "initial_on_hand": 0}],
+        "nodes": [
+            store(),
+            store(),
+            {
+                "role": "warehouse",
+                "initial_on_hand": wh_stock,
+                "holding_cost": 1,
+                "backlog_cost": 1,
+                "allocation": allocation,
+            },
+            {"role": "supplier", "initial_on_hand": 0},
+        ],
         "edges": edges,
         "actions": {"max_order": 100},
     }

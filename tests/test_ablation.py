@@ -28,17 +28,23 @@ def _grid(tmp_path: Path, text: str = TINY) -> Path:
     return p
 
 
-@pytest.mark.parametrize("text,field", [
-    ("configs: {a: {reward: {scheme: cost}, bogus: 1}}", "configs.a.bogus"),
-    ("configs: {}", "configs"),
-    ("budget: {iterations: 0}\nconfigs: {a: {reward: {scheme: cost}}}", "budget.iterations"),
-    ("budget: {backend: tf}\nconfigs: {a: {reward: {scheme: cost}}}", "budget.backend"),
-    ("configs: {a: {reward: {scheme: nope}}}", "configs.a.reward"),
-    ("configs: {a: {reward: {scheme: cost, roles: {store: {weights: {service_level: 1}}}}}}", "configs.a.reward"),
-    ("configs: {a: {reward: {scheme: cost, agents: {store_9: {alpha: 0.5}}}}}", "configs.a.reward"),
-    ("env: {periodz: 3}\nconfigs: {a: {reward: {scheme: cost}}}", "env"),
-    ("surprise: 1\nconfigs: {a: {reward: {scheme: cost}}}", "surprise"),
-])
+@pytest.mark.parametrize(
+    "text,field",
+    [
+        ("configs: {a: {reward: {scheme: cost}, bogus: 1}}", "configs.a.bogus"),
+        ("configs: {}", "configs"),
+        ("budget: {iterations: 0}\nconfigs: {a: {reward: {scheme: cost}}}", "budget.iterations"),
+        ("budget: {backend: tf}\nconfigs: {a: {reward: {scheme: cost}}}", "budget.backend"),
+        ("configs: {a: {reward: {scheme: nope}}}", "configs.a.reward"),
+        (
+            "configs: {a: {reward: {scheme: cost, roles: {store: {weights: {service_level: 1}}}}}}",
+            "configs.a.reward",
+        ),
+        ("configs: {a: {reward: {scheme: cost, agents: {store_9: {alpha: 0.5}}}}}", "configs.a.reward"),
+        ("env: {periodz: 3}\nconfigs: {a: {reward: {scheme: cost}}}", "env"),
+        ("surprise: 1\nconfigs: {a: {reward: {scheme: cost}}}", "surprise"),
+    ],
+)
 def test_invalid_grids_name_the_field(tmp_path: Path, text: str, field: str) -> None:
     with pytest.raises(AblationError) as info:
         load_grid(_grid(tmp_path, text), "serial")
@@ -112,5 +118,6 @@ def test_parallel_trials_run_as_ray_tasks(tmp_path: Path) -> None:
     # SB3 training is deterministic under a seed: the same trials give the same test costs
     assert [r["per_seed_cost"] for r in par["rows"]] == [r["per_seed_cost"] for r in seq["rows"]]
     assert sorted(p.name for p in (tmp_path / "par" / "trials").glob("*.json")) == [
-        "own__seed0.json", "store_recon__seed0.json"
+        "own__seed0.json",
+        "store_recon__seed0.json",
     ]

@@ -55,18 +55,25 @@ def tiny(
     no costs at all (a free warehouse of its own). Edges: no unit or fixed cost, max_order 20.
     Returns the network and the ``(T, 1)`` demand path.
     """
-    st_node = {"role": "store", "initial_on_hand": 0, "holding_cost": 1, "backlog_cost": 10,
-               "demand": {"process": "constant", "value": 0}}
+    st_node = {
+        "role": "store",
+        "initial_on_hand": 0,
+        "holding_cost": 1,
+        "backlog_cost": 10,
+        "demand": {"process": "constant", "value": 0},
+    }
     st_node.update(store or {})
     e0 = {"from": "supplier_0", "to": "store_0", "lead_time": 1}
     e0.update(edge or {})
-    sc = validate_scenario({
-        "name": "tiny_oracle",
-        "periods": len(demand),
-        "nodes": [st_node, {"role": "supplier", "initial_on_hand": supplier_stock}],
-        "edges": [e0, {"from": "external", "to": "supplier_0", "lead_time": 1}],
-        "actions": {"max_order": 20},
-    })
+    sc = validate_scenario(
+        {
+            "name": "tiny_oracle",
+            "periods": len(demand),
+            "nodes": [st_node, {"role": "supplier", "initial_on_hand": supplier_stock}],
+            "edges": [e0, {"from": "external", "to": "supplier_0", "lead_time": 1}],
+            "actions": {"max_order": 20},
+        }
+    )
     return compile_network(sc), np.array(demand, dtype=np.float64)[:, None]
 
 
@@ -125,8 +132,9 @@ def test_hand_backlog(demand: list[float], supplier_stock: float, expected: floa
 #   only adds holding cost -> total 35 and no shipments to the store at all.
 #   [5, 5, 0]: period 0 as above (35); period 1's 5 units arrive from a t=0 shipment -> total 35.
 #   [0, 5, 0]: as in (a), 0.
-@pytest.mark.parametrize(("demand", "expected", "lost0"), [([5, 0, 0], 35.0, 5), ([5, 5, 0], 35.0, 5),
-                                                            ([0, 5, 0], 0.0, 0)])
+@pytest.mark.parametrize(
+    ("demand", "expected", "lost0"), [([5, 0, 0], 35.0, 5), ([5, 5, 0], 35.0, 5), ([0, 5, 0], 0.0, 0)]
+)
 def test_hand_lost_sales(demand: list[float], expected: float, lost0: float) -> None:
     net, d = tiny(demand, store={"lost_sales": True, "lost_sales_cost": 7, "backlog_cost": 0})
     r = perfect_information_bound(net, d)
@@ -146,8 +154,9 @@ def test_hand_lost_sales(demand: list[float], expected: float, lost0: float) -> 
 #   h=1, b=3: hold -> 5, first shipment at t=0.   h=3, b=2: backlog -> 10, nothing shipped at t=0.
 @pytest.mark.parametrize(("h", "b", "expected", "ship0"), [(1, 3, 5.0, 5.0), (3, 2, 10.0, 0.0)])
 def test_hand_hold_vs_backlog(h: float, b: float, expected: float, ship0: float) -> None:
-    net, d = tiny([0, 0, 10, 0], store={"holding_cost": h, "backlog_cost": b}, supplier_stock=10,
-                  edge={"capacity": 5})
+    net, d = tiny(
+        [0, 0, 10, 0], store={"holding_cost": h, "backlog_cost": b}, supplier_stock=10, edge={"capacity": 5}
+    )
     r = perfect_information_bound(net, d)
     assert r.objective == pytest.approx(expected, abs=1e-9)
     assert r.shipments[0, 0] == pytest.approx(ship0, abs=1e-9)
@@ -233,7 +242,9 @@ def node_spec(draw: st.DrawFn, role: str) -> dict[str, Any]:
 def edge_spec(draw: st.DrawFn, src: str, dst: str) -> dict[str, Any]:
     lead = draw(st.integers(1, 4))
     e: dict[str, Any] = {
-        "from": src, "to": dst, "lead_time": lead,
+        "from": src,
+        "to": dst,
+        "lead_time": lead,
         "unit_cost": draw(st.sampled_from([0.0, 0.1, 1.0])),
         "fixed_cost": draw(st.sampled_from([0.0, 0.0, 2.0, 5.0])),
         "priority": draw(st.integers(0, 1)),
@@ -249,17 +260,34 @@ def edge_spec(draw: st.DrawFn, src: str, dst: str) -> dict[str, Any]:
 
 TOPOLOGIES: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
     "chain2": (["store", "supplier"], [("supplier_0", "store_0"), ("external", "supplier_0")]),
-    "chain3": (["store", "warehouse", "supplier"],
-               [("warehouse_0", "store_0"), ("supplier_0", "warehouse_0"), ("external", "supplier_0")]),
-    "tree": (["store", "store", "warehouse", "supplier"],
-             [("warehouse_0", "store_0"), ("warehouse_0", "store_1"), ("supplier_0", "warehouse_0"),
-              ("external", "supplier_0")]),
-    "tree_direct": (["store", "store", "supplier"],
-                    [("supplier_0", "store_0"), ("supplier_0", "store_1"), ("external", "supplier_0")]),
+    "chain3": (
+        ["store", "warehouse", "supplier"],
+        [("warehouse_0", "store_0"), ("supplier_0", "warehouse_0"), ("external", "supplier_0")],
+    ),
+    "tree": (
+        ["store", "store", "warehouse", "supplier"],
+        [
+            ("warehouse_0", "store_0"),
+            ("warehouse_0", "store_1"),
+            ("supplier_0", "warehouse_0"),
+            ("external", "supplier_0"),
+        ],
+    ),
+    "tree_direct": (
+        ["store", "store", "supplier"],
+        [("supplier_0", "store_0"), ("supplier_0", "store_1"), ("external", "supplier_0")],
+    ),
     # two sources for the store, two external edges (normal / urgent) for the supplier
-    "dual": (["store", "warehouse", "supplier"],
-             [("warehouse_0", "store_0"), ("supplier_0", "store_0"), ("supplier_0", "warehouse_0"),
-              ("external", "supplier_0"), ("external", "supplier_0")]),
+    "dual": (
+        ["store", "warehouse", "supplier"],
+        [
+            ("warehouse_0", "store_0"),
+            ("supplier_0", "store_0"),
+            ("supplier_0", "warehouse_0"),
+            ("external", "supplier_0"),
+            ("external", "supplier_0"),
+        ],
+    ),
 }
 
 
@@ -268,16 +296,27 @@ def instance(draw: st.DrawFn) -> tuple[Network, np.ndarray, Any, int]:
     """A random small network, a demand path ``(T, S)``, a policy and a seed."""
     roles, links = TOPOLOGIES[draw(st.sampled_from(sorted(TOPOLOGIES)))]
     periods = draw(st.integers(1, 12))
-    net = compile_network(validate_scenario({
-        "name": "random_small",
-        "periods": periods,
-        "nodes": [draw(node_spec(r)) for r in roles],
-        "edges": [draw(edge_spec(s, t)) for s, t in links],
-        "actions": {"max_order": draw(st.integers(1, 15))},
-    }))
+    net = compile_network(
+        validate_scenario(
+            {
+                "name": "random_small",
+                "periods": periods,
+                "nodes": [draw(node_spec(r)) for r in roles],
+                "edges": [draw(edge_spec(s, t)) for s, t in links],
+                "actions": {"max_order": draw(st.integers(1, 15))},
+            }
+        )
+    )
     demand = np.array(
-        draw(st.lists(st.lists(st.integers(0, 10), min_size=net.n_stores, max_size=net.n_stores),
-                      min_size=periods, max_size=periods)), dtype=np.float64)
+        draw(
+            st.lists(
+                st.lists(st.integers(0, 10), min_size=net.n_stores, max_size=net.n_stores),
+                min_size=periods,
+                max_size=periods,
+            )
+        ),
+        dtype=np.float64,
+    )
     kind = draw(st.sampled_from(["constant", "random", "base_stock"]))
     if kind == "constant":
         policy: Any = ConstantPolicy(draw(st.integers(0, 15)))
@@ -353,8 +392,9 @@ def _net_demand() -> np.ndarray:
 @pytest.mark.parametrize("name", ["serial", "net_2x3"])
 def test_solve_time(name: str) -> None:
     net = compile_network(load_scenario(name))
-    demand = (read_demand(LIU_DATA / "test_demand_merton" / "0.txt")[:, None] if name == "serial"
-              else _net_demand())
+    demand = (
+        read_demand(LIU_DATA / "test_demand_merton" / "0.txt")[:, None] if name == "serial" else _net_demand()
+    )
     t0 = time.perf_counter()
     r = perfect_information_bound(net, demand)
     wall = time.perf_counter() - t0

@@ -80,7 +80,8 @@ def policy_groups(env: InventoryParallelEnv, layout: str) -> dict[str, list[str]
             ) != env.action_space(first):
                 raise ValueError(
                     f"policies: agents {first!r} and {a!r} share module {gid!r} but their spaces differ "
-                    f"({env.observation_space(first)} / {env.action_space(first)} vs {env.observation_space(a)} / "
+                    f"({env.observation_space(first)} / {env.action_space(first)} vs "
+                    f"{env.observation_space(a)} / "
                     f"{env.action_space(a)}); use "
                     + (
                         "shared_spaces=True in env_config"
@@ -179,8 +180,10 @@ def save_metadata(
     """Write what :func:`load_rllib_policy` needs next to an RLlib checkpoint."""
     path = Path(checkpoint_dir) / METADATA_FILE
     # a scenario is kept as its name or path, or (an in-memory Scenario) as its full mapping
-    cfg = {k: (str(v) if isinstance(v, Path) else v.to_dict() if isinstance(v, Scenario) else v)
-           for k, v in env_config.items()}
+    cfg = {
+        k: (str(v) if isinstance(v, Path) else v.to_dict() if isinstance(v, Scenario) else v)
+        for k, v in env_config.items()
+    }
     path.write_text(json.dumps({"env_config": cfg, "groups": dict(groups)}, indent=2, default=str))
     return path
 

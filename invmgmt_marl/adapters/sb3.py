@@ -161,7 +161,9 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             demand.append(sample_network_demand(self.net, rng, 1, periods))
             supply.append(sample_supply(self.net, rng, 1, periods))
         self._demand = np.concatenate(demand, axis=0)
-        self._supply = None if supply[0] is None else SupplyPath(*(np.concatenate(x) for x in zip(*supply, strict=True)))
+        self._supply = (
+            None if supply[0] is None else SupplyPath(*(np.concatenate(x) for x in zip(*supply, strict=True)))
+        )
         self._state = initial_state(self.net, self.num_episodes)
 
     def _observe(self) -> NDArray[np.float32]:

@@ -13,7 +13,8 @@ least as large), and a supplier that is nobody's primary is made someone's secon
 Everything random is drawn from one ``numpy.random.default_rng(seed)`` in a fixed order, and every
 number is rounded before it is written, so the same arguments give the same mapping and
 :func:`network_yaml` the same text, byte for byte, on any platform (the draws are integers,
-permutations and uniforms compared with thresholds; derived floats are rounded). ``python scenarios/generate_large.py`` rewrites
+permutations and uniforms compared with thresholds; derived floats are rounded).
+``python scenarios/generate_large.py`` rewrites
 ``scenarios/large_network.yaml`` with the defaults; the tests check the shipped file is current.
 
 What is drawn (the rest is fixed per layer, see :data:`LAYER_COSTS`):

@@ -69,7 +69,8 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
     if reward_spec is not None:  # a whole reward block: scheme, alpha, weights, roles, agents
         if not isinstance(reward_spec, Mapping):
             raise ScenarioError(
-                f"reward_spec: expected a mapping like {{'scheme': 'cost', 'alpha': 0.5}}, got {reward_spec!r}"
+                f"reward_spec: expected a mapping like {{'scheme': 'cost', 'alpha': 0.5}}, got "
+                f"{reward_spec!r}"
             )
         data["reward"] = dict(reward_spec)
     demand = overrides.pop("demand", None)

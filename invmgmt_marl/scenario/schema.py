@@ -418,7 +418,8 @@ class Scenario(_Frozen):
                 )
             if n.storage_capacity is not None and n.initial_on_hand > n.storage_capacity:
                 raise ValueError(
-                    f"{where}.initial_on_hand: exceeds storage_capacity={n.storage_capacity}, got {n.initial_on_hand}"
+                    f"{where}.initial_on_hand: exceeds storage_capacity={n.storage_capacity}, got "
+                    f"{n.initial_on_hand}"
                 )
             if n.goodwill is not None and n.role != "store":
                 raise ValueError(f"{where}.goodwill: only stores have customer goodwill, got a {n.role}")
@@ -428,7 +429,8 @@ class Scenario(_Frozen):
                 )
             if n.production_capacity is not None and n.bom is None:
                 raise ValueError(
-                    f"{where}.production_capacity: only assembly nodes (with a bom) produce, got {n.production_capacity}"
+                    f"{where}.production_capacity: only assembly nodes (with a bom) produce, got "
+                    f"{n.production_capacity}"
                 )
             if n.role == "store" and n.demand is None:
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
@@ -540,7 +542,8 @@ def _check_reward(where: str, scheme: str, weights: dict[str, float]) -> None:
         raise ValueError(f"{where}scheme: unknown reward scheme {scheme!r}; known: {sorted(REWARD_SCHEMES)}")
     if weights and scheme != "reconciliation":
         raise ValueError(
-            f"{where}weights: only the reconciliation scheme takes weights, got {weights!r} with scheme {scheme!r}"
+            f"{where}weights: only the reconciliation scheme takes weights, got {weights!r} with "
+            f"scheme {scheme!r}"
         )
     bad = sorted(set(weights) - set(RECONCILIATION_WEIGHTS))
     if bad:

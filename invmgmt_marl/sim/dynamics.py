@@ -287,7 +287,10 @@ def step(
 
 
 def _ship_oldest_first(age: F64, shipped: F64) -> F64:
-    """Remove ``shipped`` ``(B, P)`` units from ``age`` ``(B, P, A)`` buckets, oldest (highest index) first."""
+    """Remove ``shipped`` ``(B, P)`` units from ``age`` ``(B, P, A)`` buckets, oldest first.
+
+    The oldest bucket has the highest index.
+    """
     oldest_first = age[:, :, ::-1]
     before = np.cumsum(oldest_first, axis=2) - oldest_first  # units older than each bucket
     take = np.clip(shipped[:, :, None] - before, 0.0, oldest_first)

@@ -181,7 +181,9 @@ def compile_network(sc: Scenario) -> Network:
     s_cnt = len(stores)
     o_cnt = e_cnt + s_cnt
     extra = [len(e.lead_time_extra) - 1 if e.lead_time_extra else 0 for e in sc.edges]
-    lmax = max(e.lead_time + k for e, k in zip(sc.edges, extra, strict=True))  # the ring buffer holds the longest
+    lmax = max(
+        e.lead_time + k for e, k in zip(sc.edges, extra, strict=True)
+    )  # the ring buffer holds the longest
 
     edge_src = np.array([n if e.source == EXTERNAL else index[e.source] for e in sc.edges], dtype=np.int64)
     edge_dst = np.array([index[e.target] for e in sc.edges], dtype=np.int64)

@@ -57,11 +57,14 @@ def test_wrapped_env_steps_like_the_parallel_env() -> None:
         assert tr1["__all__"] == (t == 4) and te1["__all__"] is False
 
 
-@pytest.mark.parametrize("layout,modules", [
-    ("shared", {"shared"}),
-    ("per_role", {"store", "warehouse", "supplier"}),
-    ("per_agent", {"store_0", "store_1", "warehouse_0", "warehouse_1", "supplier_0", "supplier_1"}),
-])
+@pytest.mark.parametrize(
+    "layout,modules",
+    [
+        ("shared", {"shared"}),
+        ("per_role", {"store", "warehouse", "supplier"}),
+        ("per_agent", {"store_0", "store_1", "warehouse_0", "warehouse_1", "supplier_0", "supplier_1"}),
+    ],
+)
 def test_layouts_build_and_train_one_iteration(ray_session: Any, layout: str, modules: set[str]) -> None:
     config = ppo_config("net_2x3", policies=layout, reward_scale=0.25, **SMALL)
     scale = config.env_config["reward_scale"]

@@ -44,7 +44,8 @@ def test_native_equals_supersuit_step_by_step(scenario: str, action_type: str) -
             ends += 1
             assert all(x["TimeLimit.truncated"] for x in i1) and all(x["TimeLimit.truncated"] for x in i2)
             np.testing.assert_array_equal(
-                np.stack([x["terminal_observation"] for x in i1]), np.stack([x["terminal_observation"] for x in i2])
+                np.stack([x["terminal_observation"] for x in i1]),
+                np.stack([x["terminal_observation"] for x in i2]),
             )
         else:
             assert not any(x.get("TimeLimit.truncated") for x in i1 + i2)
@@ -65,14 +66,19 @@ def test_native_rewards_equal_the_parallel_env() -> None:
         _, rew, _, _ = nat.step(acts)
         for b, env in enumerate(envs):
             _, r, _, _, _ = env.step({a: acts[b * 6 + i] for i, a in enumerate(env.possible_agents)})
-            np.testing.assert_allclose(rew[b * 6 : (b + 1) * 6], [r[a] for a in env.possible_agents], rtol=1e-6)
+            np.testing.assert_allclose(
+                rew[b * 6 : (b + 1) * 6], [r[a] for a in env.possible_agents], rtol=1e-6
+            )
 
 
 def test_seed_through_ppo_and_vec_env_seed() -> None:
     """PPO(seed=...) calls vec_env.seed(): it must work and make the first reset reproducible."""
     from stable_baselines3 import PPO
 
-    for make in (lambda: make_sb3_vec_env("serial", num_envs=2, periods=8), lambda: NativeVecEnv("serial", 2, periods=8)):
+    for make in (
+        lambda: make_sb3_vec_env("serial", num_envs=2, periods=8),
+        lambda: NativeVecEnv("serial", 2, periods=8),
+    ):
         a, b = make(), make()
         PPO("MlpPolicy", a, seed=3, n_steps=8, batch_size=8, device="cpu")
         PPO("MlpPolicy", b, seed=3, n_steps=8, batch_size=8, device="cpu")

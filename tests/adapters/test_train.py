@@ -15,25 +15,33 @@ from invmgmt_marl.scenario import validate_scenario  # noqa: E402
 from invmgmt_marl.train import train  # noqa: E402
 
 # a tiny deterministic chain: the store sells 5 a period; without orders it runs dry and backlogs
-TINY = validate_scenario({
-    "name": "tiny",
-    "periods": 20,
-    "nodes": [
-        {"role": "store", "initial_on_hand": 5, "holding_cost": 0.5, "backlog_cost": 2,
-         "demand": {"process": "constant", "value": 5}},
-        {"role": "supplier", "initial_on_hand": 20, "holding_cost": 0.5, "backlog_cost": 2},
-    ],
-    "edges": [
-        {"from": "supplier_0", "to": "store_0", "lead_time": 1},
-        {"from": "external", "to": "supplier_0", "lead_time": 1},
-    ],
-    "actions": {"max_order": 10},
-})
+TINY = validate_scenario(
+    {
+        "name": "tiny",
+        "periods": 20,
+        "nodes": [
+            {
+                "role": "store",
+                "initial_on_hand": 5,
+                "holding_cost": 0.5,
+                "backlog_cost": 2,
+                "demand": {"process": "constant", "value": 5},
+            },
+            {"role": "supplier", "initial_on_hand": 20, "holding_cost": 0.5, "backlog_cost": 2},
+        ],
+        "edges": [
+            {"from": "supplier_0", "to": "store_0", "lead_time": 1},
+            {"from": "external", "to": "supplier_0", "lead_time": 1},
+        ],
+        "actions": {"max_order": 10},
+    }
+)
 
 
 def test_sb3_training_lowers_cost(tmp_path: Path) -> None:
-    result = train(TINY, backend="sb3", iterations=12, seed=0, out=tmp_path, eval_episodes=2,
-                   steps_per_iteration=640)
+    result = train(
+        TINY, backend="sb3", iterations=12, seed=0, out=tmp_path, eval_episodes=2, steps_per_iteration=640
+    )
     costs = [row["eval_cost_per_agent_period"] for row in result.curve]
     assert min(costs[-3:]) < 0.6 * costs[0], costs
     saved = json.loads((tmp_path / "results.json").read_text())
@@ -58,8 +66,23 @@ def test_cli_train_writes_outputs(tmp_path: Path) -> None:
     from invmgmt_marl.cli import main
 
     out = tmp_path / "run"
-    code = main(["train", "--scenario", "serial", "--backend", "sb3", "--iterations", "2",
-                 "--steps-per-iteration", "600", "--eval-episodes", "2", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--scenario",
+            "serial",
+            "--backend",
+            "sb3",
+            "--iterations",
+            "2",
+            "--steps-per-iteration",
+            "600",
+            "--eval-episodes",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     curve = json.loads((out / "results.json").read_text())["curve"]
     assert len(curve) == 2 and all(np.isfinite(r["eval_cost_per_agent_period"]) for r in curve)

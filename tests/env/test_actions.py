@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-import invmgmt_marl
 from invmgmt_marl import InvalidActionError
 from invmgmt_marl.scenario import validate_scenario
 
@@ -111,7 +110,9 @@ def test_unknown_and_missing_agents_raise(make_env, action_type: str) -> None:
         ("multidiscrete", {"store_0": [30], "warehouse_0": [-4], "supplier_0": [2]}, [20, 0, 2], [1, 1, 0]),
     ],
 )
-def test_out_of_bounds_orders_are_clipped_and_counted(make_env, action_type, actions, ordered, clipped) -> None:
+def test_out_of_bounds_orders_are_clipped_and_counted(
+    make_env, action_type, actions, ordered, clipped
+) -> None:
     env = make_env("serial", action_type=action_type, periods=5)
     env.reset(seed=0)
     acts = {a: (np.asarray(v) if isinstance(v, list) else v) for a, v in actions.items()}
@@ -156,7 +157,7 @@ def test_discrete_decoding_net_2x3(make_env) -> None:
         # every agent uses a different index this period
         acts = {ag: (a + 7 * k) % 25 for k, ag in enumerate(env.agents)}
         env.step(acts)
-        for k, ag in enumerate(env.possible_agents):
+        for k, _ag in enumerate(env.possible_agents):
             idx = (a + 7 * k) % 25
             edges = net.agent_edges[k]
             np.testing.assert_array_equal(env.last_ledger.edge_ordered[0, edges], [idx // 5, idx % 5])
@@ -185,20 +186,22 @@ def test_integer_types_accepted_for_discrete(make_env) -> None:
 
 def _uneven() -> Any:
     """store_0 orders from warehouse_0 and supplier_0 (2 edges); the others have one edge each."""
-    return validate_scenario({
-        "periods": 5,
-        "nodes": [
-            {"role": "store", "demand": {"process": "constant", "value": 1}},
-            {"role": "warehouse", "initial_on_hand": 50},
-            {"role": "supplier", "initial_on_hand": 50},
-        ],
-        "edges": [
-            {"from": "warehouse_0", "to": "store_0", "lead_time": 1, "max_order": 3},
-            {"from": "supplier_0", "to": "store_0", "lead_time": 2, "max_order": 2},
-            {"from": "supplier_0", "to": "warehouse_0", "lead_time": 1, "max_order": 9},
-            {"from": "external", "to": "supplier_0", "lead_time": 1, "max_order": 9},
-        ],
-    })
+    return validate_scenario(
+        {
+            "periods": 5,
+            "nodes": [
+                {"role": "store", "demand": {"process": "constant", "value": 1}},
+                {"role": "warehouse", "initial_on_hand": 50},
+                {"role": "supplier", "initial_on_hand": 50},
+            ],
+            "edges": [
+                {"from": "warehouse_0", "to": "store_0", "lead_time": 1, "max_order": 3},
+                {"from": "supplier_0", "to": "store_0", "lead_time": 2, "max_order": 2},
+                {"from": "supplier_0", "to": "warehouse_0", "lead_time": 1, "max_order": 9},
+                {"from": "external", "to": "supplier_0", "lead_time": 1, "max_order": 9},
+            ],
+        }
+    )
 
 
 def test_shared_box_pads_and_ignores_padding(make_env) -> None:
@@ -207,11 +210,13 @@ def test_shared_box_pads_and_ignores_padding(make_env) -> None:
     space = env.action_space("store_0")
     assert space.shape == (2,)
     assert all(env.action_space(a) == space for a in env.possible_agents)
-    _, _, _, _, infos = env.step({
-        "store_0": np.array([3.0, 2.0], np.float32),
-        "warehouse_0": np.array([4.0, 9.0], np.float32),  # second entry is padding: ignored
-        "supplier_0": np.array([9.0, 0.0], np.float32),
-    })
+    _, _, _, _, infos = env.step(
+        {
+            "store_0": np.array([3.0, 2.0], np.float32),
+            "warehouse_0": np.array([4.0, 9.0], np.float32),  # second entry is padding: ignored
+            "supplier_0": np.array([9.0, 0.0], np.float32),
+        }
+    )
     np.testing.assert_array_equal(env.last_ledger.edge_ordered[0], [3, 2, 4, 9])
     assert [infos[a]["clipped"] for a in env.possible_agents] == [0, 0, 0]
     # beyond the agent's own bound (the shared space allows up to 9 for everyone): clipped and counted

@@ -30,7 +30,7 @@ COMBOS = [
 
 def test_shipped_scenarios() -> None:
     assert {"hmarl", "net_2x3", "serial"} <= set(SCENARIOS)
-    assert SCENARIOS == sorted(SCENARIOS)
+    assert sorted(SCENARIOS) == SCENARIOS
 
 
 def _kw(at: str, view: str, shared: bool) -> dict[str, Any]:
@@ -43,7 +43,9 @@ def test_parallel_api(scenario: str, action_type: str, view: str, shared: bool) 
     assert isinstance(env, ParallelEnv)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*observation space value is infinity.*")
-        warnings.filterwarnings("ignore", message=".*should be gymnasium.spaces.box or gymnasium.spaces.discrete.*")
+        warnings.filterwarnings(
+            "ignore", message=".*should be gymnasium.spaces.box or gymnasium.spaces.discrete.*"
+        )
         parallel_api_test(env, num_cycles=PERIODS + 5)
     env.close()
 
@@ -54,7 +56,9 @@ def test_aec_api(scenario: str, action_type: str, view: str, shared: bool) -> No
     assert isinstance(env.unwrapped, AECEnv) or isinstance(env, AECEnv)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*observation space value is infinity.*")
-        warnings.filterwarnings("ignore", message=".*should be gymnasium.spaces.box or gymnasium.spaces.discrete.*")
+        warnings.filterwarnings(
+            "ignore", message=".*should be gymnasium.spaces.box or gymnasium.spaces.discrete.*"
+        )
         api_test(env, num_cycles=PERIODS + 5)
     env.close()
 
@@ -123,7 +127,9 @@ def test_observation_dimensions(scenario_name: str, view: str) -> None:
     f = 5 + net.max_lead + int(net.any_assembly) + int(net.any_perishable)
     width_in = max(1, max(int((net.upstream[i] >= 0).sum()) for i in range(net.n_nodes)))
     width_out = max(1, max(int((net.downstream[i] >= 0).sum()) for i in range(net.n_nodes)))
-    expected = {"local": f, "neighbours": f * (1 + width_in + width_out), "global": net.n_nodes * (f + 1)}[view]
+    expected = {"local": f, "neighbours": f * (1 + width_in + width_out), "global": net.n_nodes * (f + 1)}[
+        view
+    ]
     for a in env.possible_agents:
         assert env.observation_space(a).shape == (expected,)
     assert env.state_space.shape == (net.n_nodes * f,)
@@ -157,9 +163,15 @@ def test_neighbours_view_holds_neighbour_features() -> None:
     lo, _ = loc.reset(seed=1)
     for _ in range(3):
         f = lo["store_0"].shape[0]
-        np.testing.assert_array_equal(o["warehouse_0"].reshape(3, f), [lo["warehouse_0"], lo["supplier_0"], lo["store_0"]])
-        np.testing.assert_array_equal(o["store_0"].reshape(3, f), [lo["store_0"], lo["warehouse_0"], np.zeros(f)])
-        np.testing.assert_array_equal(o["supplier_0"].reshape(3, f), [lo["supplier_0"], np.zeros(f), lo["warehouse_0"]])
+        np.testing.assert_array_equal(
+            o["warehouse_0"].reshape(3, f), [lo["warehouse_0"], lo["supplier_0"], lo["store_0"]]
+        )
+        np.testing.assert_array_equal(
+            o["store_0"].reshape(3, f), [lo["store_0"], lo["warehouse_0"], np.zeros(f)]
+        )
+        np.testing.assert_array_equal(
+            o["supplier_0"].reshape(3, f), [lo["supplier_0"], np.zeros(f), lo["warehouse_0"]]
+        )
         acts = {a: env.action_space(a).sample() for a in env.agents}
         o, *_ = env.step(acts)
         lo, *_ = loc.step(acts)
@@ -167,10 +179,15 @@ def test_neighbours_view_holds_neighbour_features() -> None:
 
 def test_action_spaces_per_type() -> None:
     assert invmgmt_marl.parallel_env("serial").action_space("store_0") == spaces.Box(0, 20, (1,), np.float32)
-    assert invmgmt_marl.parallel_env("serial", action_type="discrete").action_space("store_0") == spaces.Discrete(21)
-    assert invmgmt_marl.parallel_env("net_2x3", action_type="discrete").action_space("warehouse_1") == spaces.Discrete(25)
-    assert invmgmt_marl.parallel_env("net_2x3", action_type="multidiscrete").action_space("store_0") == \
-        spaces.MultiDiscrete([5, 5])
+    assert invmgmt_marl.parallel_env("serial", action_type="discrete").action_space(
+        "store_0"
+    ) == spaces.Discrete(21)
+    assert invmgmt_marl.parallel_env("net_2x3", action_type="discrete").action_space(
+        "warehouse_1"
+    ) == spaces.Discrete(25)
+    assert invmgmt_marl.parallel_env("net_2x3", action_type="multidiscrete").action_space(
+        "store_0"
+    ) == spaces.MultiDiscrete([5, 5])
     hm = invmgmt_marl.parallel_env("hmarl")
     np.testing.assert_array_equal(hm.action_space("store_0").high, [200])  # scenario default
     np.testing.assert_array_equal(hm.action_space("supplier_0").high, [1000])  # edge max_order
@@ -183,7 +200,14 @@ def test_module_entry_points() -> None:
     assert env.possible_agents == ["store_0", "warehouse_0", "supplier_0"]  # default scenario: serial
     raw = invmgmt_marl.raw_env("net_2x3")
     assert isinstance(raw, AECEnv)
-    assert raw.possible_agents == ["store_0", "store_1", "warehouse_0", "warehouse_1", "supplier_0", "supplier_1"]
+    assert raw.possible_agents == [
+        "store_0",
+        "store_1",
+        "warehouse_0",
+        "warehouse_1",
+        "supplier_0",
+        "supplier_1",
+    ]
     with pytest.raises(ValueError, match="render_mode"):
         invmgmt_marl.parallel_env(render_mode="human")
 

@@ -14,8 +14,10 @@ import invmgmt_marl
 
 def _actions(env: Any, rng: np.random.Generator) -> dict[str, Any]:
     """Random in-bounds box actions from our own generator (independent of the env's spaces)."""
-    return {a: (rng.uniform(0, 1, env.action_space(a).shape) * env.action_space(a).high).astype(np.float32)
-            for a in env.agents}
+    return {
+        a: (rng.uniform(0, 1, env.action_space(a).shape) * env.action_space(a).high).astype(np.float32)
+        for a in env.agents
+    }
 
 
 def _assert_same_step(x: tuple[Any, ...], y: tuple[Any, ...], where: str) -> None:
@@ -72,8 +74,9 @@ def test_unseeded_resets_continue_the_seeded_stream() -> None:
 
 
 def test_pettingzoo_seed_test(scenario_name: str) -> None:
-    parallel_seed_test(lambda: invmgmt_marl.parallel_env(scenario_name, periods=30, action_type="discrete"),
-                       num_cycles=30)
+    parallel_seed_test(
+        lambda: invmgmt_marl.parallel_env(scenario_name, periods=30, action_type="discrete"), num_cycles=30
+    )
 
 
 @pytest.mark.parametrize("at_step", [0, 57])

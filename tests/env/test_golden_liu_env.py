@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 
 import invmgmt_marl
-from tests.helpers import DATASETS_DIR, NET_AGENTS, SERIAL_AGENTS, golden_params, load_golden, read_demand_file
+from tests.helpers import (
+    DATASETS_DIR,
+    NET_AGENTS,
+    SERIAL_AGENTS,
+    golden_params,
+    load_golden,
+    read_demand_file,
+)
 
 PERIODS = 200
 
@@ -39,8 +46,9 @@ def _run(g: dict[str, Any]) -> tuple[Any, dict[str, np.ndarray], list[tuple[Any,
     agents = SERIAL_AGENTS if serial else NET_AGENTS
     assert env.possible_agents == agents
     demand = _demand_path(g)
-    np.testing.assert_array_equal(demand, [p["demand"] for p in g["periods"]],
-                                  err_msg="demand file != recorded per-period demand")
+    np.testing.assert_array_equal(
+        demand, [p["demand"] for p in g["periods"]], err_msg="demand file != recorded per-period demand"
+    )
     obs0, _ = env.reset(seed=0, options={"demand": demand})
     np.testing.assert_array_equal(env.demand, demand)
     steps = []
@@ -69,8 +77,9 @@ def test_env_replay_rewards_and_totals(path: Any) -> None:
         assert all(trunc.values()) == (p["t"] == PERIODS - 1)
         total += r
     np.testing.assert_allclose(total, g["totals"]["reward_per_agent"], rtol=0, atol=1e-6)
-    np.testing.assert_allclose(total.mean() / PERIODS, g["totals"]["mean_reward_per_agent_per_period"],
-                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        total.mean() / PERIODS, g["totals"]["mean_reward_per_agent_per_period"], rtol=0, atol=1e-9
+    )
     assert env.agents == []  # the episode ended after 200 periods
 
 

@@ -22,8 +22,12 @@ def test_ansi_render_after_reset_and_steps(scenario_name: str) -> None:
         assert float(_row(text, a)[0]) == env.net.initial_on_hand[i]
     rng = np.random.default_rng(0)
     for _ in range(3):
-        env.step({a: (rng.uniform(size=env.action_space(a).shape) * env.action_space(a).high).astype(np.float32)
-                  for a in env.agents})
+        env.step(
+            {
+                a: (rng.uniform(size=env.action_space(a).shape) * env.action_space(a).high).astype(np.float32)
+                for a in env.agents
+            }
+        )
         text = env.render()
         led = env.last_ledger
         assert f"period {led.t}" in text
@@ -31,9 +35,17 @@ def test_ansi_render_after_reset_and_steps(scenario_name: str) -> None:
             assert f"{d:g}" in text.splitlines()[0]
         for i, a in enumerate(env.possible_agents):
             vals = [float(v) for v in _row(text, a)]
-            expected = [led.on_hand[0, i], led.backlog[0, i], led.in_transit[0, i], led.received[0, i],
-                        led.ordered[0, i], led.shipped[0, i], led.lost[0, i], led.service_level[0, i],
-                        led.total_cost[0, i]]
+            expected = [
+                led.on_hand[0, i],
+                led.backlog[0, i],
+                led.in_transit[0, i],
+                led.received[0, i],
+                led.ordered[0, i],
+                led.shipped[0, i],
+                led.lost[0, i],
+                led.service_level[0, i],
+                led.total_cost[0, i],
+            ]
             np.testing.assert_allclose(vals, expected, atol=0.0051)  # printed with 2 decimals
 
 

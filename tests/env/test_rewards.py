@@ -12,8 +12,15 @@ from invmgmt_marl import ScenarioError
 from invmgmt_marl.rewards import RECONCILIATION_WEIGHTS, compute_rewards
 from invmgmt_marl.sim import COST_FIELDS
 
-COSTS = ("ordering_cost", "fixed_cost", "transit_holding_cost", "holding_cost", "backlog_cost",
-         "lost_sales_cost", "waste_cost")
+COSTS = (
+    "ordering_cost",
+    "fixed_cost",
+    "transit_holding_cost",
+    "holding_cost",
+    "backlog_cost",
+    "lost_sales_cost",
+    "waste_cost",
+)
 
 
 def _episode(env: Any, seed: int = 4, steps: int = 40) -> list[tuple[dict[str, float], dict[str, dict], Any]]:
@@ -22,8 +29,10 @@ def _episode(env: Any, seed: int = 4, steps: int = 40) -> list[tuple[dict[str, f
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(min(steps, env.scenario.periods)):
-        acts = {a: (rng.uniform(0, 1, env.action_space(a).shape) * env.action_space(a).high).astype(np.float32)
-                for a in env.agents}
+        acts = {
+            a: (rng.uniform(0, 1, env.action_space(a).shape) * env.action_space(a).high).astype(np.float32)
+            for a in env.agents
+        }
         _, rew, _, _, infos = env.step(acts)
         out.append((rew, infos, env.last_ledger))
     return out
@@ -56,16 +65,26 @@ def test_profit_transfers_cancel_over_the_team() -> None:
     net = env.net
     for rew, _, led in _episode(env):
         external_cost = (led.edge_shipped[0] * net.unit_cost)[net.external_edges].sum()
-        team = ((led.sold[0] * net.price).sum() - led.holding_cost.sum() - led.backlog_cost.sum()
-                - led.lost_sales_cost.sum() - led.fixed_cost.sum() - external_cost)
+        team = (
+            (led.sold[0] * net.price).sum()
+            - led.holding_cost.sum()
+            - led.backlog_cost.sum()
+            - led.lost_sales_cost.sum()
+            - led.fixed_cost.sum()
+            - external_cost
+        )
         assert sum(rew.values()) == pytest.approx(team, rel=1e-9, abs=1e-6)
 
 
 def _reconciliation(info: dict[str, float], w: dict[str, float]) -> float:
     w = {**RECONCILIATION_WEIGHTS, **w}
-    return (w["service_level"] * info["service_level"] - w["holding_cost"] * info["holding_cost"]
-            - w["stockout_cost"] * (info["backlog_cost"] + info["lost_sales_cost"])
-            - w["ordering_cost"] * (info["ordering_cost"] + info["fixed_cost"]) + w["revenue"] * info["revenue"])
+    return (
+        w["service_level"] * info["service_level"]
+        - w["holding_cost"] * info["holding_cost"]
+        - w["stockout_cost"] * (info["backlog_cost"] + info["lost_sales_cost"])
+        - w["ordering_cost"] * (info["ordering_cost"] + info["fixed_cost"])
+        + w["revenue"] * info["revenue"]
+    )
 
 
 def test_reconciliation_with_the_hmarl_weights() -> None:
@@ -81,7 +100,12 @@ def test_reconciliation_with_the_hmarl_weights() -> None:
 
 @pytest.mark.parametrize(
     "weights",
-    [{}, {"service_level": 1.0}, {"ordering_cost": 0.5, "revenue": 0.2}, dict.fromkeys(RECONCILIATION_WEIGHTS, 2.0)],
+    [
+        {},
+        {"service_level": 1.0},
+        {"ordering_cost": 0.5, "revenue": 0.2},
+        dict.fromkeys(RECONCILIATION_WEIGHTS, 2.0),
+    ],
     ids=["defaults", "sl", "ordering-revenue", "all"],
 )
 def test_reconciliation_weights_override(weights: dict[str, float]) -> None:

@@ -12,7 +12,8 @@ from invmgmt_marl.sim import compile_network
 
 W = {"service_level": 10.0, "holding_cost": 0.01, "stockout_cost": 0.1}
 SPEC = {
-    "scheme": "cost", "alpha": 0.5,
+    "scheme": "cost",
+    "alpha": 0.5,
     "roles": {"store": {"scheme": "reconciliation", "weights": W, "alpha": 1.0}},
     "agents": {"supplier_0": {"alpha": 0.0}},
 }
@@ -35,7 +36,8 @@ def test_mixed_rewards_equal_hand_formula() -> None:
         led = env.last_ledger
         recon = REWARD_SCHEMES["reconciliation"](env.net, led, W)[0]
         cost = REWARD_SCHEMES["cost"](env.net, led, {})[0]
-        # store: alpha 1 on reconciliation; warehouse: 0.5 own cost + 0.5 team mean cost; supplier: team mean cost
+        # store: alpha 1 on reconciliation; warehouse: 0.5 own cost + 0.5 team mean cost;
+        # supplier: team mean cost
         assert rew["store_0"] == pytest.approx(recon[0], rel=1e-12)
         assert rew["warehouse_0"] == pytest.approx(0.5 * cost[1] + 0.5 * cost.mean(), rel=1e-12)
         assert rew["supplier_0"] == pytest.approx(cost.mean(), rel=1e-12)
@@ -53,14 +55,20 @@ def test_uniform_settings_match_the_explicit_scheme() -> None:
     assert r.scheme == "reconciliation" and not r.roles and not r.agents
 
 
-@pytest.mark.parametrize("spec,field", [
-    ({"scheme": "cost", "roles": {"depot": {"alpha": 0.5}}}, "roles"),
-    ({"scheme": "cost", "agents": {"store_7": {"alpha": 0.5}}}, "reward.agents"),
-    ({"scheme": "cost", "roles": {"store": {"scheme": "nope"}}}, "roles.store.scheme"),
-    ({"scheme": "cost", "roles": {"store": {"weights": {"service_level": 1}}}}, "roles.store.weights"),
-    ({"scheme": "reconciliation", "roles": {"store": {"weights": {"service_level": -1}}}}, "roles.store.weights"),
-    ({"scheme": "cost", "roles": {"store": {"alpha": 2}}}, "alpha"),
-])
+@pytest.mark.parametrize(
+    "spec,field",
+    [
+        ({"scheme": "cost", "roles": {"depot": {"alpha": 0.5}}}, "roles"),
+        ({"scheme": "cost", "agents": {"store_7": {"alpha": 0.5}}}, "reward.agents"),
+        ({"scheme": "cost", "roles": {"store": {"scheme": "nope"}}}, "roles.store.scheme"),
+        ({"scheme": "cost", "roles": {"store": {"weights": {"service_level": 1}}}}, "roles.store.weights"),
+        (
+            {"scheme": "reconciliation", "roles": {"store": {"weights": {"service_level": -1}}}},
+            "roles.store.weights",
+        ),
+        ({"scheme": "cost", "roles": {"store": {"alpha": 2}}}, "alpha"),
+    ],
+)
 def test_invalid_per_role_settings(spec: dict, field: str) -> None:
     with pytest.raises(ScenarioError) as info:
         invmgmt_marl.load_scenario("serial", reward_spec=spec)

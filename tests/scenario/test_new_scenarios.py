@@ -106,11 +106,17 @@ DIVERGENT_NODES = {
 }
 # (from, to) -> (L, p, g); 7 and 8 are the raw materials
 DIVERGENT_EDGES = {
-    (2, 1): (5, 1.500, 0.010), (3, 1): (3, 1.600, 0.015),
-    (4, 2): (8, 1.000, 0.008), (4, 3): (10, 0.800, 0.006), (5, 2): (9, 0.700, 0.005),
-    (6, 2): (11, 0.750, 0.007), (6, 3): (12, 0.800, 0.004),
-    (7, 4): (0, 0.150, 0.000), (7, 5): (1, 0.050, 0.005),
-    (8, 5): (2, 0.070, 0.002), (8, 6): (0, 0.200, 0.000),
+    (2, 1): (5, 1.500, 0.010),
+    (3, 1): (3, 1.600, 0.015),
+    (4, 2): (8, 1.000, 0.008),
+    (4, 3): (10, 0.800, 0.006),
+    (5, 2): (9, 0.700, 0.005),
+    (6, 2): (11, 0.750, 0.007),
+    (6, 3): (12, 0.800, 0.004),
+    (7, 4): (0, 0.150, 0.000),
+    (7, 5): (1, 0.050, 0.005),
+    (8, 5): (2, 0.070, 0.002),
+    (8, 6): (0, 0.200, 0.000),
 }
 
 
@@ -152,8 +158,16 @@ def test_distribution_tree_settings() -> None:
     assert all(_demand(n).process == "poisson" and _demand(n).params.mean == 10 for n in stores)
     assert sc.nodes[8].allocation == "proportional"
     caps = {e.target: e.capacity for e in sc.edges if e.source == "warehouse_0"}
-    assert caps == {"store_0": 15, "store_1": 15, "store_2": None, "store_3": None, "store_4": None,
-                    "store_5": None, "store_6": 40, "store_7": 60}
+    assert caps == {
+        "store_0": 15,
+        "store_1": 15,
+        "store_2": None,
+        "store_3": None,
+        "store_4": None,
+        "store_5": None,
+        "store_6": 40,
+        "store_7": 60,
+    }
     assert _edge(sc, "external", "supplier_0").capacity == 150
 
 
@@ -266,11 +280,21 @@ def test_generator_is_deterministic_and_current(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == shipped
 
 
-@pytest.mark.parametrize("sizes", [
-    {"suppliers": 1, "regional": 1, "local": 1, "stores": 1},
-    {"suppliers": 5, "regional": 2, "local": 3, "stores": 12, "second_source": 1.0},
-    {"suppliers": 2, "regional": 4, "local": 9, "stores": 60, "second_source": 0.0, "lost_sales_share": 1.0},
-])
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        {"suppliers": 1, "regional": 1, "local": 1, "stores": 1},
+        {"suppliers": 5, "regional": 2, "local": 3, "stores": 12, "second_source": 1.0},
+        {
+            "suppliers": 2,
+            "regional": 4,
+            "local": 9,
+            "stores": 60,
+            "second_source": 0.0,
+            "lost_sales_share": 1.0,
+        },
+    ],
+)
 def test_generator_sizes_validate(sizes: dict[str, Any]) -> None:
     for seed in range(3):
         sc = validate_scenario(generate_network(seed, **sizes))

@@ -32,6 +32,7 @@ def setp(*keys: Any, value: Any) -> Callable[[dict[str, Any]], None]:
         for k in keys[:-1]:
             node = node[k]
         node[keys[-1]] = value
+
     return mut
 
 
@@ -41,6 +42,7 @@ def delp(*keys: Any) -> Callable[[dict[str, Any]], None]:
         for k in keys[:-1]:
             node = node[k]
         del node[keys[-1]]
+
     return mut
 
 
@@ -48,6 +50,7 @@ def chain(*muts: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]],
     def mut(d: dict[str, Any]) -> None:
         for m in muts:
             m(d)
+
     return mut
 
 
@@ -68,85 +71,218 @@ CASES = [
     ("unknown-key-top", setp("bogus_key", value=123), path("bogus_key"), "123"),
     ("unknown-key-node", setp("nodes", 1, "bogus_key", value=123), path("nodes[1]", "bogus_key"), "123"),
     ("unknown-key-edge", setp("edges", 2, "bogus_key", value=123), path("edges[2]", "bogus_key"), "123"),
-    ("unknown-key-demand", setp("nodes", 0, "demand", "bogus_key", value=123),
-     path("nodes[0]", "demand", "bogus_key"), "123"),
-    ("unknown-key-seasonal", setp("nodes", 0, "demand", "seasonal", value={"amplitude": 0.1, "period": 7, "bogus_key": 123}),
-     path("nodes[0]", "demand", "seasonal", "bogus_key"), "123"),
+    (
+        "unknown-key-demand",
+        setp("nodes", 0, "demand", "bogus_key", value=123),
+        path("nodes[0]", "demand", "bogus_key"),
+        "123",
+    ),
+    (
+        "unknown-key-seasonal",
+        setp("nodes", 0, "demand", "seasonal", value={"amplitude": 0.1, "period": 7, "bogus_key": 123}),
+        path("nodes[0]", "demand", "seasonal", "bogus_key"),
+        "123",
+    ),
     ("unknown-key-actions", setp("actions", "bogus_key", value=123), path("actions", "bogus_key"), "123"),
-    ("unknown-key-observation", setp("observation", "bogus_key", value=123), path("observation", "bogus_key"), "123"),
+    (
+        "unknown-key-observation",
+        setp("observation", "bogus_key", value=123),
+        path("observation", "bogus_key"),
+        "123",
+    ),
     ("unknown-key-reward", setp("reward", "bogus_key", value=123), path("reward", "bogus_key"), "123"),
     ("unknown-role", setp("nodes", 1, "role", value="factory"), path("nodes[1]", "role"), "'factory'"),
-    ("unknown-process", setp("nodes", 0, "demand", value={"process": "bogus_process"}),
-     path("nodes[0]", "demand", "process"), "'bogus_process'"),
+    (
+        "unknown-process",
+        setp("nodes", 0, "demand", value={"process": "bogus_process"}),
+        path("nodes[0]", "demand", "process"),
+        "'bogus_process'",
+    ),
     ("negative-mean", setp("nodes", 0, "demand", "mean", value=-3), path("nodes[0]", "demand", "mean"), "-3"),
-    ("negative-std", setp("nodes", 0, "demand", value={"process": "normal", "mean": 5, "std": -1}),
-     path("nodes[0]", "demand", "std"), "-1"),
-    ("uniform-high-below-low", setp("nodes", 0, "demand", value={"process": "uniform", "low": 5, "high": 2}),
-     path("nodes[0]", "demand", "high"), "2"),
-    ("merton-max-zero", setp("nodes", 0, "demand", value={"process": "merton", "max_demand": 0}),
-     path("nodes[0]", "demand", "max_demand"), "0"),
-    ("demand-missing-param", setp("nodes", 0, "demand", value={"process": "poisson"}),
-     path("nodes[0]", "demand", "mean"), "missing"),
-    ("fixed-too-short", setp("nodes", 0, "demand", value={"process": "fixed", "values": [1, 2, 3]}),
-     path("nodes[0]", "demand", "values"), "3 values"),
-    ("seasonal-amplitude", setp("nodes", 0, "demand", "seasonal", value={"amplitude": 1.5, "period": 7}),
-     path("nodes[0]", "demand", "seasonal", "amplitude"), "1.5"),
-    ("multiplier-negative", setp("nodes", 0, "demand", "multiplier", value=-2),
-     path("nodes[0]", "demand", "multiplier"), "-2"),
+    (
+        "negative-std",
+        setp("nodes", 0, "demand", value={"process": "normal", "mean": 5, "std": -1}),
+        path("nodes[0]", "demand", "std"),
+        "-1",
+    ),
+    (
+        "uniform-high-below-low",
+        setp("nodes", 0, "demand", value={"process": "uniform", "low": 5, "high": 2}),
+        path("nodes[0]", "demand", "high"),
+        "2",
+    ),
+    (
+        "merton-max-zero",
+        setp("nodes", 0, "demand", value={"process": "merton", "max_demand": 0}),
+        path("nodes[0]", "demand", "max_demand"),
+        "0",
+    ),
+    (
+        "demand-missing-param",
+        setp("nodes", 0, "demand", value={"process": "poisson"}),
+        path("nodes[0]", "demand", "mean"),
+        "missing",
+    ),
+    (
+        "fixed-too-short",
+        setp("nodes", 0, "demand", value={"process": "fixed", "values": [1, 2, 3]}),
+        path("nodes[0]", "demand", "values"),
+        "3 values",
+    ),
+    (
+        "seasonal-amplitude",
+        setp("nodes", 0, "demand", "seasonal", value={"amplitude": 1.5, "period": 7}),
+        path("nodes[0]", "demand", "seasonal", "amplitude"),
+        "1.5",
+    ),
+    (
+        "multiplier-negative",
+        setp("nodes", 0, "demand", "multiplier", value=-2),
+        path("nodes[0]", "demand", "multiplier"),
+        "-2",
+    ),
     ("store-without-demand", delp("nodes", 0, "demand"), path("nodes[0]", "demand"), "None"),
-    ("demand-on-warehouse", setp("nodes", 1, "demand", value={"process": "poisson", "mean": 3}),
-     path("nodes[1]", "demand"), "poisson"),
-    ("lost-sales-on-warehouse", chain(setp("nodes", 1, "lost_sales", value=True), setp("nodes", 1, "backlog_cost", value=0)),
-     path("nodes[1]", "lost_sales"), "True"),
+    (
+        "demand-on-warehouse",
+        setp("nodes", 1, "demand", value={"process": "poisson", "mean": 3}),
+        path("nodes[1]", "demand"),
+        "poisson",
+    ),
+    (
+        "lost-sales-on-warehouse",
+        chain(setp("nodes", 1, "lost_sales", value=True), setp("nodes", 1, "backlog_cost", value=0)),
+        path("nodes[1]", "lost_sales"),
+        "True",
+    ),
     ("price-on-supplier", setp("nodes", 2, "price", value=7), path("nodes[2]", "price"), "7"),
-    ("lost-sales-store-with-backlog-cost", setp("nodes", 0, "lost_sales", value=True),
-     path("nodes[0]", "backlog_cost"), "2"),
-    ("lost-sales-store-with-initial-backlog",
-     chain(setp("nodes", 0, "lost_sales", value=True), setp("nodes", 0, "backlog_cost", value=0),
-           setp("nodes", 0, "initial_backlog", value=4)),
-     path("nodes[0]", "initial_backlog"), "4"),
-    ("negative-holding-cost", setp("nodes", 1, "holding_cost", value=-1), path("nodes[1]", "holding_cost"), "-1"),
-    ("negative-initial-stock", setp("nodes", 2, "initial_on_hand", value=-5), path("nodes[2]", "initial_on_hand"), "-5"),
+    (
+        "lost-sales-store-with-backlog-cost",
+        setp("nodes", 0, "lost_sales", value=True),
+        path("nodes[0]", "backlog_cost"),
+        "2",
+    ),
+    (
+        "lost-sales-store-with-initial-backlog",
+        chain(
+            setp("nodes", 0, "lost_sales", value=True),
+            setp("nodes", 0, "backlog_cost", value=0),
+            setp("nodes", 0, "initial_backlog", value=4),
+        ),
+        path("nodes[0]", "initial_backlog"),
+        "4",
+    ),
+    (
+        "negative-holding-cost",
+        setp("nodes", 1, "holding_cost", value=-1),
+        path("nodes[1]", "holding_cost"),
+        "-1",
+    ),
+    (
+        "negative-initial-stock",
+        setp("nodes", 2, "initial_on_hand", value=-5),
+        path("nodes[2]", "initial_on_hand"),
+        "-5",
+    ),
     ("no-nodes", setp("nodes", value=[]), path("nodes"), "[]"),
     ("unknown-from", setp("edges", 0, "from", value="nobody"), path("edges[0]", "from"), "'nobody'"),
     ("unknown-to", setp("edges", 1, "to", value="nobody"), path("edges[1]", "to"), "'nobody'"),
     ("self-loop", setp("edges", 0, "from", value="store_0"), path("edges[0]", "from"), "'store_0'"),
-    ("duplicate-edge", add_edge({"from": "warehouse_0", "to": "store_0", "lead_time": 1}),
-     path("edges[3]"), "'warehouse_0' -> 'store_0'"),
+    (
+        "duplicate-edge",
+        add_edge({"from": "warehouse_0", "to": "store_0", "lead_time": 1}),
+        path("edges[3]"),
+        "'warehouse_0' -> 'store_0'",
+    ),
     ("cycle", add_edge({"from": "store_0", "to": "supplier_0", "lead_time": 1}), path("edges"), "'store_0'"),
-    ("external-into-warehouse", add_edge({"from": "external", "to": "warehouse_0", "lead_time": 1}),
-     path("edges[3]", "to"), "'warehouse_0'"),
-    ("external-into-store", add_edge({"from": "external", "to": "store_0", "lead_time": 1}),
-     path("edges[3]", "to"), "'store_0'"),
-    ("supplier-without-external", chain(add_node({"role": "supplier"}),
-                                        add_edge({"from": "supplier_0", "to": "supplier_1", "lead_time": 1})),
-     path("nodes[3]"), "supplier_1"),
+    (
+        "external-into-warehouse",
+        add_edge({"from": "external", "to": "warehouse_0", "lead_time": 1}),
+        path("edges[3]", "to"),
+        "'warehouse_0'",
+    ),
+    (
+        "external-into-store",
+        add_edge({"from": "external", "to": "store_0", "lead_time": 1}),
+        path("edges[3]", "to"),
+        "'store_0'",
+    ),
+    (
+        "supplier-without-external",
+        chain(
+            add_node({"role": "supplier"}),
+            add_edge({"from": "supplier_0", "to": "supplier_1", "lead_time": 1}),
+        ),
+        path("nodes[3]"),
+        "supplier_1",
+    ),
     ("node-without-inbound", add_node({"role": "warehouse"}), path("nodes[3]"), "warehouse_1"),
-    ("store-unreachable", chain(setp("nodes", value=[copy.deepcopy(BASE["nodes"][0]), {"role": "warehouse"}]),
-                                setp("edges", value=[{"from": "warehouse_0", "to": "store_0", "lead_time": 1}])),
-     path("nodes[0]"), "store_0"),
-    ("pipeline-longer-than-lead", setp("edges", 0, "initial_pipeline", value=[1, 2, 3]),
-     path("edges[0]", "initial_pipeline"), "3"),
+    (
+        "store-unreachable",
+        chain(
+            setp("nodes", value=[copy.deepcopy(BASE["nodes"][0]), {"role": "warehouse"}]),
+            setp("edges", value=[{"from": "warehouse_0", "to": "store_0", "lead_time": 1}]),
+        ),
+        path("nodes[0]"),
+        "store_0",
+    ),
+    (
+        "pipeline-longer-than-lead",
+        setp("edges", 0, "initial_pipeline", value=[1, 2, 3]),
+        path("edges[0]", "initial_pipeline"),
+        "3",
+    ),
     ("capacity-zero", setp("edges", 0, "capacity", value=0), path("edges[0]", "capacity"), "0"),
-    ("discrete-fractional-max-order", chain(setp("actions", "type", value="discrete"),
-                                            setp("actions", "max_order", value=2.5)),
-     path("actions", "max_order"), "2.5"),
-    ("multidiscrete-fractional-edge-max-order", chain(setp("actions", "type", value="multidiscrete"),
-                                                      setp("edges", 1, "max_order", value=3.5)),
-     path("edges[1]", "max_order"), "3.5"),
+    (
+        "discrete-fractional-max-order",
+        chain(setp("actions", "type", value="discrete"), setp("actions", "max_order", value=2.5)),
+        path("actions", "max_order"),
+        "2.5",
+    ),
+    (
+        "multidiscrete-fractional-edge-max-order",
+        chain(setp("actions", "type", value="multidiscrete"), setp("edges", 1, "max_order", value=3.5)),
+        path("edges[1]", "max_order"),
+        "3.5",
+    ),
     ("unknown-action-type", setp("actions", "type", value="bogus"), path("actions", "type"), "'bogus'"),
     ("max-order-zero", setp("actions", "max_order", value=0), path("actions", "max_order"), "0"),
-    ("unknown-view", setp("observation", "view", value="bogus_view"), path("observation", "view"), "'bogus_view'"),
+    (
+        "unknown-view",
+        setp("observation", "view", value="bogus_view"),
+        path("observation", "view"),
+        "'bogus_view'",
+    ),
     ("scale-zero", setp("observation", "scale", value=0), path("observation", "scale"), "0"),
-    ("unknown-scheme", setp("reward", "scheme", value="bogus_scheme"), path("reward", "scheme"), "'bogus_scheme'"),
-    ("weights-with-cost", setp("reward", "weights", value={"service_level": 1.0}), path("reward", "weights"),
-     "service_level"),
-    ("unknown-weight", chain(setp("reward", "scheme", value="reconciliation"),
-                             setp("reward", "weights", value={"bogus_weight": 1.0})),
-     path("reward", "weights"), "'bogus_weight'"),
-    ("negative-weight", chain(setp("reward", "scheme", value="reconciliation"),
-                              setp("reward", "weights", value={"holding_cost": -1.0})),
-     path("reward", "weights", "holding_cost"), "-1"),
+    (
+        "unknown-scheme",
+        setp("reward", "scheme", value="bogus_scheme"),
+        path("reward", "scheme"),
+        "'bogus_scheme'",
+    ),
+    (
+        "weights-with-cost",
+        setp("reward", "weights", value={"service_level": 1.0}),
+        path("reward", "weights"),
+        "service_level",
+    ),
+    (
+        "unknown-weight",
+        chain(
+            setp("reward", "scheme", value="reconciliation"),
+            setp("reward", "weights", value={"bogus_weight": 1.0}),
+        ),
+        path("reward", "weights"),
+        "'bogus_weight'",
+    ),
+    (
+        "negative-weight",
+        chain(
+            setp("reward", "scheme", value="reconciliation"),
+            setp("reward", "weights", value={"holding_cost": -1.0}),
+        ),
+        path("reward", "weights", "holding_cost"),
+        "-1",
+    ),
     ("alpha-above-one", setp("reward", "alpha", value=1.5), path("reward", "alpha"), "1.5"),
     ("alpha-negative", setp("reward", "alpha", value=-0.1), path("reward", "alpha"), "-0.1"),
     ("periods-zero", setp("periods", value=0), path("periods"), "0"),
@@ -200,7 +336,10 @@ def test_lost_sales_on_a_warehouse_with_backlog_cost_names_lost_sales() -> None:
     ids=lambda v: "-".join(v) if isinstance(v, dict) else None,
 )
 def test_bad_overrides(overrides: dict[str, Any], field: str, value: str) -> None:
-    for make in (lambda: load_scenario("serial", **overrides), lambda: invmgmt_marl.parallel_env("serial", **overrides)):
+    for make in (
+        lambda: load_scenario("serial", **overrides),
+        lambda: invmgmt_marl.parallel_env("serial", **overrides),
+    ):
         with pytest.raises(ScenarioError) as info:
             make()
         msg = str(info.value)
@@ -213,12 +352,25 @@ def test_none_overrides_are_ignored() -> None:
 
 
 def test_good_overrides_apply() -> None:
-    sc = load_scenario("net_2x3", periods=7, action_type="multidiscrete", max_order=3, view="global", obs_scale=2,
-                       reward="reconciliation", alpha=0.25, reward_weights={"revenue": 1.0},
-                       demand={"process": "constant", "value": 1})
+    sc = load_scenario(
+        "net_2x3",
+        periods=7,
+        action_type="multidiscrete",
+        max_order=3,
+        view="global",
+        obs_scale=2,
+        reward="reconciliation",
+        alpha=0.25,
+        reward_weights={"revenue": 1.0},
+        demand={"process": "constant", "value": 1},
+    )
     assert sc.periods == 7 and sc.actions.type == "multidiscrete" and sc.actions.max_order == 3
     assert sc.observation.view == "global" and sc.observation.scale == 2
-    assert sc.reward.scheme == "reconciliation" and sc.reward.alpha == 0.25 and dict(sc.reward.weights) == {"revenue": 1}
+    assert (
+        sc.reward.scheme == "reconciliation"
+        and sc.reward.alpha == 0.25
+        and dict(sc.reward.weights) == {"revenue": 1}
+    )
     assert all(n.demand.process == "constant" for n in sc.nodes if n.role == "store")
     assert load_scenario("net_2x3").periods == 200  # the shipped scenario is untouched
 

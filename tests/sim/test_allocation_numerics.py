@@ -47,7 +47,9 @@ def test_proportional_observation_stays_in_observation_space(make_env) -> None:
     env = make_env(validate_scenario(two_stores_one_supplier("proportional", 3)))
     env.reset(seed=0)
     for acts in ([1.0, 14.0, 0.0], [0.0, 0.0, 0.0], [3.0, 7.0, 1.0]):
-        obs, *_ = env.step({a: np.array([q], dtype=np.float32) for a, q in zip(env.agents, acts)})
+        obs, *_ = env.step(
+            {a: np.array([q], dtype=np.float32) for a, q in zip(env.agents, acts, strict=False)}
+        )
         for a, o in obs.items():
             assert env.observation_space(a).contains(o), (a, o)
         assert env.state_space.contains(env.state())

@@ -17,8 +17,9 @@ T = 30
 
 def _mixed_scenario() -> Any:
     """Proportional warehouse, capacities, lost sales and fixed costs: every code path of step."""
-    d = one_warehouse_two_stores(allocation="proportional", wh_stock=7.5, lost_sales=True, store_stock=2,
-                                 capacity=(3.5, None))
+    d = one_warehouse_two_stores(
+        allocation="proportional", wh_stock=7.5, lost_sales=True, store_stock=2, capacity=(3.5, None)
+    )
     d["edges"][2]["capacity"] = 9
     d["edges"][2]["fixed_cost"] = 2
     d["edges"][0]["lead_time"] = 3
@@ -54,8 +55,9 @@ def test_batch_rows_equal_unbatched_runs(name: str) -> None:
         s1, l1 = run_sim(net, orders[b : b + 1], demand[b : b + 1])
         for t in range(T):
             for f in (*NODE_FIELDS, *EDGE_FIELDS, "demand"):
-                np.testing.assert_array_equal(getattr(ledgers[t], f)[b], getattr(l1[t], f)[0],
-                                              err_msg=f"{name} row {b} period {t} {f}")
+                np.testing.assert_array_equal(
+                    getattr(ledgers[t], f)[b], getattr(l1[t], f)[0], err_msg=f"{name} row {b} period {t} {f}"
+                )
             np.testing.assert_array_equal(ledgers[t].external_in[b], l1[t].external_in[0])
             for f in ("on_hand", "backlog", "pipeline"):
                 np.testing.assert_array_equal(getattr(states[t + 1], f)[b], getattr(s1[t + 1], f)[0])

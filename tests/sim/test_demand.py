@@ -66,21 +66,31 @@ def test_normal_is_censored_at_zero() -> None:
 def test_multiplier_and_seasonality_exact_on_constant_process() -> None:
     t = np.arange(24.0)
     factor = 1.5 * (1 + 0.3 * np.sin(2 * np.pi * (t + 2.0) / 12.0))
-    s = spec(process="constant", value=10.0, multiplier=1.5, integer=False,
-             seasonal={"amplitude": 0.3, "period": 12, "phase": 2.0})
+    s = spec(
+        process="constant",
+        value=10.0,
+        multiplier=1.5,
+        integer=False,
+        seasonal={"amplitude": 0.3, "period": 12, "phase": 2.0},
+    )
     d = draw(s, batch=3, periods=24)
     np.testing.assert_allclose(d, np.broadcast_to(10.0 * factor, (3, 24)), rtol=1e-14)
     # default integer: true rounds after the modifiers
-    s_int = spec(process="constant", value=10.0, multiplier=1.5, seasonal={"amplitude": 0.3, "period": 12, "phase": 2})
+    s_int = spec(
+        process="constant", value=10.0, multiplier=1.5, seasonal={"amplitude": 0.3, "period": 12, "phase": 2}
+    )
     np.testing.assert_array_equal(draw(s_int, periods=24)[0], np.rint(10.0 * factor))
     # the multiplier alone
-    np.testing.assert_array_equal(draw(spec(process="constant", value=4, multiplier=2.5), periods=5)[0], [10.0] * 5)
+    np.testing.assert_array_equal(
+        draw(spec(process="constant", value=4, multiplier=2.5), periods=5)[0], [10.0] * 5
+    )
 
 
 def test_fixed_series() -> None:
     np.testing.assert_array_equal(draw(spec(process="fixed", values=[1, 2, 3, 4]), periods=3)[0], [1, 2, 3])
-    np.testing.assert_array_equal(draw(spec(process="fixed", values=[1, 2], cycle=True), periods=5)[0],
-                                  [1, 2, 1, 2, 1])
+    np.testing.assert_array_equal(
+        draw(spec(process="fixed", values=[1, 2], cycle=True), periods=5)[0], [1, 2, 1, 2, 1]
+    )
     with pytest.raises(ValueError, match="fixed demand has 2 values"):
         draw(spec(process="fixed", values=[1, 2]), periods=5)
 
@@ -126,7 +136,9 @@ def test_reset_demand_option_validated(make_env, bad: np.ndarray) -> None:
 
 def test_reset_demand_option_replays_the_path(make_env) -> None:
     env = make_env("serial", periods=25)
-    path = np.arange(30, dtype=float)  # longer than the episode: the first 25 values are used; 1-d for one store
+    path = np.arange(
+        30, dtype=float
+    )  # longer than the episode: the first 25 values are used; 1-d for one store
     env.reset(seed=0, options={"demand": path})
     np.testing.assert_array_equal(env.demand[:, 0], path[:25])
     for t in range(25):

@@ -26,7 +26,10 @@ def _net_for(g: dict[str, Any]) -> Any:
 
 def _edge_index(net: Any) -> dict[tuple[str, str], int]:
     names = [*net.agents, "external"]
-    return {(names[int(s)], names[int(d)]): j for j, (s, d) in enumerate(zip(net.edge_src, net.edge_dst))}
+    return {
+        (names[int(s)], names[int(d)]): j
+        for j, (s, d) in enumerate(zip(net.edge_src, net.edge_dst, strict=False))
+    }
 
 
 @pytest.mark.parametrize("path", golden_params())
@@ -62,10 +65,15 @@ def test_sim_replay_matches_golden(path: Any) -> None:
 
         np.testing.assert_array_equal(led.on_hand[0], p["on_hand"], err_msg=f"on_hand {where}")
         np.testing.assert_array_equal(led.received[0], p["received"], err_msg=f"received {where}")
-        np.testing.assert_array_equal(node_pipeline(net, state)[0], p["pipeline"], err_msg=f"pipeline {where}")
+        np.testing.assert_array_equal(
+            node_pipeline(net, state)[0], p["pipeline"], err_msg=f"pipeline {where}"
+        )
         inbound = np.array([led.edge_shipped[0, net.agent_edges[i]] for i in range(n)])
-        np.testing.assert_array_equal(inbound.reshape(n, -1), np.reshape(p["inbound_shipped"], (n, -1)),
-                                      err_msg=f"inbound_shipped {where}")
+        np.testing.assert_array_equal(
+            inbound.reshape(n, -1),
+            np.reshape(p["inbound_shipped"], (n, -1)),
+            err_msg=f"inbound_shipped {where}",
+        )
         cost = led.total_cost[0]
         if serial:
             np.testing.assert_array_equal(led.backlog[0], p["backlog"], err_msg=f"backlog {where}")
@@ -76,7 +84,8 @@ def test_sim_replay_matches_golden(path: Any) -> None:
             continue
 
         # net_2x3: per-link detail. Liu's [to downstream 0, to downstream 1] of a level >= 1 node k are
-        # our edges k -> (the two nodes one level down); a retailer's entry for its own stream is the customer.
+        # our edges k -> (the two nodes one level down); a retailer's entry for its own stream is
+        # the customer.
         shipped = np.zeros((n, 2))
         backlog = np.zeros((n, 2))
         orders_in = np.zeros((n, 2))
@@ -96,10 +105,14 @@ def test_sim_replay_matches_golden(path: Any) -> None:
         np.testing.assert_array_equal(shipped, p["shipped"], err_msg=f"shipped {where}")
         np.testing.assert_array_equal(backlog, p["backlog"], err_msg=f"backlog {where}")
         np.testing.assert_array_equal(orders_in, p["orders_in"], err_msg=f"orders_in {where}")
-        np.testing.assert_array_equal(led.shipped[0], np.sum(p["shipped"], axis=1), err_msg=f"node shipped {where}")
+        np.testing.assert_array_equal(
+            led.shipped[0], np.sum(p["shipped"], axis=1), err_msg=f"node shipped {where}"
+        )
         np.testing.assert_array_equal(led.backlog[0] + led.lost[0], np.sum(p["backlog"], axis=1))
         cost_x10 = np.rint(10 * cost).astype(np.int64)
-        np.testing.assert_allclose(10 * cost, cost_x10, rtol=0, atol=1e-9, err_msg=f"cost not in tenths {where}")
+        np.testing.assert_allclose(
+            10 * cost, cost_x10, rtol=0, atol=1e-9, err_msg=f"cost not in tenths {where}"
+        )
         np.testing.assert_array_equal(cost_x10, p["cost_x10"], err_msg=f"cost_x10 {where}")
         np.testing.assert_allclose(-cost, p["reward"], rtol=0, atol=1e-9, err_msg=f"reward {where}")
         total_cost += cost

@@ -44,7 +44,9 @@ from tests.helpers import build, chain_dict, one_warehouse_two_stores, run_sim
 #             in transit 2 (t=3) + 4 (t=4) = 6
 #   supplier: holding 3.5 -> 3.5; revenue 8; service 1; in transit 0
 # -------------------------------------------------------------------------------------------------
-ORDERS = np.array([[[10, 3], [0, 10], [4, 0]]], dtype=float)  # (B=1, T=3, E=2): [supplier->store, ext->supplier]
+ORDERS = np.array(
+    [[[10, 3], [0, 10], [4, 0]]], dtype=float
+)  # (B=1, T=3, E=2): [supplier->store, ext->supplier]
 DEMAND = np.array([[[5], [7], [2]]], dtype=float)
 
 EXPECTED = {  # field: per period [store_0, supplier_0]
@@ -75,7 +77,8 @@ EXPECTED_EDGES = {  # per period [supplier->store, external->supplier]
     "edge_backlog": [[2, 0], [0, 0], [0, 0]],
 }
 EXTERNAL_IN = [3, 10, 0]
-# local features after each period, obs_scale 1: [on_hand, backlog, owed to it, incoming, arrivals t+1, t+2, t/3]
+# local features after each period, obs_scale 1:
+# [on_hand, backlog, owed to it, incoming, arrivals t+1, t+2, t/3]
 EXPECTED_OBS = [
     {"store_0": [4, 0, 0, 0, 0, 3, 0], "supplier_0": [6, 0, 0, 0, 2, 0, 0]},  # after reset (arrivals t=0, 1)
     {"store_0": [0, 1, 2, 5, 3, 8, 1 / 3], "supplier_0": [0, 2, 0, 10, 3, 0, 1 / 3]},
@@ -105,7 +108,13 @@ REWARDS = {
     # supplier 10 - 0.005 = 9.995 | p2 store 10 - 0.01 = 9.99, supplier 10 - 0.035 = 9.965
     ("reconciliation", 1.0, None): [[7.7, 7.6], [2.25, 9.995], [9.99, 9.965]],
 }
-WEIGHTS = {"service_level": 10, "holding_cost": 0.5, "stockout_cost": 2, "ordering_cost": 0.1, "revenue": 0.01}
+WEIGHTS = {
+    "service_level": 10,
+    "holding_cost": 0.5,
+    "stockout_cost": 2,
+    "ordering_cost": 0.1,
+    "revenue": 0.01,
+}
 
 
 def test_chain_ledger_by_hand() -> None:
@@ -115,10 +124,13 @@ def test_chain_ledger_by_hand() -> None:
     for t, led in enumerate(ledgers):
         assert led.t == t
         for field, per_period in EXPECTED.items():
-            np.testing.assert_allclose(getattr(led, field)[0], per_period[t], rtol=1e-15, atol=0,
-                                       err_msg=f"{field} period {t}")
+            np.testing.assert_allclose(
+                getattr(led, field)[0], per_period[t], rtol=1e-15, atol=0, err_msg=f"{field} period {t}"
+            )
         for field, per_period in EXPECTED_EDGES.items():
-            np.testing.assert_array_equal(getattr(led, field)[0], per_period[t], err_msg=f"{field} period {t}")
+            np.testing.assert_array_equal(
+                getattr(led, field)[0], per_period[t], err_msg=f"{field} period {t}"
+            )
         np.testing.assert_array_equal(led.total_cost[0], EXPECTED_COST[t])
         np.testing.assert_array_equal(led.external_in, [EXTERNAL_IN[t]])
         np.testing.assert_array_equal(led.demand[0], DEMAND[0, t])
@@ -139,8 +151,13 @@ def test_chain_rewards_by_hand(make_env, scheme, alpha, weights) -> None:
     env.reset(seed=0, options={"demand": DEMAND[0]})
     for t in range(3):
         _, rew, *_ = env.step({"store_0": ORDERS[0, t, :1], "supplier_0": ORDERS[0, t, 1:]})
-        np.testing.assert_allclose([rew["store_0"], rew["supplier_0"]], REWARDS[(scheme, alpha, weights)][t],
-                                   rtol=1e-12, atol=1e-12, err_msg=f"{scheme} alpha={alpha} period {t}")
+        np.testing.assert_allclose(
+            [rew["store_0"], rew["supplier_0"]],
+            REWARDS[(scheme, alpha, weights)][t],
+            rtol=1e-12,
+            atol=1e-12,
+            err_msg=f"{scheme} alpha={alpha} period {t}",
+        )
 
 
 def test_chain_observations_infos_and_state_by_hand(make_env) -> None:
@@ -150,7 +167,9 @@ def test_chain_observations_infos_and_state_by_hand(make_env) -> None:
     assert infos == {"store_0": {}, "supplier_0": {}}
     for a in env.agents:
         np.testing.assert_allclose(obs[a], EXPECTED_OBS[0][a], rtol=1e-6)
-    np.testing.assert_allclose(env.state(), EXPECTED_OBS[0]["store_0"] + EXPECTED_OBS[0]["supplier_0"], rtol=1e-6)
+    np.testing.assert_allclose(
+        env.state(), EXPECTED_OBS[0]["store_0"] + EXPECTED_OBS[0]["supplier_0"], rtol=1e-6
+    )
     for t in range(3):
         obs, rew, term, trunc, infos = env.step({"store_0": ORDERS[0, t, :1], "supplier_0": ORDERS[0, t, 1:]})
         for i, a in enumerate(["store_0", "supplier_0"]):
@@ -159,8 +178,9 @@ def test_chain_observations_infos_and_state_by_hand(make_env) -> None:
                 assert infos[a][field] == pytest.approx(per_period[t][i], rel=1e-15, abs=0), (a, field, t)
             assert infos[a]["t"] == t
             assert infos[a]["clipped"] == 0
-        np.testing.assert_allclose(env.state(), EXPECTED_OBS[t + 1]["store_0"] + EXPECTED_OBS[t + 1]["supplier_0"],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            env.state(), EXPECTED_OBS[t + 1]["store_0"] + EXPECTED_OBS[t + 1]["supplier_0"], rtol=1e-6
+        )
         assert all(trunc.values()) == (t == 2)
         assert not any(term.values())
     assert env.agents == []
@@ -191,7 +211,11 @@ def _one_period(d, orders, demand=(0, 0)):
     ("priorities", "shipped", "backlog"),
     [
         # stock 5, store_0 orders 4, store_1 orders 3
-        ((1, 0), [2, 3], [2, 0]),  # store_1's edge has the smaller priority: 3 to store_1, the 2 left to store_0
+        (
+            (1, 0),
+            [2, 3],
+            [2, 0],
+        ),  # store_1's edge has the smaller priority: 3 to store_1, the 2 left to store_0
         ((0, 1), [4, 1], [0, 2]),  # store_0 first: 4, then 1 of 3 to store_1
         ((0, 0), [4, 1], [0, 2]),  # a tie: scenario order, store_0's edge first
         ((5, 5), [4, 1], [0, 2]),

@@ -36,8 +36,11 @@ def _qty(integer: bool) -> st.SearchStrategy[float]:
 
 def _small_qty(integer: bool) -> st.SearchStrategy[float]:
     """Initial stock / pipelines / backlogs: modest sizes."""
-    return st.integers(0, 25).map(float) if integer else st.one_of(
-        st.integers(0, 25).map(float), st.floats(0, 25, allow_nan=False, allow_infinity=False))
+    return (
+        st.integers(0, 25).map(float)
+        if integer
+        else st.one_of(st.integers(0, 25).map(float), st.floats(0, 25, allow_nan=False, allow_infinity=False))
+    )
 
 
 @st.composite
@@ -74,8 +77,11 @@ def scenario_dicts(draw: Any) -> tuple[dict[str, Any], bool]:
         tiers.append([add("store") for _ in range(draw(st.integers(1, 3)))])
         for k in range(1, len(tiers)):
             for node in tiers[k]:
-                ups = draw(st.lists(st.sampled_from(tiers[k - 1]), min_size=1, max_size=len(tiers[k - 1]),
-                                    unique=True))
+                ups = draw(
+                    st.lists(
+                        st.sampled_from(tiers[k - 1]), min_size=1, max_size=len(tiers[k - 1]), unique=True
+                    )
+                )
                 links += [(u, node) for u in ups]
                 if k >= 2 and draw(st.booleans()):  # a skip edge straight from a supplier
                     links.append((draw(st.sampled_from(tiers[0])), node))
@@ -99,8 +105,13 @@ def scenario_dicts(draw: Any) -> tuple[dict[str, Any], bool]:
         }
         if roles[i] == "store":
             lost = draw(st.booleans())
-            nd.update(lost_sales=lost, lost_sales_cost=draw(cost), price=draw(cost),
-                      initial_backlog=0.0 if lost else draw(small), demand={"process": "constant", "value": 0})
+            nd.update(
+                lost_sales=lost,
+                lost_sales_cost=draw(cost),
+                price=draw(cost),
+                initial_backlog=0.0 if lost else draw(small),
+                demand={"process": "constant", "value": 0},
+            )
             if lost:
                 nd["backlog_cost"] = 0.0  # a lost-sales store carries no backlog (the schema rejects both)
         nodes.append(nd)
@@ -108,15 +119,21 @@ def scenario_dicts(draw: Any) -> tuple[dict[str, Any], bool]:
     def edge(src: str, dst: str) -> dict[str, Any]:
         lead = draw(st.integers(1, 5))
         e: dict[str, Any] = {
-            "from": src, "to": dst, "lead_time": lead,
-            "unit_cost": draw(cost), "fixed_cost": draw(cost),
+            "from": src,
+            "to": dst,
+            "lead_time": lead,
+            "unit_cost": draw(cost),
+            "fixed_cost": draw(cost),
             "priority": draw(st.integers(0, 2)),
             "initial_pipeline": draw(st.lists(small, max_size=lead)),
             "initial_backlog": draw(small),
         }
         if draw(st.booleans()):
-            e["capacity"] = float(draw(st.integers(1, 30))) if integer else draw(
-                st.one_of(st.integers(1, 30).map(float), st.floats(0.5, 40)))
+            e["capacity"] = (
+                float(draw(st.integers(1, 30)))
+                if integer
+                else draw(st.one_of(st.integers(1, 30).map(float), st.floats(0.5, 40)))
+            )
         return e
 
     edges = [edge(name[u], name[v]) for u, v in links]
@@ -124,8 +141,13 @@ def scenario_dicts(draw: Any) -> tuple[dict[str, Any], bool]:
         if r == "supplier":
             edges += [edge("external", name[i]) for _ in range(draw(st.integers(1, 2)))]
     edges = draw(st.permutations(edges))
-    d = {"name": f"random_{kind}", "periods": 50, "nodes": nodes, "edges": list(edges),
-         "actions": {"max_order": 1e10}}
+    d = {
+        "name": f"random_{kind}",
+        "periods": 50,
+        "nodes": nodes,
+        "edges": list(edges),
+        "actions": {"max_order": 1e10},
+    }
     return d, integer
 
 
@@ -142,11 +164,33 @@ def episodes(draw: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, bool]:
     return d, orders.reshape(1, periods, n_edges), demand.reshape(1, periods, n_stores), integer
 
 
-def _check_period(net: Any, s0: Any, s1: Any, led: Any, orders: np.ndarray, demand: np.ndarray,
-                  history: dict[int, np.ndarray], exact: bool) -> None:
+def _check_period(
+    net: Any,
+    s0: Any,
+    s1: Any,
+    led: Any,
+    orders: np.ndarray,
+    demand: np.ndarray,
+    history: dict[int, np.ndarray],
+    exact: bool,
+) -> None:
     e_cnt, n_cnt = net.n_edges, net.n_nodes
-    scale = max(1.0, float(np.max(np.abs([s0.on_hand.max(), s0.backlog.max(), s0.pipeline.max(),
-                                          orders.max(initial=0), demand.max(initial=0)]))))
+    scale = max(
+        1.0,
+        float(
+            np.max(
+                np.abs(
+                    [
+                        s0.on_hand.max(),
+                        s0.backlog.max(),
+                        s0.pipeline.max(),
+                        orders.max(initial=0),
+                        demand.max(initial=0),
+                    ]
+                )
+            )
+        ),
+    )
     tol = 0.0 if exact else 1e-9 * scale
 
     def close(a: Any, b: Any, what: str) -> None:
@@ -161,11 +205,16 @@ def _check_period(net: Any, s0: Any, s1: Any, led: Any, orders: np.ndarray, dema
     t = s0.t
     assert s1.t == t + 1 and led.t == t
     # arrivals: what was shipped on edge e in period t - L_e, or the initial pipeline entry
-    expected_arrival = np.array([
-        history[t - net.lead_time[j]][j] if t - net.lead_time[j] >= 0 else net.initial_pipeline[j, t]
-        if t < net.initial_pipeline.shape[1] else 0.0
-        for j in range(e_cnt)
-    ])
+    expected_arrival = np.array(
+        [
+            history[t - net.lead_time[j]][j]
+            if t - net.lead_time[j] >= 0
+            else net.initial_pipeline[j, t]
+            if t < net.initial_pipeline.shape[1]
+            else 0.0
+            for j in range(e_cnt)
+        ]
+    )
     np.testing.assert_array_equal(led.edge_arrived[0], expected_arrival, err_msg="arrival timing")
     np.testing.assert_array_equal(led.received[0], expected_arrival @ net.edge_to_dst)
     history[t] = led.edge_shipped[0].copy()
@@ -179,8 +228,11 @@ def _check_period(net: Any, s0: Any, s1: Any, led: Any, orders: np.ndarray, dema
     close(s1.backlog[:, :e_cnt], s0.backlog[:, :e_cnt] + orders - led.edge_shipped, "edge backlog balance")
     np.testing.assert_array_equal(led.edge_backlog, s1.backlog[:, :e_cnt])
     stores = net.store_nodes
-    close(s1.backlog[:, e_cnt:] + led.lost[:, stores], s0.backlog[:, e_cnt:] + demand - led.sold[:, stores],
-          "customer backlog balance")
+    close(
+        s1.backlog[:, e_cnt:] + led.lost[:, stores],
+        s0.backlog[:, e_cnt:] + demand - led.sold[:, stores],
+        "customer backlog balance",
+    )
     # lost-sales stores carry nothing; backlogging stores lose nothing; only stores sell or lose
     assert np.all(s1.backlog[0, e_cnt:][net.store_lost_sales] == 0)
     assert np.all(led.lost[0, stores][~net.store_lost_sales] == 0)
@@ -208,8 +260,14 @@ def _check_period(net: Any, s0: Any, s1: Any, led: Any, orders: np.ndarray, dema
     ext = net.external_edges
     close(led.edge_shipped[:, ext], np.minimum(owed_edges[:, ext], cap[ext]), "external ships in full")
     # non-negativity of stocks, backlogs, flows and money
-    for arr, what in [(s1.on_hand, "on_hand"), (s1.backlog, "backlog"), (s1.pipeline, "pipeline"),
-                      (led.edge_shipped, "edge_shipped"), (led.sold, "sold"), (led.lost, "lost")]:
+    for arr, what in [
+        (s1.on_hand, "on_hand"),
+        (s1.backlog, "backlog"),
+        (s1.pipeline, "pipeline"),
+        (led.edge_shipped, "edge_shipped"),
+        (led.sold, "sold"),
+        (led.lost, "lost"),
+    ]:
         geq(arr, 0.0, what)
     for f in ("holding_cost", "backlog_cost", "lost_sales_cost", "ordering_cost", "fixed_cost", "revenue"):
         geq(getattr(led, f), 0.0, f)
@@ -232,14 +290,15 @@ def _check_period(net: Any, s0: Any, s1: Any, led: Any, orders: np.ndarray, dema
             ranked = outs[np.lexsort((outs, prio))]
             first_short = next((k for k, o in enumerate(ranked) if required[o] - shipped_out[o] > tol), None)
             if first_short is not None:
-                later = shipped_out[ranked[first_short + 1:]]
+                later = shipped_out[ranked[first_short + 1 :]]
                 np.testing.assert_allclose(later, 0, atol=tol, err_msg=f"priority order at node {node}")
         else:
             pos = outs[required[outs] > 0]
             if len(pos):
                 frac = shipped_out[pos] / required[pos]
-                np.testing.assert_allclose(frac, frac[0], rtol=1e-9, atol=1e-9,
-                                           err_msg=f"proportional fractions at node {node}")
+                np.testing.assert_allclose(
+                    frac, frac[0], rtol=1e-9, atol=1e-9, err_msg=f"proportional fractions at node {node}"
+                )
 
 
 @settings(max_examples=250, deadline=None, report_multiple_bugs=False)
@@ -258,7 +317,7 @@ def test_conservation_and_nonnegativity(ep: tuple[dict[str, Any], np.ndarray, np
         # pure: inputs untouched
         np.testing.assert_array_equal(o, orders[:, t])
         np.testing.assert_array_equal(d, demand[:, t])
-        for a, b in zip(before, (state.on_hand, state.backlog, state.pipeline)):
+        for a, b in zip(before, (state.on_hand, state.backlog, state.pipeline), strict=False):
             np.testing.assert_array_equal(a, b)
         _check_period(net, state, new, led, o, d, history, exact)
         state = new
@@ -266,7 +325,9 @@ def test_conservation_and_nonnegativity(ep: tuple[dict[str, Any], np.ndarray, np
 
 @settings(max_examples=60, deadline=None, report_multiple_bugs=False)
 @given(episodes())
-def test_step_is_deterministic_and_repeatable(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, bool]) -> None:
+def test_step_is_deterministic_and_repeatable(
+    ep: tuple[dict[str, Any], np.ndarray, np.ndarray, bool],
+) -> None:
     """Stepping twice from the same state with the same inputs gives bit-identical results."""
     d, orders, demand, _ = ep
     net = compile_network(validate_scenario(d))

@@ -13,8 +13,12 @@ def _inputs(b: int = 3) -> tuple:
     rng = np.random.default_rng(0)
     state = initial_state(net, b)
     for _ in range(5):  # a state with backlogs and a busy pipeline
-        state, _ = step(net, state, rng.integers(0, 5, (b, net.n_edges)).astype(float),
-                        rng.integers(0, 6, (b, net.n_stores)).astype(float))
+        state, _ = step(
+            net,
+            state,
+            rng.integers(0, 5, (b, net.n_edges)).astype(float),
+            rng.integers(0, 6, (b, net.n_stores)).astype(float),
+        )
     orders = rng.integers(0, 5, (b, net.n_edges)).astype(float)
     demand = rng.integers(0, 6, (b, net.n_stores)).astype(float)
     return net, state, orders, demand
@@ -42,7 +46,7 @@ def test_step_does_not_modify_its_inputs() -> None:
     net, state, orders, demand = _inputs()
     copies = [a.copy() for a in (state.on_hand, state.backlog, state.pipeline, orders, demand)]
     step(net, state, orders, demand)
-    for a, b in zip(copies, (state.on_hand, state.backlog, state.pipeline, orders, demand)):
+    for a, b in zip(copies, (state.on_hand, state.backlog, state.pipeline, orders, demand), strict=False):
         np.testing.assert_array_equal(a, b)
 
 
@@ -62,5 +66,5 @@ def test_outputs_do_not_alias_inputs() -> None:
     new.on_hand[:] = 123.0
     new.backlog[:] = 123.0
     new.pipeline[:] = 123.0
-    for a, b in zip(old, (state.on_hand, state.backlog, state.pipeline)):
+    for a, b in zip(old, (state.on_hand, state.backlog, state.pipeline), strict=False):
         np.testing.assert_array_equal(a, b)
