@@ -25,8 +25,9 @@ from collections.abc import Callable
 import numpy as np
 
 import invmgmt_marl
-from invmgmt_marl.sim import compile_network, initial_state, step
-from invmgmt_marl.sim.demand import sample_network_demand
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.sim import initial_state, step
 
 SCENARIOS = ("serial", "net_2x3", "hmarl")
 BATCHES = (1, 64, 4096)

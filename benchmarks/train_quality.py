@@ -21,10 +21,10 @@ import numpy as np
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.env import InventoryParallelEnv  # noqa: E402
 from invmgmt_marl.policies import tune  # noqa: E402
 from invmgmt_marl.rollout import rollout  # noqa: E402
-from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.train import plot_curve, train  # noqa: E402
 
 DEMAND = {"process": "poisson", "mean": 10}

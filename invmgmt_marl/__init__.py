@@ -5,6 +5,7 @@ env = invmgmt_marl.parallel_env("serial")
 obs, infos = env.reset(seed=0)
 """
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, ScenarioError
 from invmgmt_marl.evaluate import Evaluation, evaluate
@@ -19,6 +20,7 @@ __all__ = [
     "InventoryParallelEnv",
     "ScenarioError",
     "__version__",
+    "compile_network",
     "env",
     "evaluate",
     "list_scenarios",

@@ -138,8 +138,8 @@ def _atomic_json(path: Path, data: Any) -> None:
 
 
 def _test_demand(scenario: Scenario, ev: Evaluation) -> np.ndarray:
-    from invmgmt_marl.sim import compile_network
-    from invmgmt_marl.sim.demand import sample_network_demand
+    from invmgmt_marl.compile import compile_network
+    from invmgmt_marl.demand import sample_network_demand
 
     net = compile_network(scenario)
     return sample_network_demand(net, np.random.default_rng(ev.seed), ev.episodes, net.periods)
@@ -233,15 +233,15 @@ def run_ablation(
     test = _test_demand(scenario, grid.evaluation)
     bound_values: list[float] | None = None
     if grid.evaluation.bound:
+        from invmgmt_marl.compile import compile_network
         from invmgmt_marl.oracle import OracleError, bound_many
-        from invmgmt_marl.sim import compile_network
 
         try:
             bound_values = [r.objective for r in bound_many(compile_network(scenario), test)]
         except OracleError as err:
             logger.warning("no perfect-information bound: %s", err)
     # the reference row: base-stock tuned on fresh training demand (seed 123), scored on the test set
-    from invmgmt_marl.sim import compile_network
+    from invmgmt_marl.compile import compile_network
 
     tuned = tune(compile_network(scenario), "base_stock", episodes=64, seed=123, cache=True)
     baseline = _kpis(

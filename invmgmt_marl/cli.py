@@ -24,12 +24,12 @@ from rich.table import Table
 
 from invmgmt_marl import metrics
 from invmgmt_marl.cli_train import add_ablate_parser, add_train_parser, cmd_ablate, cmd_train
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demandsets import DemandSetError
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.policies import make_policy
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
-from invmgmt_marl.sim import compile_network
 from invmgmt_marl.sim.ledger import COST_FIELDS
 from invmgmt_marl.sim.network import Network
 
@@ -84,7 +84,7 @@ def summarize(net: Network, traj: Trajectory) -> dict[str, Any]:
     gone = sum(traj.node(f).sum(axis=(0, 2)) for f in ("transit_lost", "refused", "expired", "consumed"))
     balance = traj.start_units + ext + traj.node("assembled").sum(axis=(0, 2)) - sold - gone - traj.end_units
     return {
-        "scenario": net.scenario.name,
+        "scenario": net.name,
         "episodes": int(traj.demand.shape[0]),
         "periods": net.periods,
         "agents": agents,
@@ -278,7 +278,7 @@ def _cmd_evaluate(args: argparse.Namespace, console: Console) -> int:
         )
     else:
         policy = make_policy(args.policy, net, **options)
-    with console.status(escape(f"evaluating {policy!r} on {net.scenario.name}")):
+    with console.status(escape(f"evaluating {policy!r} on {net.name}")):
         ev = evaluate(
             policy,
             net,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.sim.demand import sample_network_demand
+from invmgmt_marl.demand import sample_network_demand
 
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.scenario.schema import Scenario
@@ -247,8 +247,8 @@ def generate_demand_set(
 
     ``overrides`` go to :func:`~invmgmt_marl.scenario.load_scenario` (e.g. ``periods``, ``demand``).
     """
+    from invmgmt_marl.compile import compile_network
     from invmgmt_marl.scenario import load_scenario
-    from invmgmt_marl.sim import compile_network
 
     if episodes < 1:
         raise ValueError(f"episodes: must be >= 1, got {episodes}")

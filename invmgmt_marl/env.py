@@ -2,7 +2,7 @@
 
 The shell only translates: action dicts to an orders array, the simulator's arrays back to
 per-agent dicts. Dynamics live in :mod:`invmgmt_marl.sim`, rewards in :mod:`invmgmt_marl.rewards`,
-observations in :mod:`invmgmt_marl.observe`.
+observations and action decoding in :class:`~invmgmt_marl.interface.AgentInterface`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 
-from invmgmt_marl.actions import ActionCodec
-from invmgmt_marl.observe import default_scale, global_state, n_features, observe, view_dim
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.rewards import compute_rewards
-from invmgmt_marl.scenario import ROLES, Scenario, load_scenario
-from invmgmt_marl.sim import NODE_FIELDS, compile_network, initial_state, step
-from invmgmt_marl.sim.demand import sample_network_demand
+from invmgmt_marl.scenario import Scenario, load_scenario
+from invmgmt_marl.sim import NODE_FIELDS, initial_state, step
 from invmgmt_marl.sim.ledger import Ledger
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
@@ -87,24 +87,10 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         self.shared_spaces = shared_spaces
         self.possible_agents = list(self.net.agents)
         self.agents: list[str] = []
-        self._index = {a: i for i, a in enumerate(self.possible_agents)}
-        self._view = self.scenario.observation.view
-        self._scale = default_scale(self.net)
-        self._reward = self.scenario.reward
-        self._codec = ActionCodec(self.net, self.scenario.actions.type, shared=shared_spaces, strict=strict)
-        self.action_spaces = self._codec.spaces
-        dim = view_dim(self.net, self._view)
-        if shared_spaces:
-            self._roles = np.eye(len(ROLES), dtype=np.float32)[self.net.role_index]  # (N, 3)
-            dim += len(ROLES)
-        obs_space = spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
-        self.observation_spaces = {
-            a: obs_space if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
-            for a in self.possible_agents
-        }
-        self.state_space = spaces.Box(
-            0.0, np.inf, shape=(self.net.n_nodes * n_features(self.net),), dtype=np.float32
-        )
+        self.interface = AgentInterface(self.net, shared_spaces=shared_spaces, strict=strict)
+        self.action_spaces = self.interface.action_spaces
+        self.observation_spaces = self.interface.observation_spaces
+        self.state_space = self.interface.state_space
         self._rng = np.random.default_rng()
         self._sim_state = initial_state(self.net, 1)
         self._demand = np.zeros((1, self.net.periods, self.net.n_stores))
@@ -150,7 +136,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
     ]:
         if not self.agents:
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        orders, clipped = self._codec.decode(actions, self.agents)
+        orders, clipped = self.interface.decode(actions, self.agents)
         t = self._sim_state.t
         shock = None if self._supply is None else self._supply.at(t)
         self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)
@@ -171,10 +157,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
 
     # ---------------------------------------------------------------------------------------------
     def _observations(self) -> dict[str, NDArray[np.float32]]:
-        o = observe(self.net, self._sim_state, self._view, self._scale)[0].astype(np.float32)
-        if self.shared_spaces:
-            o = np.concatenate([o, self._roles], axis=1)
-        return dict(zip(self.possible_agents, o, strict=True))
+        return dict(zip(self.possible_agents, self.interface.observe(self._sim_state)[0], strict=True))
 
     def _infos(self, ledger: Ledger, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
         rows = ledger.nodes[0].T.tolist()  # (N, K)
@@ -188,7 +171,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
 
     def state(self) -> NDArray[np.float32]:
         """The centralised state: every node's local features, flattened."""
-        return global_state(self.net, self._sim_state, self._scale)[0].astype(np.float32)
+        return self.interface.state(self._sim_state)[0]
 
     @property
     def last_ledger(self) -> Ledger | None:

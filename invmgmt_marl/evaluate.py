@@ -31,12 +31,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl import metrics as M
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.policies import ConstantPolicy, TuneResult, make_policy
 from invmgmt_marl.policies.tuning import TUNABLE, tune
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
-from invmgmt_marl.sim import COST_FIELDS, Network, compile_network
-from invmgmt_marl.sim.demand import sample_network_demand
+from invmgmt_marl.sim import COST_FIELDS, Network
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.table import Table
@@ -84,12 +85,12 @@ def _resolve_demand(demand: Any, net: Network) -> tuple[F64, str]:
         from invmgmt_marl.demandsets import load_demand_set, read_meta
 
         meta = read_meta(demand) if Path(demand).is_dir() else None
-        if meta and meta.get("scenario") not in (None, net.scenario.name):
+        if meta and meta.get("scenario") not in (None, net.name):
             logger.warning(
                 "demand set %s was generated for scenario %r, evaluating on %r",
                 demand,
                 meta.get("scenario"),
-                net.scenario.name,
+                net.name,
             )
         return load_demand_set(demand, net), str(demand)
     d = np.asarray(demand, dtype=np.float64)
@@ -491,7 +492,7 @@ def evaluate(
         bound_v = _per_episode(bound, batch, "bound")
 
     return Evaluation(
-        scenario=net.scenario.name,
+        scenario=net.name,
         policy=repr(pol),
         objective=objective,
         seed=seed,
@@ -641,7 +642,7 @@ def run_benchmark(
             summ["seconds"]["tune"] = tune_s
             rows.append(
                 {
-                    "scenario": net.scenario.name,
+                    "scenario": net.name,
                     "label": b.label,
                     "kind": b.kind,
                     "tuned": b.tuned,
@@ -656,7 +657,7 @@ def run_benchmark(
         if bound_v is not None:
             rows.append(
                 {
-                    "scenario": net.scenario.name,
+                    "scenario": net.name,
                     "label": "perfect-information bound",
                     "kind": "oracle",
                     "tuned": False,

@@ -15,7 +15,7 @@ uses), quantities divided by the scenario's observation scale:
 last  progress ``t / periods`` (not scaled)
 ====  ==========================================================================
 
-Views (a registry, ``VIEWS``), each ``(net, features) -> (B, N, D)``:
+Views (the registry :data:`invmgmt_marl.registry.VIEWS`), each ``(net, features) -> (B, N, D)``:
 
 - ``local``: the node's own features.
 - ``neighbours``: own features, then those of its upstream nodes and downstream nodes, each padded
@@ -32,6 +32,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.registry import VIEWS
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -51,9 +52,8 @@ FEATURES = ("on_hand", "backlog", "inbound_backlog", "incoming")
 
 
 def default_scale(net: Network) -> float:
-    """The scenario's observation scale, or the largest order bound of any edge."""
-    sc = net.scenario.observation.scale
-    return float(sc) if sc is not None else float(net.max_order.max())
+    """The scenario's observation scale, or the largest order bound of any edge (``net.obs_scale``)."""
+    return net.obs_scale
 
 
 def n_features(net: Network) -> int:
@@ -96,26 +96,24 @@ def local_features(net: Network, state: SimState, scale: float) -> F64:
 
 
 View = Callable[[Network, F64], F64]
-VIEWS: dict[str, View] = {}
 
 
-def register_view(name: str) -> Callable[[View], View]:
+def register_view(name: str, *, replace: bool = False) -> Callable[[View], View]:
     """Decorator registering an observation view ``(net, features (B, N, F)) -> (B, N, D)``."""
 
     def deco(fn: View) -> View:
-        VIEWS[name] = fn
+        VIEWS.register(name, fn, replace=replace)
         return fn
 
     return deco
 
 
-@register_view("local")
-def _local(net: Network, feats: F64) -> F64:
+# the built-in views, found by name through invmgmt_marl.registry.VIEWS
+def local_view(net: Network, feats: F64) -> F64:
     return feats
 
 
-@register_view("neighbours")
-def _neighbours(net: Network, feats: F64) -> F64:
+def neighbours_view(net: Network, feats: F64) -> F64:
     batch, n, f = feats.shape
     padded = np.concatenate([feats, np.zeros((batch, 1, f))], axis=1)  # index n (= -1 padding) is zeros
     idx = np.concatenate([net.upstream, net.downstream], axis=1)  # (N, K)
@@ -124,8 +122,7 @@ def _neighbours(net: Network, feats: F64) -> F64:
     return np.concatenate([feats, neigh], axis=2)
 
 
-@register_view("global")
-def _global(net: Network, feats: F64) -> F64:
+def global_view(net: Network, feats: F64) -> F64:
     batch, n, f = feats.shape
     flat = np.broadcast_to(feats.reshape(batch, 1, n * f), (batch, n, n * f))
     onehot = np.broadcast_to(np.eye(n), (batch, n, n))
@@ -134,12 +131,12 @@ def _global(net: Network, feats: F64) -> F64:
 
 def view_dim(net: Network, view: str) -> int:
     """Observation length per agent under ``view``."""
-    return int(VIEWS[view](net, np.zeros((1, net.n_nodes, n_features(net)))).shape[2])
+    return int(VIEWS.get(view)(net, np.zeros((1, net.n_nodes, n_features(net)))).shape[2])
 
 
 def observe(net: Network, state: SimState, view: str = "local", scale: float = 1.0) -> F64:
     """``(B, N, D)`` observations of every agent."""
-    return VIEWS[view](net, local_features(net, state, scale))
+    return VIEWS.get(view)(net, local_features(net, state, scale))
 
 
 def global_state(net: Network, state: SimState, scale: float = 1.0) -> F64:

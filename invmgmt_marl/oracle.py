@@ -157,7 +157,7 @@ class _LP:
         if unsupported:
             raise OracleError(
                 f"perfect_information_bound: the LP does not model {', '.join(unsupported)} "
-                f"(scenario {net.scenario.name!r}); no valid bound is computed for it"
+                f"(scenario {net.name!r}); no valid bound is computed for it"
             )
         t_len, n_e, n_s, n_n = net.periods, net.n_edges, net.n_stores, net.n_nodes
         n_o = n_e + n_s
@@ -280,7 +280,7 @@ class _LP:
         if res.status != 0 or res.x is None:
             raise OracleError(
                 f"perfect_information_bound: HiGHS did not solve the LP (objective={self.objective!r}, "
-                f"scenario {net.scenario.name!r}): status {res.status}: {res.message}"
+                f"scenario {net.name!r}): status {res.status}: {res.message}"
             )
         z = np.where(np.abs(res.x) < _NOISE, 0.0, res.x)
         orders, ship, back, lost, on_hand, ind = (z[self.idx[k]] for k in ("q", "x", "b", "l", "I", "y"))
@@ -398,7 +398,7 @@ def bound_many(
 
     out = []
     with Progress(transient=True) as bar:
-        task = bar.add_task(f"LP bounds ({net.scenario.name})", total=d.shape[0])
+        task = bar.add_task(f"LP bounds ({net.name})", total=d.shape[0])
         for k in range(d.shape[0]):
             out.append(lp.solve(d[k]))
             bar.advance(task)

@@ -14,10 +14,10 @@ _COLS = ("on_hand", "backlog", "in_transit", "received", "ordered", "shipped", "
 def render_ansi(net: Network, state: SimState, ledger: Ledger | None) -> str:
     """A fixed-width table, one row per agent, of the last period's ledger (batch row 0)."""
     if ledger is None:
-        head = f"{net.scenario.name}: t=0/{net.periods} (after reset)"
+        head = f"{net.name}: t=0/{net.periods} (after reset)"
         rows = [f"{a:<14}{state.on_hand[0, i]:>10.1f}" for i, a in enumerate(net.agents)]
         return "\n".join([head, f"{'agent':<14}{'on_hand':>10}", *rows]) + "\n"
-    head = f"{net.scenario.name}: period {ledger.t} done, t={state.t}/{net.periods}"
+    head = f"{net.name}: period {ledger.t} done, t={state.t}/{net.periods}"
     if net.n_stores:
         head += "  demand " + " ".join(f"{d:g}" for d in ledger.demand[0])
     cols = " ".join(f"{c[:10]:>10}" for c in (*_COLS, "cost"))

@@ -13,17 +13,21 @@ own and team: ``alpha * own + (1 - alpha) * mean over agents``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.registry import REWARD_SCHEMES
 from invmgmt_marl.sim.ledger import Ledger
-from invmgmt_marl.sim.network import Network
+from invmgmt_marl.sim.network import Network, RewardGroup
 
 __all__ = [
     "REWARD_SCHEMES",
     "RECONCILIATION_WEIGHTS",
+    "RewardScheme",
     "register_reward_scheme",
     "compute_rewards",
     "mix",
@@ -32,7 +36,6 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 RewardFn = Callable[[Network, Ledger, Mapping[str, float]], F64]
-REWARD_SCHEMES: dict[str, RewardFn] = {}
 
 #: default weights of the reconciliation scheme (the hmarl scenario's values)
 RECONCILIATION_WEIGHTS: dict[str, float] = {
@@ -44,26 +47,42 @@ RECONCILIATION_WEIGHTS: dict[str, float] = {
 }
 
 
-def register_reward_scheme(name: str) -> Callable[[RewardFn], RewardFn]:
+@dataclass(frozen=True)
+class RewardScheme:
+    """A reward scheme: ``fn(net, ledger, weights) -> (B, N)`` own rewards, and the weights it takes.
+
+    ``weights`` are the defaults of every weight the scheme accepts (empty: the scheme takes none);
+    the scenario schema checks the names a scenario gives against them.
+    """
+
+    fn: RewardFn
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def __call__(self, net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
+        return self.fn(net, ledger, weights)
+
+
+def register_reward_scheme(
+    name: str, weights: Mapping[str, float] | None = None, *, replace: bool = False
+) -> Callable[[RewardFn], RewardFn]:
+    """Decorator registering ``fn(net, ledger, weights) -> (B, N)`` as a reward scheme ``name``."""
+
     def deco(fn: RewardFn) -> RewardFn:
-        REWARD_SCHEMES[name] = fn
+        REWARD_SCHEMES.register(name, RewardScheme(fn, dict(weights or {})), replace=replace)
         return fn
 
     return deco
 
 
-@register_reward_scheme("cost")
-def cost(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
+def _cost(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
     return -ledger.total_cost
 
 
-@register_reward_scheme("profit")
-def profit(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
+def _profit(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
     return ledger.revenue - ledger.total_cost
 
 
-@register_reward_scheme("reconciliation")
-def reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
+def _reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
     w = {**RECONCILIATION_WEIGHTS, **weights}
     return (
         w["service_level"] * ledger.service_level
@@ -72,6 +91,12 @@ def reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -
         - w["ordering_cost"] * (ledger.ordering_cost + ledger.fixed_cost)
         + w["revenue"] * ledger.revenue
     )
+
+
+# the built-ins, found by name through invmgmt_marl.registry.REWARD_SCHEMES
+COST = RewardScheme(_cost)
+PROFIT = RewardScheme(_profit)
+RECONCILIATION = RewardScheme(_reconciliation, RECONCILIATION_WEIGHTS)
 
 
 def mix(own: F64, alpha: float | F64) -> F64:
@@ -84,17 +109,17 @@ def mix(own: F64, alpha: float | F64) -> F64:
     return alpha * own + (1.0 - alpha) * own.mean(axis=1, keepdims=True)
 
 
-def reward_plan(net: Network) -> list[tuple[str, dict[str, float], NDArray[np.int64], F64]]:
-    """Group agents by effective ``(scheme, weights)``: ``[(scheme, weights, agent indices, alphas)]``."""
-    spec = net.scenario.reward
-    groups: dict[tuple[str, tuple[tuple[str, float], ...]], list[tuple[int, float]]] = {}
-    for i, (agent, role) in enumerate(zip(net.agents, net.roles, strict=True)):
-        scheme, alpha, weights = spec.resolve(agent, role)
-        groups.setdefault((scheme, tuple(sorted(weights.items()))), []).append((i, alpha))
-    return [
-        (scheme, dict(w), np.array([i for i, _ in members]), np.array([a for _, a in members]))
-        for (scheme, w), members in groups.items()
-    ]
+def reward_plan(net: Network) -> tuple[RewardGroup, ...]:
+    """The network's agents grouped by effective ``(scheme, weights)`` (resolved when compiling)."""
+    return net.reward_plan
+
+
+def _uniform_alpha(net: Network) -> float | None:
+    """The one alpha of a one-scheme plan where every agent has the same mix, else ``None``."""
+    plan = net.reward_plan
+    if len(plan) == 1 and bool(np.all(plan[0].alphas == plan[0].alphas[0])):
+        return float(plan[0].alphas[0])
+    return None
 
 
 def compute_rewards(
@@ -112,23 +137,19 @@ def compute_rewards(
     ``r_i = alpha_i * own_i + (1 - alpha_i) * mean_j own_j``, both under agent i's scheme.
     """
     if scheme is not None:
-        return mix(REWARD_SCHEMES[scheme](net, ledger, weights or {}), 1.0 if alpha is None else alpha)
-    cached = _PLANS.get(id(net))
-    if cached is None or cached[0] is not net:
-        plan = reward_plan(net)
-        uniform = len(plan) == 1 and bool(np.all(plan[0][3] == plan[0][3][0]))
-        cached = _PLANS[id(net)] = (net, plan, float(plan[0][3][0]) if uniform else None)
-    _, groups, uniform_alpha = cached
+        return mix(REWARD_SCHEMES.get(scheme)(net, ledger, weights or {}), 1.0 if alpha is None else alpha)
+    try:
+        uniform_alpha = _UNIFORM[net]
+    except KeyError:
+        uniform_alpha = _UNIFORM[net] = _uniform_alpha(net)
+    plan = net.reward_plan
     if uniform_alpha is not None:  # one scheme and one alpha for everyone: the common case
-        scheme_name, w, _, _ = groups[0]
-        return mix(REWARD_SCHEMES[scheme_name](net, ledger, w), uniform_alpha)
+        return mix(REWARD_SCHEMES.get(plan[0].scheme)(net, ledger, dict(plan[0].weights)), uniform_alpha)
     out = np.empty((ledger.nodes.shape[0], net.n_nodes))
-    for scheme_name, w, idx, alphas in groups:
-        own = REWARD_SCHEMES[scheme_name](net, ledger, w)  # (B, N): this scheme for everyone
-        out[:, idx] = alphas * own[:, idx] + (1.0 - alphas) * own.mean(axis=1, keepdims=True)
+    for g in plan:
+        own = REWARD_SCHEMES.get(g.scheme)(net, ledger, dict(g.weights))  # (B, N): this scheme for everyone
+        out[:, g.agents] = g.alphas * own[:, g.agents] + (1.0 - g.alphas) * own.mean(axis=1, keepdims=True)
     return out
 
 
-_PLANS: dict[
-    int, tuple[Network, list[tuple[str, dict[str, float], NDArray[np.int64], F64]], float | None]
-] = {}
+_UNIFORM: weakref.WeakKeyDictionary[Network, float | None] = weakref.WeakKeyDictionary()

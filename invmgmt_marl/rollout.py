@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.sim import (
     COST_FIELDS,
@@ -17,7 +18,6 @@ from invmgmt_marl.sim import (
     initial_state,
     step,
 )
-from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 

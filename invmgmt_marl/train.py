@@ -19,10 +19,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from invmgmt_marl.adapters import require
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rollout import rollout
-from invmgmt_marl.sim.demand import sample_network_demand
 
 __all__ = ["TrainResult", "train", "evaluation_demand", "cost_per_agent_period", "plot_curve"]
 

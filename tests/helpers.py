@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import compile_network, initial_state, step
+from invmgmt_marl.sim import initial_state, step
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The golden traces live *next to* the repository (never copied into it): ../shared

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from invmgmt_marl.cli import main
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_demand
 from invmgmt_marl.demandsets import (
     DemandSetError,
     generate_demand_set,
@@ -19,7 +21,6 @@ from invmgmt_marl.demandsets import (
 from invmgmt_marl.policies import ConstantPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import load_scenario
-from invmgmt_marl.sim import compile_network, sample_demand
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LIU = (REPO_ROOT / ".." / "shared" / "datasets" / "liu2022").resolve()

@@ -15,13 +15,14 @@ from rich.table import Table
 
 import invmgmt_marl
 from invmgmt_marl.cli import main
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demandsets import write_demand_set
 from invmgmt_marl.evaluate import evaluate
 from invmgmt_marl.oracle import perfect_information_bound
 from invmgmt_marl.policies import ConstantPolicy, EchelonBaseStockPolicy, ForecastOrderUpToPolicy, make_policy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import load_scenario
-from invmgmt_marl.sim import COST_FIELDS, compile_network
+from invmgmt_marl.sim import COST_FIELDS
 
 PERIODS = 40
 

@@ -10,10 +10,11 @@ import pytest
 from scipy.stats import norm
 
 from invmgmt_marl import metrics as M
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.policies import BaseStockPolicy, ConstantPolicy
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import load_scenario, validate_scenario
-from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, compile_network
+from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS
 
 
 def one_store(

@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.oracle import (
     OracleError,
     OracleResult,
@@ -33,7 +34,7 @@ from invmgmt_marl.policies.base import (
 )
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import load_scenario, validate_scenario
-from invmgmt_marl.sim import COST_FIELDS, Network, compile_network
+from invmgmt_marl.sim import COST_FIELDS, Network
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LIU_DATA = (REPO_ROOT / ".." / "shared" / "datasets" / "liu2022").resolve()

@@ -244,8 +244,8 @@ def load_rllib_policy(
     return ObservationPolicy(
         act,
         groups=groups,
-        action_type=template.scenario.actions.type,
-        view=template.scenario.observation.view,
+        action_type=template.interface.action_type,
+        view=template.interface.view,
         shared_spaces=bool(env_config.get("shared_spaces", False)),
-        obs_scale=template._scale,
+        obs_scale=template.interface.scale,
     )

@@ -25,13 +25,12 @@ from gymnasium import spaces as gym_spaces
 from numpy.typing import NDArray
 
 from invmgmt_marl.adapters import require
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.env import InventoryParallelEnv
-from invmgmt_marl.observe import observe
 from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, step
-from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 __all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
@@ -76,11 +75,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             self._action_high = action_space.high.astype(np.float64)
             action_space = gym_spaces.Box(-1.0, 1.0, shape=action_space.shape, dtype=np.float32)
         super().__init__(num_episodes * self.n_agents, self.template.observation_space(agent), action_space)
-        self._codec = self.template._codec
-        self._roles = self.template._roles
-        self._view, self._scale = self.template._view, self.template._scale
-        self._reward = self.template._reward
-        self._discrete = self.template.scenario.actions.type == "discrete"
+        self.interface = self.template.interface
         self._rngs = [np.random.default_rng() for _ in range(num_episodes)]
         self._pending_seed = seed  # consumed by the next reset
         self._actions: NDArray[Any] | None = None
@@ -111,12 +106,12 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
     ) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.bool_], list[dict[str, Any]]]:
         if self._actions is None:
             raise RuntimeError("step_wait() without step_async()")
-        b, n = self.num_episodes, self.n_agents
+        b = self.num_episodes
         # actions in the space's dtype (float32 for Box), as SuperSuit hands them to the ParallelEnv
-        acts = self._actions.astype(self.action_space.dtype).reshape((b, n) if self._discrete else (b, n, -1))
+        acts = self._actions.astype(self.action_space.dtype).reshape((b, *self.interface.codec.batch_shape))
         if self._action_high is not None:  # [-1, 1] -> [0, high]
             acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
-        orders, _ = self._codec.decode_batch(acts)
+        orders, _ = self.interface.decode_batch(acts)
         t = self._state.t
         shock = None if self._supply is None else self._supply.at(t)
         self._state, ledger = step(self.net, self._state, orders, self._demand[:, t], shock)
@@ -167,9 +162,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
         self._state = initial_state(self.net, self.num_episodes)
 
     def _observe(self) -> NDArray[np.float32]:
-        o = observe(self.net, self._state, self._view, self._scale).astype(np.float32)  # (B, N, D)
-        o = np.concatenate([o, np.broadcast_to(self._roles, (o.shape[0], *self._roles.shape))], axis=2)
-        return o.reshape(self.num_envs, -1)
+        return self.interface.observe(self._state).reshape(self.num_envs, -1)  # (B * N, D)
 
 
 def make_native_vec_env(
@@ -218,7 +211,7 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
         act,
         groups={"shared": list(template.possible_agents)},
         shared_spaces=True,
-        action_type=template.scenario.actions.type,
-        view=template.scenario.observation.view,
-        obs_scale=template._scale,
+        action_type=template.interface.action_type,
+        view=template.interface.view,
+        obs_scale=template.interface.scale,
     )

@@ -17,9 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.actions import ActionCodec
-from invmgmt_marl.observe import default_scale, observe
-from invmgmt_marl.scenario import ROLES
+from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -59,48 +57,45 @@ class ObservationPolicy:
         self.view = view
         self.shared_spaces = shared_spaces
         self.obs_scale = obs_scale
-        self._codec: ActionCodec | None = None
-        self._net: Network | None = None
+        self._interface: AgentInterface | None = None
 
-    def _setup(self, net: Network) -> ActionCodec:
-        if self._codec is None or self._net is not net:
-            action_type = self.action_type or net.scenario.actions.type
-            self._codec = ActionCodec(net, action_type, shared=self.shared_spaces)
-            self._net = net
+    def interface(self, net: Network) -> AgentInterface:
+        """The :class:`~invmgmt_marl.interface.AgentInterface` this policy sees ``net`` through."""
+        if self._interface is None or self._interface.net is not net:
+            self._interface = AgentInterface(
+                net,
+                action_type=self.action_type,
+                view=self.view,
+                obs_scale=self.obs_scale,
+                shared_spaces=self.shared_spaces,
+            )
             if self.groups is None:
                 self.groups = {a: [a] for a in net.agents}
             unknown = sorted({a for g in self.groups.values() for a in g} - set(net.agents))
             if unknown:
                 raise ValueError(f"groups: unknown agents {unknown}; agents are {list(net.agents)}")
-        return self._codec
+        return self._interface
 
     def observations(self, net: Network, state: SimState) -> NDArray[np.float32]:
         """``(B, N, D)`` observations exactly as the env builds them."""
-        view = self.view or net.scenario.observation.view
-        scale = self.obs_scale if self.obs_scale is not None else default_scale(net)
-        obs = observe(net, state, view, scale).astype(np.float32)
-        if self.shared_spaces:
-            roles = np.eye(len(ROLES), dtype=np.float32)[net.role_index]
-            obs = np.concatenate([obs, np.broadcast_to(roles, (obs.shape[0], *roles.shape))], axis=2)
-        return obs
+        return self.interface(net).observe(state)
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
-        codec = self._setup(net)
-        obs = self.observations(net, state)
+        iface = self.interface(net)
+        codec = iface.codec
+        obs = iface.observe(state)
         batch = obs.shape[0]
         index = {a: i for i, a in enumerate(net.agents)}
-        if codec.action_type == "discrete":
-            actions: NDArray[Any] = np.zeros((batch, net.n_nodes))
-        else:
-            actions = np.zeros((batch, net.n_nodes, codec.width))
-        groups = self.groups if self.groups is not None else {}  # set by _setup
+        actions: NDArray[Any] = np.zeros((batch, *codec.batch_shape))
+        per_agent = len(codec.batch_shape) == 2  # a vector of entries per agent (else one index)
+        groups = self.groups if self.groups is not None else {}  # set by interface()
         for gid, agents in groups.items():
             idx = [index[a] for a in agents]
             out = np.asarray(self.act(gid, obs[:, idx].reshape(batch * len(idx), -1)), dtype=np.float64)
-            if codec.action_type == "discrete":
-                actions[:, idx] = out.reshape(batch, len(idx))
-            else:
+            if per_agent:
                 width = out.reshape(batch * len(idx), -1).shape[1]
                 actions[:, idx, :width] = out.reshape(batch, len(idx), width)
-        orders, _ = codec.decode_batch(np.round(actions) if codec.action_type != "box" else actions)
+            else:
+                actions[:, idx] = out.reshape(batch, len(idx))
+        orders, _ = iface.decode_batch(np.round(actions) if codec.integer else actions)
         return orders

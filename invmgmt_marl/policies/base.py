@@ -21,7 +21,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.sim.demand import sample_network_demand
+from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.registry import POLICIES
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -359,27 +360,39 @@ def _echelon_levels(net: Network, levels: Any) -> F64:
     return _levels_or_heuristic(net, None) @ _echelon_matrix(net).T
 
 
-POLICIES: dict[str, Callable[..., Policy]] = {
-    "constant": lambda net, quantity=0.0, **kw: ConstantPolicy(quantity),
-    "random": lambda net, **kw: RandomPolicy(**kw),
-    "base_stock": lambda net, levels=None, **kw: BaseStockPolicy(_levels_or_heuristic(net, levels), **kw),
-    "echelon_base_stock": lambda net, levels=None, **kw: EchelonBaseStockPolicy(
-        _echelon_levels(net, levels), **kw
-    ),
-    "s_S": lambda net, s=None, S=None, **kw: SSPolicy(
-        *(
-            (0.8 * _levels_or_heuristic(net, None), _levels_or_heuristic(net, None))
-            if s is None or S is None
-            else (s, S)
-        ),
-        **kw,
-    ),
-    "forecast_order_up_to": lambda net, **kw: ForecastOrderUpToPolicy(**kw),
-}
+def _make_constant(net: Network, quantity: float = 0.0, **kw: Any) -> Policy:
+    return ConstantPolicy(quantity)
+
+
+def _make_random(net: Network, **kw: Any) -> Policy:
+    return RandomPolicy(**kw)
+
+
+def _make_base_stock(net: Network, levels: Any = None, **kw: Any) -> Policy:
+    return BaseStockPolicy(_levels_or_heuristic(net, levels), **kw)
+
+
+def _make_echelon_base_stock(net: Network, levels: Any = None, **kw: Any) -> Policy:
+    return EchelonBaseStockPolicy(_echelon_levels(net, levels), **kw)
+
+
+def _make_s_S(net: Network, s: Any = None, S: Any = None, **kw: Any) -> Policy:  # noqa: N803
+    if s is None or S is None:
+        s, S = 0.8 * _levels_or_heuristic(net, None), _levels_or_heuristic(net, None)
+    return SSPolicy(s, S, **kw)
+
+
+def _make_forecast(net: Network, **kw: Any) -> Policy:
+    return ForecastOrderUpToPolicy(**kw)
 
 
 def make_policy(name: str, net: Network, **kwargs: Any) -> Policy:
-    """Build a registered policy by name for ``net`` (untuned defaults where parameters are omitted)."""
+    """Build a registered policy by name for ``net`` (untuned defaults where parameters are omitted).
+
+    Policies are the factories ``factory(net, **params) -> Policy`` registered in
+    :data:`invmgmt_marl.registry.POLICIES`.
+    """
     if name not in POLICIES:
-        raise ValueError(f"policy: unknown policy {name!r}; known: {sorted(POLICIES)}")
-    return POLICIES[name](net, **kwargs)
+        raise ValueError(f"policy: unknown policy {name!r}; known: {list(POLICIES)}")
+    factory: Callable[..., Policy] = POLICIES.get(name)
+    return factory(net, **kwargs)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.policies.base import (
     BaseStockPolicy,
     EchelonBaseStockPolicy,
@@ -33,7 +34,6 @@ from invmgmt_marl.policies.base import (
 )
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.sim import Network
-from invmgmt_marl.sim.demand import sample_network_demand
 
 __all__ = ["TUNABLE", "TuneResult", "tune", "build_tuned", "cache_dir"]
 
@@ -156,7 +156,9 @@ def _code_fingerprint() -> str:
     """Hash of the code whose behaviour tuned parameters depend on (dynamics, policies, tuning)."""
     here = Path(__file__).resolve().parent.parent
     files = [
-        *(here / "sim" / f for f in ("dynamics.py", "network.py", "demand.py", "ledger.py", "supply.py")),
+        *(here / "sim" / f for f in ("dynamics.py", "network.py", "ledger.py", "supply.py")),
+        here / "compile.py",
+        here / "demand.py",
         here / "rollout.py",
         here / "policies" / "base.py",
         Path(__file__),
@@ -168,7 +170,7 @@ def _cache_key(
     net: Network, kind: str, episodes: int, seed: int, objective: str, options: dict[str, Any]
 ) -> str:
     blob = json.dumps(
-        [net.scenario.to_dict(), kind, episodes, seed, objective, options, _code_fingerprint()],
+        [net.fingerprint, kind, episodes, seed, objective, options, _code_fingerprint()],
         sort_keys=True,
         default=str,
     )
@@ -203,10 +205,7 @@ def tune(
         raise ValueError(f"kind: unknown policy family {kind!r}; tunable: {sorted(TUNABLE)}")
     if objective not in ("cost", "profit"):
         raise ValueError(f"objective: expected 'cost' or 'profit', got {objective!r}")
-    path = (
-        cache_dir()
-        / f"{net.scenario.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
-    )
+    path = cache_dir() / f"{net.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
     if cache and path.exists():
         logger.info("tuned parameters from cache %s", path)
         return TuneResult(**json.loads(path.read_text()))
@@ -222,7 +221,7 @@ def tune(
     steps = [scale]
     while steps[-1].max() > 1:
         steps.append(np.maximum(np.floor(steps[-1] / 2), 1.0))
-    bar = _progress(progress, len(steps) * max_sweeps * len(theta), f"tuning {kind} on {net.scenario.name}")
+    bar = _progress(progress, len(steps) * max_sweeps * len(theta), f"tuning {kind} on {net.name}")
     for step in steps:
         for _ in range(max_sweeps):
             improved = False

@@ -20,6 +20,8 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from invmgmt_marl.errors import ScenarioError
+from invmgmt_marl.registry import ACTION_TYPES, DEMAND_PROCESSES, REWARD_SCHEMES, VIEWS, RegistryError
+from invmgmt_marl.scenario.correlation import correlation_matrix
 
 __all__ = [
     "ROLES",
@@ -140,23 +142,19 @@ class DemandSpec(_Frozen):
             return data
         if "params" in data and isinstance(data["params"], BaseModel):
             return data
-        from invmgmt_marl.sim.demand import DEMAND_PROCESSES  # late: sim imports this module
-
         proc = data.get("process")
         if proc not in DEMAND_PROCESSES:
-            raise ValueError(f"process: unknown demand process {proc!r}; known: {sorted(DEMAND_PROCESSES)}")
+            raise ValueError(f"process: unknown demand process {proc!r}; known: {list(DEMAND_PROCESSES)}")
         common = {k: v for k, v in data.items() if k in _DEMAND_COMMON}
         own = {k: v for k, v in data.items() if k not in _DEMAND_COMMON}
-        common["params"] = DEMAND_PROCESSES[proc].params.model_validate(own, context=info.context)
+        common["params"] = DEMAND_PROCESSES.get(proc).params.model_validate(own, context=info.context)
         return common
 
     def check_periods(self, periods: int) -> None:
-        """Raise :class:`~invmgmt_marl.sim.demand.DemandParamError` (a ``ValueError``, ``str`` is
+        """Raise :class:`~invmgmt_marl.demand.DemandParamError` (a ``ValueError``, ``str`` is
         ``"<param>: <message>"``) if the process cannot serve an episode of ``periods`` (e.g. a CSV
         series with too few rows)."""
-        from invmgmt_marl.sim.demand import DEMAND_PROCESSES
-
-        check = DEMAND_PROCESSES[self.process].check_periods
+        check = DEMAND_PROCESSES.get(self.process).check_periods
         if check is not None:
             check(self.params, periods)
 
@@ -277,12 +275,19 @@ class ActionSpec(_Frozen):
     """How agents act: ``box`` (continuous order quantities), ``discrete`` (one index, mixed radix
     over inbound edges, first edge most significant) or ``multidiscrete`` (one index per edge)."""
 
-    type: Literal["box", "discrete", "multidiscrete"] = "box"
+    type: str = "box"  # a name in invmgmt_marl.registry.ACTION_TYPES
     max_order: Pos = 20.0
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, t: str) -> str:
+        if t not in ACTION_TYPES:
+            raise ValueError(f"unknown action type {t!r}; known: {list(ACTION_TYPES)}")
+        return t
 
 
 class ObservationSpec(_Frozen):
-    view: str = "local"  # a name in invmgmt_marl.observe.VIEWS
+    view: str = "local"  # a name in invmgmt_marl.registry.VIEWS
     scale: Pos | None = None  # quantities are divided by this; default: the largest max_order
 
 
@@ -347,10 +352,8 @@ class Scenario(_Frozen):
     @field_validator("observation")
     @classmethod
     def _known_view(cls, o: ObservationSpec) -> ObservationSpec:
-        from invmgmt_marl.observe import VIEWS
-
         if o.view not in VIEWS:
-            raise ValueError(f"view: unknown observation view {o.view!r}; known: {sorted(VIEWS)}")
+            raise ValueError(f"view: unknown observation view {o.view!r}; known: {list(VIEWS)}")
         return o
 
     @model_validator(mode="after")
@@ -358,8 +361,6 @@ class Scenario(_Frozen):
         """Demand checks that need the episode length or the number of stores: each store's process can
         serve ``periods`` (e.g. a CSV series has enough rows), and ``demand_correlation`` is a
         correlation matrix over the stores, whose processes all have an inverse CDF."""
-        from invmgmt_marl.sim.demand import DEMAND_PROCESSES, correlation_matrix
-
         names = self.agents
         stores = [i for i, n in enumerate(self.nodes) if n.role == "store"]
         for i in stores:
@@ -374,7 +375,7 @@ class Scenario(_Frozen):
                 correlation_matrix(self.demand_correlation, len(stores))
             except ValueError as err:
                 raise ValueError(f"demand_correlation: {err}") from None
-            have = sorted(k for k, v in DEMAND_PROCESSES.items() if v.ppf is not None)
+            have = [k for k, v in DEMAND_PROCESSES.items() if v.ppf is not None]
             for i in stores:
                 d = self.nodes[i].demand
                 if d is not None and DEMAND_PROCESSES[d.process].ppf is None:
@@ -536,20 +537,18 @@ class Scenario(_Frozen):
 
 
 def _check_reward(where: str, scheme: str, weights: dict[str, float]) -> None:
-    from invmgmt_marl.rewards import RECONCILIATION_WEIGHTS, REWARD_SCHEMES
-
-    if scheme not in REWARD_SCHEMES:
-        raise ValueError(f"{where}scheme: unknown reward scheme {scheme!r}; known: {sorted(REWARD_SCHEMES)}")
-    if weights and scheme != "reconciliation":
+    try:
+        known = REWARD_SCHEMES.get(scheme).weights
+    except RegistryError as err:
+        raise ValueError(f"{where}scheme: {err}") from None
+    if weights and not known:
         raise ValueError(
-            f"{where}weights: only the reconciliation scheme takes weights, got {weights!r} with "
-            f"scheme {scheme!r}"
+            f"{where}weights: only schemes with weights (e.g. reconciliation) take weights, got "
+            f"{weights!r} with scheme {scheme!r}"
         )
-    bad = sorted(set(weights) - set(RECONCILIATION_WEIGHTS))
+    bad = sorted(set(weights) - set(known))
     if bad:
-        raise ValueError(
-            f"{where}weights: unknown weight {bad[0]!r}; known: {sorted(RECONCILIATION_WEIGHTS)}"
-        )
+        raise ValueError(f"{where}weights: unknown weight {bad[0]!r}; known: {sorted(known)}")
     negative = {k: v for k, v in weights.items() if v < 0}
     if negative:
         k = sorted(negative)[0]

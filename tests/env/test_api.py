@@ -15,8 +15,8 @@ from pettingzoo.utils.env import AECEnv, ParallelEnv
 
 import invmgmt_marl
 from invmgmt_marl import supply_chain_v0
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import ROLES
-from invmgmt_marl.sim import compile_network
 
 PERIODS = 25
 SCENARIOS = invmgmt_marl.list_scenarios()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 import invmgmt_marl
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.observe import local_features, n_features
-from invmgmt_marl.sim import compile_network, initial_state, step
+from invmgmt_marl.sim import initial_state, step
 
 
 def test_feature_columns_only_where_used() -> None:

@@ -21,12 +21,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.oracle import OracleError, bound_many, perfect_information_bound, replay_orders
 from invmgmt_marl.policies.base import BaseStockPolicy, ConstantPolicy, RandomPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import compile_network
 
 # store_0 <-(1, extra 0..2)- warehouse_0 <-(2, unreliable, lossy)- supplier_0 <-(1, lossy)- external
 UNCERTAIN: dict[str, Any] = {
@@ -337,17 +337,16 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
         roles = ["store", "warehouse", "supplier"]
         links = [("warehouse_0", "store_0"), ("supplier_0", "warehouse_0"), ("external", "supplier_0")]
     edges = [edge(s, t) for s, t in links]
-    net = compile_network(
-        validate_scenario(
-            {
-                "name": "bounded",
-                "periods": periods,
-                "nodes": [node(r) for r in roles],
-                "edges": edges,
-                "actions": {"max_order": draw(st.integers(1, 15))},
-            }
-        )
+    sc = validate_scenario(
+        {
+            "name": "bounded",
+            "periods": periods,
+            "nodes": [node(r) for r in roles],
+            "edges": edges,
+            "actions": {"max_order": draw(st.integers(1, 15))},
+        }
     )
+    net = compile_network(sc)
     demand = np.array(
         draw(
             st.lists(
@@ -367,7 +366,7 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
         policy = BaseStockPolicy(
             draw(st.lists(st.integers(0, 30), min_size=net.n_nodes, max_size=net.n_nodes))
         )
-    internal_tiers = any(e.unit_cost_tiers for e in net.scenario.edges if e.source != "external")
+    internal_tiers = any(e.unit_cost_tiers for e in sc.edges if e.source != "external")
     return net, demand, policy, draw(st.integers(0, 2**16)), internal_tiers
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import invmgmt_marl
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.rewards import REWARD_SCHEMES, compute_rewards
-from invmgmt_marl.sim import compile_network
 
 W = {"service_level": 10.0, "holding_cost": 0.01, "stockout_cost": 0.1}
 SPEC = {
@@ -45,13 +45,14 @@ def test_mixed_rewards_equal_hand_formula() -> None:
 
 
 def test_uniform_settings_match_the_explicit_scheme() -> None:
-    net = compile_network(invmgmt_marl.load_scenario("hmarl"))  # reconciliation for everyone, in the YAML
+    sc = invmgmt_marl.load_scenario("hmarl")
+    net = compile_network(sc)  # reconciliation for everyone, in the YAML
     from invmgmt_marl.policies import make_policy
     from invmgmt_marl.rollout import rollout
 
     traj = rollout(net, make_policy("base_stock", net), episodes=2, seed=1)
     assert traj.rewards.shape == (90, 2, 5)
-    r = net.scenario.reward
+    r = sc.reward
     assert r.scheme == "reconciliation" and not r.roles and not r.agents
 
 

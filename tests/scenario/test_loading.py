@@ -11,8 +11,8 @@ import yaml
 from pydantic import ValidationError
 
 import invmgmt_marl
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import Scenario, list_scenarios, load_scenario, validate_scenario
-from invmgmt_marl.sim import compile_network
 from tests.helpers import BASE_SCENARIO as BASE
 
 

@@ -19,13 +19,13 @@ import pytest
 from pettingzoo.test import parallel_api_test
 
 import invmgmt_marl
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import demand_factor
 from invmgmt_marl.policies import make_policy
 from invmgmt_marl.policies.base import inventory_position, split_over_edges
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import DemandSpec, NodeSpec, load_scenario, scenario_dir, validate_scenario
 from invmgmt_marl.scenario.generate import generate_network, network_yaml
-from invmgmt_marl.sim import compile_network
-from invmgmt_marl.sim.demand import demand_factor
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 

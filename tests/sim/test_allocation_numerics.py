@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import allocate, compile_network, initial_state, step
+from invmgmt_marl.sim import allocate, initial_state, step
 
 
 def two_stores_one_supplier(allocation: str, stock: float) -> dict:

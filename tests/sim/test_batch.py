@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_demand
 from invmgmt_marl.scenario import load_scenario, validate_scenario
-from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, compile_network, initial_state, sample_demand
+from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, initial_state
 from tests.helpers import one_warehouse_two_stores, run_sim
 
 B = 8

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from invmgmt_marl.demand import sample_demand
 from invmgmt_marl.scenario import DemandSpec, load_scenario
-from invmgmt_marl.sim import sample_demand
 
 
 def spec(**kw: Any) -> DemandSpec:

@@ -14,10 +14,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from invmgmt_marl.errors import ScenarioError
-from invmgmt_marl.scenario import DemandSpec, Scenario, validate_scenario
-from invmgmt_marl.sim import compile_network
-from invmgmt_marl.sim.demand import (
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import (
     DEMAND_PROCESSES,
     DemandParamError,
     apply_effects,
@@ -27,6 +25,8 @@ from invmgmt_marl.sim.demand import (
     sample_demand,
     sample_network_demand,
 )
+from invmgmt_marl.errors import ScenarioError
+from invmgmt_marl.scenario import DemandSpec, Scenario, validate_scenario
 
 
 def spec(**kw: Any) -> DemandSpec:
@@ -652,7 +652,7 @@ def test_sample_network_demand_uses_the_scenario_correlation() -> None:
         sample_network_demand(plain, np.random.default_rng(3), 4, 6),
         sample_demand(list(plain.demand_specs), np.random.default_rng(3), 4, 6),
     )
-    duck = types.SimpleNamespace(demand_specs=(POIS, POIS), periods=5)  # no scenario: independent
+    duck = types.SimpleNamespace(demand_specs=(POIS, POIS), periods=5, demand_correlation=None)  # independent
     np.testing.assert_array_equal(
         sample_network_demand(duck, np.random.default_rng(3), 2),
         sample_demand([POIS, POIS], np.random.default_rng(3), 2, 5),
@@ -676,7 +676,9 @@ def test_sampling_is_vectorised_over_the_batch(
         calls.append(("ppf", u.shape))
         return proc.ppf(p, u)  # type: ignore[misc]
 
-    monkeypatch.setitem(DEMAND_PROCESSES, "poisson", dataclasses.replace(proc, sample=sample, ppf=ppf))
+    monkeypatch.setitem(
+        DEMAND_PROCESSES._loaded, "poisson", dataclasses.replace(proc, sample=sample, ppf=ppf)
+    )
     specs = [
         spec(
             process="poisson",

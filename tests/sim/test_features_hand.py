@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import COST_FIELDS, compile_network, initial_state, step
+from invmgmt_marl.sim import COST_FIELDS, initial_state, step
 from invmgmt_marl.sim.supply import SupplyShock, sample_supply
 
 CONST0: dict[str, Any] = {"process": "constant", "value": 0}

@@ -29,9 +29,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.rollout import units_held
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, compile_network, initial_state, step
+from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, initial_state, step
 from invmgmt_marl.sim.supply import sample_supply
 
 HUGE = 1e9
@@ -219,15 +220,16 @@ def _tier_unit_cost(edge: Any, qty: float) -> float:
 class Checker:
     """Independent bookkeeping of one episode (batch of one), checked period by period."""
 
-    def __init__(self, net: Any) -> None:
+    def __init__(self, net: Any, sc: Any) -> None:
         self.net = net
+        self.sc = sc  # the scenario the network was compiled from
         self.due: dict[int, np.ndarray] = {}  # arrival period -> (E,) units due (independent pipeline record)
         for k in range(net.initial_pipeline.shape[1]):
             self.due[k] = net.initial_pipeline[:, k].copy()
 
     def check(self, s0: Any, s1: Any, led: Any, orders: np.ndarray, base: np.ndarray, shock: Any) -> None:
         net = self.net
-        sc = net.scenario
+        sc = self.sc
         e_cnt, n_cnt = net.n_edges, net.n_nodes
         finite_cap = np.isfinite(net.storage_capacity)
         scale = max(
@@ -442,12 +444,13 @@ class Checker:
 @given(episodes())
 def test_feature_conservation(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, int]) -> None:
     d, orders, demand, seed = ep
-    net = compile_network(validate_scenario(d))
+    sc = validate_scenario(d)
+    net = compile_network(sc)
     periods = orders.shape[1]
     supply = sample_supply(net, np.random.default_rng(seed), 1, periods)
     assert (supply is None) == (not net.any_uncertain_supply)
     state = initial_state(net, 1)
-    checker = Checker(net)
+    checker = Checker(net, sc)
     for t in range(periods):
         shock = None if supply is None else supply.at(t)
         o, dm = orders[:, t].copy(), demand[:, t].copy()
@@ -465,7 +468,8 @@ def test_feature_batch_rows_are_independent(
 ) -> None:
     """A batch of B episodes (different orders, demand and shocks per row) equals B runs of one."""
     d, orders, demand, seed = ep
-    net = compile_network(validate_scenario(d))
+    sc = validate_scenario(d)
+    net = compile_network(sc)
     periods = orders.shape[1]
     rng = np.random.default_rng(seed)
     orders_b = np.concatenate([orders, rng.integers(0, 20, (b - 1, *orders.shape[1:])).astype(float)])

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import load_scenario
-from invmgmt_marl.sim import compile_network, initial_state, step
+from invmgmt_marl.sim import initial_state, step
 from tests.helpers import NET_AGENTS, SERIAL_AGENTS, golden_orders, golden_params, load_golden, node_pipeline
 
 

@@ -20,8 +20,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import compile_network, initial_state, step
+from invmgmt_marl.sim import initial_state, step
 
 HUGE = 1e9
 
@@ -166,6 +167,7 @@ def episodes(draw: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, bool]:
 
 def _check_period(
     net: Any,
+    sc: Any,
     s0: Any,
     s1: Any,
     led: Any,
@@ -284,9 +286,9 @@ def _check_period(
         short = required[outs] - shipped_out[outs]
         if led.on_hand[0, node] > tol:  # no idle stock while something shippable is owed
             np.testing.assert_allclose(short, 0, atol=tol, err_msg=f"node {node} holds stock while owing")
-        if net.scenario.nodes[node].allocation == "priority":
+        if sc.nodes[node].allocation == "priority":
             # in (priority, scenario order, customers last) order: after a short outflow, nothing more ships
-            prio = np.array([net.scenario.edges[o].priority if o < e_cnt else 0 for o in outs])
+            prio = np.array([sc.edges[o].priority if o < e_cnt else 0 for o in outs])
             ranked = outs[np.lexsort((outs, prio))]
             first_short = next((k for k, o in enumerate(ranked) if required[o] - shipped_out[o] > tol), None)
             if first_short is not None:
@@ -305,8 +307,9 @@ def _check_period(
 @given(episodes())
 def test_conservation_and_nonnegativity(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, bool]) -> None:
     d, orders, demand, integer = ep
-    net = compile_network(validate_scenario(d))
-    exact = integer and not any(nd.allocation == "proportional" for nd in net.scenario.nodes)
+    sc = validate_scenario(d)
+    net = compile_network(sc)
+    exact = integer and not any(nd.allocation == "proportional" for nd in sc.nodes)
     state = initial_state(net, 1)
     history: dict[int, np.ndarray] = {}
     for t in range(orders.shape[1]):
@@ -319,7 +322,7 @@ def test_conservation_and_nonnegativity(ep: tuple[dict[str, Any], np.ndarray, np
         np.testing.assert_array_equal(d, demand[:, t])
         for a, b in zip(before, (state.on_hand, state.backlog, state.pipeline), strict=False):
             np.testing.assert_array_equal(a, b)
-        _check_period(net, state, new, led, o, d, history, exact)
+        _check_period(net, sc, state, new, led, o, d, history, exact)
         state = new
 
 

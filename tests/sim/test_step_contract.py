@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import load_scenario
-from invmgmt_marl.sim import COST_FIELDS, EDGE_FIELDS, NODE_FIELDS, compile_network, initial_state, step
+from invmgmt_marl.sim import COST_FIELDS, EDGE_FIELDS, NODE_FIELDS, initial_state, step
 
 
 def _inputs(b: int = 3) -> tuple:

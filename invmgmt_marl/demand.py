@@ -32,13 +32,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from scipy import special, stats
 
+from invmgmt_marl.registry import DEMAND_PROCESSES
+from invmgmt_marl.scenario.correlation import correlation_matrix
+
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.scenario.schema import DemandSpec
     from invmgmt_marl.sim.network import Network
 
 __all__ = [
-    "DEMAND_PROCESSES",
     "CORRELATABLE",
+    "DEMAND_PROCESSES",
     "DemandParamError",
     "DemandProcess",
     "apply_effects",
@@ -88,21 +91,20 @@ class DemandProcess:
     check_periods: PeriodsCheck | None = None
 
 
-DEMAND_PROCESSES: dict[str, DemandProcess] = {}
-
-
 def register_demand_process(
     name: str,
     params: type[BaseModel],
     *,
     ppf: Ppf | None = None,
     check_periods: PeriodsCheck | None = None,
+    replace: bool = False,
 ) -> Callable[[Sampler], Sampler]:
-    """Decorator registering ``sample(params, rng, batch, periods) -> (batch, periods)`` under ``name``,
-    with an optional inverse CDF ``ppf(params, u)`` and episode-length check (see :class:`DemandProcess`)."""
+    """Decorator registering ``sample(params, rng, batch, periods) -> (batch, periods)`` under ``name``
+    in :data:`invmgmt_marl.registry.DEMAND_PROCESSES`, with an optional inverse CDF ``ppf(params, u)``
+    and episode-length check (see :class:`DemandProcess`). Names are unique unless ``replace=True``."""
 
     def deco(fn: Sampler) -> Sampler:
-        DEMAND_PROCESSES[name] = DemandProcess(name, params, fn, ppf, check_periods)
+        DEMAND_PROCESSES.register(name, DemandProcess(name, params, fn, ppf, check_periods), replace=replace)
         return fn
 
     return deco
@@ -127,7 +129,6 @@ def _poisson_ppf(p: PoissonParams, u: NDArray[np.float64]) -> NDArray[np.float64
     return (lo + np.minimum(idx, len(k) - 1)).astype(np.float64)
 
 
-@register_demand_process("poisson", PoissonParams, ppf=_poisson_ppf)
 def _poisson(p: PoissonParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     return rng.poisson(p.mean, size=(batch, periods)).astype(np.float64)
 
@@ -142,7 +143,6 @@ def _normal_ppf(p: NormalParams, u: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.maximum(p.mean + p.std * special.ndtri(u), 0.0).astype(np.float64)
 
 
-@register_demand_process("normal", NormalParams, ppf=_normal_ppf)
 def _normal(p: NormalParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     """Normal demand censored at zero: ``max(0, N(mean, std))``."""
     return np.maximum(rng.normal(p.mean, p.std, size=(batch, periods)), 0.0)
@@ -166,7 +166,6 @@ def _uniform_ppf(p: UniformParams, u: NDArray[np.float64]) -> NDArray[np.float64
     return p.low + np.clip(np.ceil(np.asarray(u) * n) - 1.0, 0.0, n - 1.0)
 
 
-@register_demand_process("uniform", UniformParams, ppf=_uniform_ppf)
 def _uniform(p: UniformParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     """Integer demand uniform on ``low..high`` inclusive."""
     return rng.integers(p.low, p.high + 1, size=(batch, periods)).astype(np.float64)
@@ -180,7 +179,6 @@ def _constant_ppf(p: ConstantParams, u: NDArray[np.float64]) -> NDArray[np.float
     return np.full(np.shape(u), p.value, dtype=np.float64)
 
 
-@register_demand_process("constant", ConstantParams, ppf=_constant_ppf)
 def _constant(p: ConstantParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     return np.full((batch, periods), p.value, dtype=np.float64)
 
@@ -190,7 +188,6 @@ class FixedParams(_Params):
     cycle: bool = False
 
 
-@register_demand_process("fixed", FixedParams)
 def _fixed(p: FixedParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     """A given series, the same in every episode; repeated if ``cycle`` is true."""
     v = np.asarray(p.values, dtype=np.float64)
@@ -223,7 +220,6 @@ class MertonParams(_Params):
     max_redraws: Annotated[int, Field(ge=1)] = 10_000
 
 
-@register_demand_process("merton", MertonParams)
 def _merton(p: MertonParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     out = np.empty((batch, periods), dtype=np.float64)
     todo = np.arange(batch)
@@ -538,7 +534,6 @@ def _csv_check_periods(p: CsvParams, periods: int) -> CsvSeries:
     return s
 
 
-@register_demand_process("csv", CsvParams, check_periods=_csv_check_periods)
 def _csv(p: CsvParams, rng: np.random.Generator, batch: int, periods: int) -> NDArray[np.float64]:
     """A window of ``periods`` consecutive values: from row ``start``, or from a uniformly random row
     (one per episode, the window always inside the series) when ``start: random``."""
@@ -551,6 +546,17 @@ def _csv(p: CsvParams, rng: np.random.Generator, batch: int, periods: int) -> ND
 
 
 CORRELATABLE: tuple[str, ...] = ("poisson", "normal", "uniform", "constant")  # shipped processes with a ppf
+
+
+# --------------------------------------------------------------------------------------------------
+# The built-in processes, registered lazily by name in invmgmt_marl.registry.DEMAND_PROCESSES
+POISSON = DemandProcess("poisson", PoissonParams, _poisson, ppf=_poisson_ppf)
+NORMAL = DemandProcess("normal", NormalParams, _normal, ppf=_normal_ppf)
+UNIFORM = DemandProcess("uniform", UniformParams, _uniform, ppf=_uniform_ppf)
+CONSTANT = DemandProcess("constant", ConstantParams, _constant, ppf=_constant_ppf)
+FIXED = DemandProcess("fixed", FixedParams, _fixed)
+MERTON = DemandProcess("merton", MertonParams, _merton)
+CSV = DemandProcess("csv", CsvParams, _csv, check_periods=_csv_check_periods)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -607,69 +613,6 @@ def sample_store_demand(
 
 # --------------------------------------------------------------------------------------------------
 # Correlation across stores
-def correlation_matrix(
-    correlation: float | Sequence[Sequence[float]] | NDArray[np.float64], n_stores: int
-) -> NDArray[np.float64]:
-    """Check ``correlation`` and return it as an ``(n_stores, n_stores)`` matrix.
-
-    A scalar ``rho`` means every pair of stores has correlation ``rho`` (positive semi-definite only for
-    ``rho >= -1 / (n_stores - 1)``). A matrix must be square of size ``n_stores``, finite, symmetric,
-    with a unit diagonal, entries in ``[-1, 1]`` and positive semi-definite (smallest eigenvalue
-    ``>= -1e-10``).
-
-    Raises:
-        ValueError: saying what is wrong, with the offending value.
-    """
-    n = int(n_stores)
-    if n < 1:
-        raise ValueError(f"correlation needs at least one store, got {n}")
-    try:
-        ndim = np.ndim(correlation)
-    except ValueError:  # ragged nested lists
-        ndim = -1
-    if ndim == 0:
-        try:
-            rho = float(correlation)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a number or a {n}x{n} matrix, got {correlation!r}") from None
-        if not (np.isfinite(rho) and -1.0 <= rho <= 1.0):
-            raise ValueError(f"a correlation must lie in [-1, 1], got {correlation!r}")
-        c = np.full((n, n), rho)
-        np.fill_diagonal(c, 1.0)
-        if n > 2 and rho < -1.0 / (n - 1) - 1e-12:
-            bound = -1.0 / (n - 1)
-            raise ValueError(
-                f"a common correlation of {n} stores must be >= -1/{n - 1} = {bound:.4g} "
-                f"(else the matrix is not positive semi-definite), got {rho}"
-            )
-        return c
-    try:
-        c = np.array(correlation, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected a number or a {n}x{n} matrix, got {correlation!r}") from None
-    if c.shape != (n, n):
-        raise ValueError(f"expected a {n}x{n} matrix (one row and column per store), got shape {c.shape}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError(f"entries must be finite, got {c.tolist()}")
-    off = np.flatnonzero(np.diag(c) != 1.0)
-    if len(off):
-        raise ValueError(f"the diagonal must be 1, got [{off[0]}][{off[0]}] = {c[off[0], off[0]]}")
-    bad = np.argwhere(np.abs(c) > 1.0)
-    if len(bad):
-        i, j = bad[0]
-        raise ValueError(f"entries must lie in [-1, 1], got [{i}][{j}] = {c[i, j]}")
-    asym = np.argwhere(np.abs(c - c.T) > 1e-12)
-    if len(asym):
-        i, j = asym[0]
-        raise ValueError(
-            f"the matrix must be symmetric, got [{i}][{j}] = {c[i, j]} but [{j}][{i}] = {c[j, i]}"
-        )
-    w = np.linalg.eigvalsh(c)
-    if w[0] < -1e-10:
-        raise ValueError(f"the matrix must be positive semi-definite, got smallest eigenvalue {w[0]:.6g}")
-    return c
-
-
 def _mixing_matrix(c: NDArray[np.float64]) -> NDArray[np.float64]:
     """``A`` with ``A @ A.T == c``: Cholesky, or ``V sqrt(W)`` for a singular positive semi-definite ``c``."""
     try:
@@ -726,11 +669,10 @@ def sample_network_demand(
 ) -> NDArray[np.float64]:
     """Draw ``(batch, periods)`` demand for a compiled network's stores (``periods`` defaults to the
     network's), correlated by its scenario's ``demand_correlation`` when that is set."""
-    correlation = getattr(getattr(net, "scenario", None), "demand_correlation", None)
     return sample_demand(
         list(net.demand_specs),
         rng,
         batch,
         net.periods if periods is None else periods,
-        correlation=correlation,
+        correlation=net.demand_correlation,
     )

@@ -1,0 +1,379 @@
+"""How agents see and act: one :class:`AgentInterface` per env, built from small action codecs.
+
+The ParallelEnv, the native SB3 VecEnv and :class:`~invmgmt_marl.policies.agent.ObservationPolicy`
+all go through an :class:`AgentInterface`, so observations (view, scale, shared-space role one-hot)
+and action decoding exist once.
+
+Each agent orders on its inbound edges (scenario order). Action types (the registry
+:data:`invmgmt_marl.registry.ACTION_TYPES`, one :class:`ActionCodec` subclass each):
+
+- ``box``: ``Box(0, max_order, shape=(k,))``, continuous quantities, one per inbound edge.
+- ``discrete``: ``Discrete(prod(max_order + 1))``; index ``a`` decodes in mixed radix with the first
+  edge most significant (two edges with 0..4 each: ``a = 5 * q0 + q1``, as in Liu et al.).
+- ``multidiscrete``: ``MultiDiscrete(max_order + 1)``, one integer quantity per edge.
+
+With ``shared=True`` every agent gets the same space, padded to the largest one; the padding entries
+are ignored and indices beyond an agent's own range are clipped (and counted).
+
+Finite out-of-bounds values are clipped to the agent's bounds and counted (``clipped`` in the
+info), or raise with ``strict=True``. NaN, inf, non-integers for integer spaces, wrong shapes and
+unknown or missing agents raise :class:`~invmgmt_marl.errors.InvalidActionError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from numpy.typing import NDArray
+
+from invmgmt_marl.errors import InvalidActionError
+from invmgmt_marl.observe import global_state, n_features, observe, view_dim
+from invmgmt_marl.registry import ACTION_TYPES, VIEWS
+from invmgmt_marl.scenario import ROLES
+from invmgmt_marl.sim.network import Network
+from invmgmt_marl.sim.state import SimState
+
+__all__ = [
+    "ActionCodec",
+    "AgentInterface",
+    "BoxCodec",
+    "DiscreteCodec",
+    "MultiDiscreteCodec",
+    "make_codec",
+]
+
+F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
+
+
+class ActionCodec:
+    """One action type: builds each agent's action space once and decodes actions into orders.
+
+    Subclasses set ``integer`` (actions must be whole numbers) and implement :meth:`_space`,
+    :meth:`_shared_space`, :meth:`_fast`, :meth:`_decode_one` and :meth:`_decode_rows`.
+    """
+
+    name: ClassVar[str]
+    integer: ClassVar[bool]
+
+    def __init__(self, net: Network, shared: bool = False, strict: bool = False):
+        self.net = net
+        self.action_type = self.name
+        self.shared = shared
+        self.strict = strict
+        self.edges = net.agent_edges  # per agent: inbound edge indices
+        self.width = max(len(e) for e in self.edges)  # padded action length (box / multidiscrete)
+        self.high = [net.max_order[e] for e in self.edges]  # per agent (k,)
+        # bounds as the float32 Box stores them: its own high (e.g. float32(0.1) > 0.1) is in bounds
+        self._limit = [np.maximum(h, h.astype(np.float32).astype(np.float64)) for h in self.high]
+        self._edge_limit = np.maximum(net.max_order, net.max_order.astype(np.float32).astype(np.float64))
+        self._prepare()
+        self.spaces = {
+            a: (self._shared_space() if shared else self._space(i)) for i, a in enumerate(net.agents)
+        }
+        self._shapes = [self.spaces[a].shape for a in net.agents]
+
+    def _prepare(self) -> None:
+        """Tables a subclass needs before spaces are built."""
+
+    def _space(self, i: int) -> spaces.Space[Any]:
+        raise NotImplementedError
+
+    def _shared_space(self) -> spaces.Space[Any]:
+        raise NotImplementedError
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        """Shape of one episode's actions in :meth:`decode_batch`: ``(N, width)`` or ``(N,)``."""
+        return (self.net.n_nodes, self.width)
+
+    # ---------------------------------------------------------------------------------------------
+    def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
+        """Turn ``{agent: action}`` into ``(1, E)`` orders and ``{agent: entries clipped}``."""
+        if len(agents) == self.net.n_nodes and len(actions) == len(agents):
+            try:
+                vals = [actions[a] for a in agents]
+            except KeyError:
+                vals = None
+            if vals is not None:
+                q = self._fast(vals)
+                if q is not None:
+                    return q, dict.fromkeys(agents, 0)
+        return self._decode_checked(actions, agents)
+
+    def _fast(self, vals: list[Any]) -> F64 | None:
+        """The common case in a few array operations; ``None`` sends anything unusual to the checked path."""
+        raise NotImplementedError
+
+    def _decode_checked(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
+        if len(actions) != len(agents) or any(a not in actions for a in agents):
+            unknown = sorted(set(actions) - set(agents), key=repr)
+            missing = sorted(set(agents) - set(actions))
+            raise InvalidActionError(
+                f"actions: expected one action for each live agent {agents}; unknown {unknown}, "
+                f"missing {missing}"
+            )
+        orders = np.zeros((1, self.net.n_edges))
+        clipped: dict[str, int] = {}
+        index = {a: i for i, a in enumerate(self.net.agents)}
+        for agent in agents:
+            i = index[agent]
+            a = self._checked_array(agent, actions[agent])
+            q, c = self._decode_one(agent, i, a)
+            orders[0, self.edges[i]] = q
+            clipped[agent] = c
+        return orders, clipped
+
+    def _checked_array(self, agent: str, action: Any) -> F64:
+        try:
+            a = np.asarray(action, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {action!r}") from None
+        shape = self.spaces[agent].shape
+        if a.shape != shape:
+            raise InvalidActionError(
+                f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({action!r})"
+            )
+        if not np.all(np.isfinite(a)):
+            raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {action!r}")
+        if self.integer and not np.all(a == np.round(a)):
+            raise InvalidActionError(
+                f"actions[{agent!r}]: {self.name} actions must be integers, got {action!r}"
+            )
+        return a
+
+    def _decode_one(self, agent: str, i: int, a: F64) -> tuple[F64, int]:
+        """One agent's checked action array -> ``(k,)`` quantities and the number of entries clipped."""
+        raise NotImplementedError
+
+    def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
+        """Batched decode without per-agent validation messages: ``(B, *batch_shape)`` ->
+        ``((B, E)`` orders, ``(B, N)`` clipped counts). Non-finite values raise."""
+        a = np.asarray(actions, dtype=np.float64)
+        expected = self.batch_shape
+        if a.ndim != len(expected) + 1 or a.shape[1:] != expected:
+            raise InvalidActionError(f"actions: expected shape (B, *{expected}), got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise InvalidActionError("actions: must be finite, got NaN or inf")
+        if self.integer and not np.all(a == np.round(a)):
+            raise InvalidActionError(f"actions: {self.name} actions must be integers")
+        orders = np.zeros((a.shape[0], self.net.n_edges))
+        clipped = np.zeros((a.shape[0], self.net.n_nodes), dtype=np.int64)
+        for i, e in enumerate(self.edges):
+            orders[:, e], clipped[:, i] = self._decode_rows(i, a[:, i])
+        if self.strict and clipped.any():
+            raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
+        return orders, clipped
+
+    def _decode_rows(self, i: int, a: F64) -> tuple[F64, NDArray[np.int64]]:
+        """Agent ``i``'s actions over the batch -> ``(B, k)`` quantities, ``(B,)`` clipped counts."""
+        raise NotImplementedError
+
+
+class _QuantityCodec(ActionCodec):
+    """One quantity per inbound edge (box and multidiscrete)."""
+
+    def _prepare(self) -> None:
+        lengths = [len(e) for e in self.edges] if not self.shared else [self.width] * len(self.edges)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        self._flat_pos = np.empty(self.net.n_edges, dtype=np.int64)  # flat action position of each edge
+        for i, e in enumerate(self.edges):
+            self._flat_pos[e] = starts[i] + np.arange(len(e))
+
+    def _fast(self, vals: list[Any]) -> F64 | None:
+        for v, shape in zip(vals, self._shapes, strict=True):
+            if getattr(v, "shape", None) != shape:
+                return None
+        try:
+            flat = np.concatenate(vals, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        q = flat.take(self._flat_pos)
+        if not np.isfinite(flat).all() or ((q < 0) | (q > self._edge_limit)).any():
+            return None
+        q = np.minimum(q, self.net.max_order)
+        if self.integer and (q != np.round(q)).any():
+            return None
+        return q[None]
+
+    def _decode_one(self, agent: str, i: int, a: F64) -> tuple[F64, int]:
+        q = a[: len(self.edges[i])]
+        hi = self.high[i]
+        c = int(np.count_nonzero((q < 0) | (q > self._limit[i])))
+        if c and self.strict:
+            raise InvalidActionError(
+                f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {q.tolist()}"
+            )
+        return np.clip(q, 0.0, hi), c
+
+    def _decode_rows(self, i: int, a: F64) -> tuple[F64, NDArray[np.int64]]:
+        q = a[:, : len(self.edges[i])]
+        clipped = np.count_nonzero((q < 0) | (q > self._limit[i]), axis=1)
+        return np.clip(q, 0.0, self.high[i]), clipped
+
+
+class BoxCodec(_QuantityCodec):
+    """``Box(0, max_order, shape=(k,))``: continuous quantities, one per inbound edge."""
+
+    name = "box"
+    integer = False
+
+    def _space(self, i: int) -> spaces.Space[Any]:
+        return spaces.Box(0.0, self.high[i].astype(np.float32), dtype=np.float32)
+
+    def _shared_space(self) -> spaces.Space[Any]:
+        hi = np.full(self.width, max(float(h.max()) for h in self.high), dtype=np.float32)
+        return spaces.Box(0.0, hi, dtype=np.float32)
+
+
+class MultiDiscreteCodec(_QuantityCodec):
+    """``MultiDiscrete(max_order + 1)``: one integer quantity per inbound edge."""
+
+    name = "multidiscrete"
+    integer = True
+
+    def _space(self, i: int) -> spaces.Space[Any]:
+        return spaces.MultiDiscrete(self.high[i].astype(np.int64) + 1)
+
+    def _shared_space(self) -> spaces.Space[Any]:
+        top = max(int(h.max()) for h in self.high)
+        return spaces.MultiDiscrete(np.full(self.width, top + 1, dtype=np.int64))
+
+
+class DiscreteCodec(ActionCodec):
+    """``Discrete(prod(max_order + 1))``: one index, mixed radix over inbound edges, first most significant."""
+
+    name = "discrete"
+    integer = True
+
+    def _prepare(self) -> None:
+        self.sizes = [int(np.prod(h.astype(np.int64) + 1)) for h in self.high]
+        self.tables = [self._radix_table(h.astype(np.int64)) for h in self.high]
+        offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        big = np.zeros((int(sum(self.sizes)), self.net.n_edges))
+        for i, e in enumerate(self.edges):
+            big[offsets[i] : offsets[i] + self.sizes[i], e] = self.tables[i]
+        self._offsets, self._big_table = offsets, big
+        self._sizes_arr = np.asarray(self.sizes, dtype=np.int64)
+
+    @staticmethod
+    def _radix_table(high: NDArray[np.int64]) -> F64:
+        """``(prod(high+1), k)`` quantities of every discrete index, first edge most significant."""
+        grids = np.meshgrid(*[np.arange(h + 1) for h in high], indexing="ij")
+        return np.stack([g.ravel() for g in grids], axis=1).astype(np.float64)
+
+    def _space(self, i: int) -> spaces.Space[Any]:
+        return spaces.Discrete(self.sizes[i])
+
+    def _shared_space(self) -> spaces.Space[Any]:
+        return spaces.Discrete(max(self.sizes))
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return (self.net.n_nodes,)
+
+    def _fast(self, vals: list[Any]) -> F64 | None:
+        try:
+            idx = np.array(vals, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if idx.shape != (len(vals),) or not np.isfinite(idx).all() or (idx != np.round(idx)).any():
+            return None
+        k = idx.astype(np.int64)
+        if ((k < 0) | (k >= self._sizes_arr)).any():
+            return None
+        return self._big_table.take(self._offsets + k, axis=0).sum(axis=0, keepdims=True)
+
+    def _decode_one(self, agent: str, i: int, a: F64) -> tuple[F64, int]:
+        n = self.sizes[i]
+        idx = int(a)
+        c = int(idx < 0 or idx >= n)
+        if c and self.strict:
+            raise InvalidActionError(f"actions[{agent!r}]: index must be in 0..{n - 1}, got {idx}")
+        return self.tables[i][min(max(idx, 0), n - 1)], c
+
+    def _decode_rows(self, i: int, a: F64) -> tuple[F64, NDArray[np.int64]]:
+        idx = a.astype(np.int64)
+        n = self.sizes[i]
+        clipped = ((idx < 0) | (idx >= n)).astype(np.int64)
+        return self.tables[i][np.clip(idx, 0, n - 1)], clipped
+
+
+def make_codec(net: Network, action_type: str, shared: bool = False, strict: bool = False) -> ActionCodec:
+    """The codec registered as ``action_type`` in :data:`invmgmt_marl.registry.ACTION_TYPES`."""
+    cls: type[ActionCodec] = ACTION_TYPES.get(action_type)
+    return cls(net, shared=shared, strict=strict)
+
+
+class AgentInterface:
+    """Everything about how agents see and act on one network, built once.
+
+    Args:
+        net: the compiled network.
+        action_type: a name in :data:`~invmgmt_marl.registry.ACTION_TYPES`; default ``net.action_type``.
+        view: a name in :data:`~invmgmt_marl.registry.VIEWS`; default ``net.view``.
+        obs_scale: observation scale; default ``net.obs_scale``.
+        shared_spaces: identical spaces for every agent (observations followed by a role one-hot,
+            actions padded to the most inbound edges), what a shared policy needs.
+        strict: raise on out-of-bounds actions instead of clipping them.
+
+    Attributes:
+        observation_spaces, action_spaces: ``{agent: space}``, the same objects on every call.
+        state_space: the centralised state's space, ``Box(0, inf, (N * F,))``.
+        codec: the :class:`ActionCodec` of the action type.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        *,
+        action_type: str | None = None,
+        view: str | None = None,
+        obs_scale: float | None = None,
+        shared_spaces: bool = False,
+        strict: bool = False,
+    ) -> None:
+        self.net = net
+        self.view = view if view is not None else net.view
+        if self.view not in VIEWS:
+            raise ValueError(f"view: unknown observation view {self.view!r}; known: {list(VIEWS)}")
+        self.scale = float(obs_scale) if obs_scale is not None else net.obs_scale
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"obs_scale: must be a positive finite number, got {obs_scale!r}")
+        self.shared_spaces = shared_spaces
+        self.codec = make_codec(net, action_type or net.action_type, shared=shared_spaces, strict=strict)
+        self.action_type = self.codec.name
+        self.action_spaces = self.codec.spaces
+        dim = view_dim(net, self.view)
+        self._roles: F32 | None = None
+        if shared_spaces:
+            self._roles = np.eye(len(ROLES), dtype=np.float32)[net.role_index]  # (N, n_roles)
+            dim += len(ROLES)
+        shared_obs = spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
+        self.observation_spaces = {
+            a: shared_obs if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
+            for a in net.agents
+        }
+        self.state_space = spaces.Box(0.0, np.inf, shape=(net.n_nodes * n_features(net),), dtype=np.float32)
+
+    def observe(self, state: SimState) -> F32:
+        """``(B, N, D)`` float32 observations of every agent (with the role one-hot when shared)."""
+        o = observe(self.net, state, self.view, self.scale).astype(np.float32)
+        if self._roles is not None:
+            o = np.concatenate([o, np.broadcast_to(self._roles, (o.shape[0], *self._roles.shape))], axis=2)
+        return o
+
+    def state(self, state: SimState) -> F32:
+        """``(B, N * F)`` float32 centralised state."""
+        return global_state(self.net, state, self.scale).astype(np.float32)
+
+    def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
+        """``{agent: action}`` -> ``(1, E)`` orders and ``{agent: entries clipped}``."""
+        return self.codec.decode(actions, agents)
+
+    def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
+        """``(B, *codec.batch_shape)`` actions -> ``(B, E)`` orders and ``(B, N)`` clipped counts."""
+        return self.codec.decode_batch(actions)
