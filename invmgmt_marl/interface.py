@@ -244,7 +244,7 @@ class MultiDiscreteCodec(_QuantityCodec):
 
 
 class DiscreteCodec(ActionCodec):
-    """``Discrete(prod(max_order + 1))``: one index, mixed radix over inbound edges, first most significant."""
+    """``Discrete(prod(max_order + 1))``: one index, mixed radix over edges, first most significant."""
 
     name = "discrete"
     integer = True

@@ -42,7 +42,7 @@ class RewardGroup:
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """Static description of a supply network, as arrays. Built by :func:`invmgmt_marl.compile.compile_network`."""
+    """Static description of a supply network, as arrays; see :func:`invmgmt_marl.compile.compile_network`."""
 
     # identity and agent-interface defaults (from the scenario; nothing else refers back to it)
     name: str
