@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from scipy import special, stats
 
 from invmgmt_marl.registry import DEMAND_PROCESSES
 from invmgmt_marl.scenario.correlation import correlation_matrix
+from invmgmt_marl.scenario.schema import FrozenModel
 
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.scenario.schema import DemandSpec
@@ -70,8 +71,8 @@ class DemandParamError(ValueError):
         self.message = message
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Params(FrozenModel):
+    """Base of every demand process's parameter model."""
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.validation import check_demand
 
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.scenario.schema import Scenario
@@ -206,11 +207,7 @@ def write_demand_set(path: str | Path, demand: Any, meta: Mapping[str, Any] | No
 
     Integral values are written as integers; others in full precision (round trip exact).
     """
-    d = np.asarray(demand, dtype=np.float64)
-    if d.ndim != 3 or 0 in d.shape:
-        raise ValueError(f"demand: expected a non-empty (B, T, S) array, got shape {d.shape}")
-    if not np.all(np.isfinite(d)) or np.any(d < 0):
-        raise ValueError("demand: values must be finite and >= 0")
+    d = check_demand(demand, batched=True)
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     for k in range(d.shape[0]):

@@ -25,6 +25,7 @@ from invmgmt_marl.scenario import Scenario, load_scenario
 from invmgmt_marl.sim import NODE_FIELDS, initial_state, step
 from invmgmt_marl.sim.ledger import Ledger
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
+from invmgmt_marl.validation import check_demand
 
 __all__ = ["InventoryParallelEnv", "demand_from_options"]
 
@@ -33,15 +34,10 @@ logger = logging.getLogger(__name__)
 
 def demand_from_options(demand: Any, periods: int, n_stores: int) -> NDArray[np.float64]:
     """Validate ``options["demand"]``: ``(>= periods, n_stores)`` (or ``(>= periods,)`` for one store)."""
-    d = np.asarray(demand, dtype=np.float64)
+    d = np.asarray(demand)
     if d.ndim == 1 and n_stores == 1:
         d = d[:, None]
-    if d.ndim != 2 or d.shape[1] != n_stores or d.shape[0] < periods:
-        raise ValueError(
-            f"options['demand']: expected shape (periods={periods}, n_stores={n_stores}), got {d.shape}"
-        )
-    if not np.all(np.isfinite(d)) or (d < 0).any():
-        raise ValueError("options['demand']: values must be finite and >= 0")
+    d = check_demand(d, periods=periods, n_stores=n_stores, allow_longer=True, name="options['demand']")
     return d[:periods][None].copy()  # the episode never aliases the caller's array
 
 

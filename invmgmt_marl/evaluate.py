@@ -38,6 +38,7 @@ from invmgmt_marl.policies.tuning import TUNABLE, tune
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
 from invmgmt_marl.sim import COST_FIELDS, Network
+from invmgmt_marl.validation import check_demand
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.table import Table
@@ -93,17 +94,10 @@ def _resolve_demand(demand: Any, net: Network) -> tuple[F64, str]:
                 net.name,
             )
         return load_demand_set(demand, net), str(demand)
-    d = np.asarray(demand, dtype=np.float64)
+    d = np.asarray(demand)
     if d.ndim == 2:
         d = d[None]
-    want = (net.periods, net.n_stores)
-    if d.ndim != 3 or d.shape[1:] != want or d.shape[0] < 1:
-        raise ValueError(
-            f"demand: expected shape (B, T, S) with T=periods={want[0]}, S=stores={want[1]}, got {d.shape}"
-        )
-    if not np.all(np.isfinite(d)) or np.any(d < 0):
-        raise ValueError("demand: values must be finite and >= 0")
-    return d, "array"
+    return check_demand(d, periods=net.periods, n_stores=net.n_stores, batched=True), "array"
 
 
 def _per_episode(values: Any, batch: int, name: str) -> F64:

@@ -69,6 +69,7 @@ from invmgmt_marl.sim.dynamics import step
 from invmgmt_marl.sim.ledger import COST_FIELDS
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import initial_state
+from invmgmt_marl.validation import check_demand
 
 __all__ = ["OracleError", "OracleResult", "perfect_information_bound", "bound_many", "replay_orders"]
 
@@ -333,18 +334,7 @@ def _check_objective(objective: str) -> None:
 
 
 def _check_demand(net: Network, demand: ArrayLike, batched: bool) -> F64:
-    d = np.asarray(demand, dtype=np.float64)
-    want = (net.periods, net.n_stores)
-    shape_txt = "(B, T, S)" if batched else "(T, S)"
-    if d.ndim != len(want) + batched or d.shape[batched:] != want:
-        raise ValueError(
-            f"demand: expected shape {shape_txt} with T=periods={want[0]}, S=stores={want[1]}, got {d.shape}"
-        )
-    if not np.all(np.isfinite(d)):
-        raise ValueError(f"demand: must be finite, got {d[~np.isfinite(d)][0]!r}")
-    if np.any(d < 0):
-        raise ValueError(f"demand: must be non-negative, got {float(d.min())!r}")
-    return d
+    return check_demand(demand, periods=net.periods, n_stores=net.n_stores, batched=batched)
 
 
 def perfect_information_bound(net: Network, demand: ArrayLike, objective: Objective = "cost") -> OracleResult:

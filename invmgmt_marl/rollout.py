@@ -18,6 +18,7 @@ from invmgmt_marl.sim import (
     initial_state,
     step,
 )
+from invmgmt_marl.sim.ledger import edge_row, node_row
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
@@ -54,11 +55,11 @@ class Trajectory:
 
     def node(self, name: str) -> F64:
         """``(T, B, N)`` one ledger node field over the episode."""
-        return self.nodes[:, :, NODE_FIELDS.index(name)]
+        return self.nodes[:, :, node_row(name)]
 
     def edge(self, name: str) -> F64:
         """``(T, B, E)`` one ledger edge field over the episode."""
-        return self.edges[:, :, EDGE_FIELDS.index(name)]
+        return self.edges[:, :, edge_row(name)]
 
 
 def rollout(

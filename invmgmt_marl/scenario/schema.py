@@ -25,6 +25,7 @@ from invmgmt_marl.scenario.correlation import correlation_matrix
 
 __all__ = [
     "ROLES",
+    "FrozenModel",
     "EXTERNAL",
     "DemandSpec",
     "Seasonal",
@@ -48,8 +49,13 @@ NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
 
 
-class _Frozen(BaseModel):
+class FrozenModel(BaseModel):
+    """The package's one pydantic base: immutable, unknown keys rejected, fields by name or alias."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+_Frozen = FrozenModel
 
 
 class Seasonal(_Frozen):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS, Ledger
+from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS, EdgeField, Ledger, NodeField
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyShock
@@ -298,47 +298,39 @@ def _ship_oldest_first(age: F64, shipped: F64) -> F64:
 
 
 _TINY = 1e-300
-# ledger row of each node field, and of each edge field
-(
-    _REQUESTED,
-    _OWED,
-    _SHIPPED,
-    _BACKLOG,
-    _ORDERED,
-    _INBOUND_BACKLOG,
-    _IN_TRANSIT,
-    _TRANSIT_LOST,
-    _ORDERING_COST,
-    _FIXED_COST,
-    _TRANSIT_HOLDING_COST,
-    _HOLDING_COST,
-    _BACKLOG_COST,
-    _LOST_SALES_COST,
-    _WASTE_COST,
-    _SOLD,
-    _LOST,
-    _RECEIVED,
-    _REFUSED,
-    _ON_HAND,
-    _COMPONENTS,
-    _ASSEMBLED,
-    _CONSUMED,
-    _EXPIRED,
-    _REVENUE,
-    _SERVICE_LEVEL,
-) = range(len(NODE_FIELDS))
-(
-    _E_ORDERED,
-    _E_BACKLOG,
-    _E_IN_TRANSIT,
-    _E_TRANSIT_LOST,
-    _E_ORDERING_COST,
-    _E_FIXED_COST,
-    _E_TRANSIT_HOLDING_COST,
-    _E_SHIPPED,
-    _E_ARRIVED,
-) = range(len(EDGE_FIELDS))
-if NODE_FIELDS[_ON_HAND] != "on_hand" or NODE_FIELDS[_SERVICE_LEVEL] != "service_level":  # pragma: no cover
-    raise RuntimeError("dynamics: ledger row constants out of step with NODE_FIELDS")
-if EDGE_FIELDS[_E_ARRIVED] != "edge_arrived":  # pragma: no cover
-    raise RuntimeError("dynamics: ledger row constants out of step with EDGE_FIELDS")
+# ledger row of each node field, and of each edge field (plain ints for the hot path)
+_REQUESTED = int(NodeField.REQUESTED)
+_OWED = int(NodeField.OWED)
+_SHIPPED = int(NodeField.SHIPPED)
+_BACKLOG = int(NodeField.BACKLOG)
+_ORDERED = int(NodeField.ORDERED)
+_INBOUND_BACKLOG = int(NodeField.INBOUND_BACKLOG)
+_IN_TRANSIT = int(NodeField.IN_TRANSIT)
+_TRANSIT_LOST = int(NodeField.TRANSIT_LOST)
+_ORDERING_COST = int(NodeField.ORDERING_COST)
+_FIXED_COST = int(NodeField.FIXED_COST)
+_TRANSIT_HOLDING_COST = int(NodeField.TRANSIT_HOLDING_COST)
+_HOLDING_COST = int(NodeField.HOLDING_COST)
+_BACKLOG_COST = int(NodeField.BACKLOG_COST)
+_LOST_SALES_COST = int(NodeField.LOST_SALES_COST)
+_WASTE_COST = int(NodeField.WASTE_COST)
+_SOLD = int(NodeField.SOLD)
+_LOST = int(NodeField.LOST)
+_RECEIVED = int(NodeField.RECEIVED)
+_REFUSED = int(NodeField.REFUSED)
+_ON_HAND = int(NodeField.ON_HAND)
+_COMPONENTS = int(NodeField.COMPONENTS)
+_ASSEMBLED = int(NodeField.ASSEMBLED)
+_CONSUMED = int(NodeField.CONSUMED)
+_EXPIRED = int(NodeField.EXPIRED)
+_REVENUE = int(NodeField.REVENUE)
+_SERVICE_LEVEL = int(NodeField.SERVICE_LEVEL)
+_E_ORDERED = int(EdgeField.EDGE_ORDERED)
+_E_BACKLOG = int(EdgeField.EDGE_BACKLOG)
+_E_IN_TRANSIT = int(EdgeField.EDGE_IN_TRANSIT)
+_E_TRANSIT_LOST = int(EdgeField.EDGE_TRANSIT_LOST)
+_E_ORDERING_COST = int(EdgeField.EDGE_ORDERING_COST)
+_E_FIXED_COST = int(EdgeField.EDGE_FIXED_COST)
+_E_TRANSIT_HOLDING_COST = int(EdgeField.EDGE_TRANSIT_HOLDING_COST)
+_E_SHIPPED = int(EdgeField.EDGE_SHIPPED)
+_E_ARRIVED = int(EdgeField.EDGE_ARRIVED)

@@ -50,59 +50,100 @@ this period), ``edge_arrived`` (due this period, before transit loss and refusal
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Ledger", "NODE_FIELDS", "EDGE_FIELDS", "COST_FIELDS"]
+__all__ = [
+    "COST_FIELDS",
+    "EDGE_FIELDS",
+    "NODE_FIELDS",
+    "EdgeField",
+    "Ledger",
+    "NodeField",
+    "edge_row",
+    "node_row",
+]
 
 F64 = NDArray[np.float64]
 
-NODE_FIELDS: tuple[str, ...] = (
+
+class NodeField(IntEnum):
+    """Row of each node field in ``Ledger.nodes`` ``(B, K, N)``; the one list of node fields."""
+
     # aggregated from outflows
-    "requested",
-    "owed",
-    "shipped",
-    "backlog",
+    REQUESTED = 0
+    OWED = 1
+    SHIPPED = 2
+    BACKLOG = 3
     # aggregated from inbound edges
-    "ordered",
-    "inbound_backlog",
-    "in_transit",
-    "transit_lost",
-    "ordering_cost",
-    "fixed_cost",
-    "transit_holding_cost",
-    # node level (the seven cost fields are contiguous: ordering_cost .. waste_cost)
-    "holding_cost",
-    "backlog_cost",
-    "lost_sales_cost",
-    "waste_cost",
-    "sold",
-    "lost",
-    "received",
-    "refused",
-    "on_hand",
-    "components",
-    "assembled",
-    "consumed",
-    "expired",
-    "revenue",
-    "service_level",
-)
-EDGE_FIELDS: tuple[str, ...] = (
-    # the first seven aggregate to the receiving node's fields of the same name
-    "edge_ordered",
-    "edge_backlog",
-    "edge_in_transit",
-    "edge_transit_lost",
-    "edge_ordering_cost",
-    "edge_fixed_cost",
-    "edge_transit_holding_cost",
-    "edge_shipped",
-    "edge_arrived",
-)
-_COSTS = slice(NODE_FIELDS.index("ordering_cost"), NODE_FIELDS.index("waste_cost") + 1)
+    ORDERED = 4
+    INBOUND_BACKLOG = 5
+    IN_TRANSIT = 6
+    TRANSIT_LOST = 7
+    ORDERING_COST = 8
+    FIXED_COST = 9
+    TRANSIT_HOLDING_COST = 10
+    # node level (the seven cost fields are contiguous: ORDERING_COST .. WASTE_COST)
+    HOLDING_COST = 11
+    BACKLOG_COST = 12
+    LOST_SALES_COST = 13
+    WASTE_COST = 14
+    SOLD = 15
+    LOST = 16
+    RECEIVED = 17
+    REFUSED = 18
+    ON_HAND = 19
+    COMPONENTS = 20
+    ASSEMBLED = 21
+    CONSUMED = 22
+    EXPIRED = 23
+    REVENUE = 24
+    SERVICE_LEVEL = 25
+
+
+class EdgeField(IntEnum):
+    """Row of each edge field in ``Ledger.edges`` ``(B, 9, E)``; the one list of edge fields."""
+
+    # the first seven aggregate to the receiving node's fields of the same name (without ``edge_``)
+    EDGE_ORDERED = 0
+    EDGE_BACKLOG = 1
+    EDGE_IN_TRANSIT = 2
+    EDGE_TRANSIT_LOST = 3
+    EDGE_ORDERING_COST = 4
+    EDGE_FIXED_COST = 5
+    EDGE_TRANSIT_HOLDING_COST = 6
+    EDGE_SHIPPED = 7
+    EDGE_ARRIVED = 8
+
+
+#: node field names in row order (lower-case :class:`NodeField` names)
+NODE_FIELDS: tuple[str, ...] = tuple(f.name.lower() for f in NodeField)
+#: edge field names in row order (lower-case :class:`EdgeField` names)
+EDGE_FIELDS: tuple[str, ...] = tuple(f.name.lower() for f in EdgeField)
+_NODE_ROW = {name: k for k, name in enumerate(NODE_FIELDS)}
+_EDGE_ROW = {name: k for k, name in enumerate(EDGE_FIELDS)}
+
+
+def node_row(name: str) -> int:
+    """Row of node field ``name`` in ``Ledger.nodes``; ``KeyError`` naming the known fields."""
+    try:
+        return _NODE_ROW[name]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown node field {name!r}; known: {list(NODE_FIELDS)}") from None
+
+
+def edge_row(name: str) -> int:
+    """Row of edge field ``name`` in ``Ledger.edges``; ``KeyError`` naming the known fields."""
+    try:
+        return _EDGE_ROW[name]
+    except (KeyError, TypeError):
+        raise KeyError(f"unknown edge field {name!r}; known: {list(EDGE_FIELDS)}") from None
+
+
+_COSTS = slice(NodeField.ORDERING_COST, NodeField.WASTE_COST + 1)
 #: the seven cost fields, a contiguous block of NODE_FIELDS (so a total cost is one slice sum)
 COST_FIELDS: tuple[str, ...] = NODE_FIELDS[_COSTS]
 
@@ -134,9 +175,9 @@ class Ledger(NamedTuple):
 
     def field(self, name: str) -> F64:
         """A node or edge field by name: ``(B, N)`` or ``(B, E)``."""
-        if name in EDGE_FIELDS:
-            return self.edges[:, EDGE_FIELDS.index(name)]
-        return self.nodes[:, NODE_FIELDS.index(name)]
+        if name in _EDGE_ROW:
+            return self.edges[:, _EDGE_ROW[name]]
+        return self.nodes[:, node_row(name)]
 
     @property
     def total_cost(self) -> F64:
