@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -45,10 +46,10 @@ def _reward_plan(sc: Scenario, agents: tuple[str, ...], roles: tuple[str, ...]) 
     )
 
 
-def _frozen_correlation(c: object) -> float | tuple[tuple[float, ...], ...] | None:
+def _frozen_correlation(c: Any) -> float | tuple[tuple[float, ...], ...] | None:
     if c is None or np.ndim(c) == 0:
-        return None if c is None else float(c)  # type: ignore[arg-type]
-    return tuple(tuple(float(x) for x in row) for row in c)  # type: ignore[attr-defined]
+        return None if c is None else float(c)
+    return tuple(tuple(float(x) for x in row) for row in c)
 
 
 def _pad_rows(rows: list[list[int]], fill: int) -> I64:
@@ -256,7 +257,7 @@ def compile_network(sc: Scenario) -> Network:
         ),
         not_assembly=np.array([0.0 if nd.bom is not None else 1.0 for nd in nodes]),
         any_assembly=any(nd.bom is not None for nd in nodes),
-        store_integer=np.array([nodes[i].demand.integer for i in stores], dtype=bool),  # type: ignore[union-attr]
+        store_integer=np.array([nodes[i].demand.integer for i in stores], dtype=np.bool_),  # type: ignore[union-attr]
         goodwill=gw,
         goodwill_on=np.array([nodes[i].goodwill is not None for i in stores], dtype=bool),
         any_goodwill=any(nodes[i].goodwill is not None for i in stores),

@@ -70,7 +70,7 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
         reward_scale: float = 1.0,
         **overrides: Any,
     ) -> None:
-        if render_mode not in (None, *self.metadata["render_modes"]):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode: expected one of {self.metadata['render_modes']} or None, got {render_mode!r}"
             )

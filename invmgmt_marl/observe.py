@@ -80,7 +80,8 @@ def local_features(net: Network, state: SimState, scale: float) -> F64:
     col = 4 + lmax
     if net.any_assembly:  # finished units the component stock allows (the scarcest component decides)
         per_unit = np.concatenate(
-            [state.components * net.component_inverse, np.full((batch, 1), np.inf)], axis=1
+            [state.components * net.component_inverse, np.full((batch, 1), np.inf)],  # type: ignore[operator]
+            axis=1,
         )
         out[:, :, col] = 0.0
         out[:, net.assembly_nodes, col] = per_unit[:, net.assembly_edge_idx].min(axis=2)

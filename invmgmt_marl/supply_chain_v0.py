@@ -11,6 +11,14 @@
 
 ``parallel_env(scenario="serial", **kw)`` is the native form, ``env(**kw)`` the AEC form (order
 enforced) and ``raw_env(**kw)`` the AEC form without wrappers. See ``docs/env.md``.
+
+Version History
+---------------
+* v0 (0.1.0): initial release: the ParallelEnv and AEC forms over the batched simulator, box /
+  discrete / multidiscrete actions, local / neighbours / global views, cost / profit /
+  reconciliation rewards with own/team mixing, shared spaces with a role one-hot.
+  Unreleased changes that keep v0: observations, actions and rewards are built by one
+  :class:`~invmgmt_marl.interface.AgentInterface`; identical numbers.
 """
 
 from __future__ import annotations

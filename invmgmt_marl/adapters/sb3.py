@@ -95,7 +95,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             self._pending_seed = None
         self._reset_options()
         self._new_episodes()
-        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self.reset_infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         return self._observe()
 
     def step_async(self, actions: NDArray[Any]) -> None:
@@ -201,7 +201,7 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
                 meta_path.name,
             )
         normalized = bool(meta.get("normalize_actions", False))
-    high = template.action_space(agent).high.astype(np.float64) if normalized else None
+    high = template.action_space(agent).high.astype(np.float64) if normalized else None  # type: ignore[attr-defined]
 
     def act(gid: str, obs: NDArray[np.float32]) -> NDArray[Any]:
         a = model.predict(obs, deterministic=True)[0]

@@ -153,7 +153,7 @@ class DemandSpec(_Frozen):
             raise ValueError(f"process: unknown demand process {proc!r}; known: {list(DEMAND_PROCESSES)}")
         common = {k: v for k, v in data.items() if k in _DEMAND_COMMON}
         own = {k: v for k, v in data.items() if k not in _DEMAND_COMMON}
-        common["params"] = DEMAND_PROCESSES.get(proc).params.model_validate(own, context=info.context)
+        common["params"] = DEMAND_PROCESSES.get(str(proc)).params.model_validate(own, context=info.context)
         return common
 
     def check_periods(self, periods: int) -> None:

@@ -171,7 +171,7 @@ def step(
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
     if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
-        scaled = demand * state.goodwill
+        scaled = demand * state.goodwill  # type: ignore[operator]
         demand = np.where(net.goodwill_on, np.where(net.store_integer, np.rint(scaled), scaled), demand)
     flows = np.empty((4, batch, net.n_outflows))  # requested, owed, shipped, backlog
     requested, owed, shipped, backlog = flows

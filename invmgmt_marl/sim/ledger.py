@@ -164,14 +164,22 @@ class _Field:
         return getattr(obj, self.store)[:, self.k]
 
 
-class Ledger(NamedTuple):
-    """One period's flows and money for a batch of episodes (an immutable named tuple)."""
-
+class _LedgerArrays(NamedTuple):
     t: int  # the period this ledger records
     nodes: F64  # (B, K, N) node fields in NODE_FIELDS order
     edges: F64  # (B, 9, E) edge fields in EDGE_FIELDS order
     demand: F64  # (B, S) customer demand of the period
     external_in: F64  # (B,) units the external source shipped into the network this period
+
+
+class Ledger(_LedgerArrays):
+    """One period's flows and money for a batch of episodes (an immutable named tuple).
+
+    Fields: ``t``, ``nodes (B, K, N)``, ``edges (B, 9, E)``, ``demand (B, S)``, ``external_in (B,)``;
+    every node and edge field is also readable by name, ``ledger.on_hand`` -> ``(B, N)``.
+    """
+
+    __slots__ = ()
 
     def field(self, name: str) -> F64:
         """A node or edge field by name: ``(B, N)`` or ``(B, E)``."""

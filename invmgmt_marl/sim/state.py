@@ -39,7 +39,7 @@ class SimState(NamedTuple):
     def row(self, b: int) -> SimState:
         """Row ``b`` as a batch of one."""
         sl = slice(b, b + 1)
-        return SimState(*(x[sl] if isinstance(x, np.ndarray) else x for x in self))
+        return SimState(*(x[sl] if isinstance(x, np.ndarray) else x for x in self))  # type: ignore[arg-type]
 
 
 def initial_state(net: Network, batch: int = 1) -> SimState:
