@@ -190,7 +190,7 @@ def compile_network(sc: Scenario) -> Network:
         initial_on_hand=arr("initial_on_hand"),
         store_nodes=np.array(stores, dtype=np.int64),
         store_lost_sales=np.array([nodes[i].lost_sales for i in stores], dtype=bool),
-        demand_specs=tuple(nodes[i].demand for i in stores),  # type: ignore[misc]
+        demand_specs=tuple(nodes[i].demand for i in stores),
         edge_src=edge_src,
         edge_dst=edge_dst,
         lead_time=lead,

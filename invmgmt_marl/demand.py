@@ -660,7 +660,7 @@ def sample_demand(
     z = rng.standard_normal((batch, periods, n)) @ _mixing_matrix(c).T
     u = np.clip(special.ndtr(z), np.finfo(np.float64).tiny, 1.0 - 2.0**-53)
     for s, (spec, proc) in enumerate(zip(specs, procs, strict=True)):
-        base = proc.ppf(spec.params, u[:, :, s])  # type: ignore[misc]
+        base = proc.ppf(spec.params, u[:, :, s])
         out[:, :, s] = apply_effects(spec, base, periods)
     return out
 

@@ -41,7 +41,7 @@ def demand_from_options(demand: Any, periods: int, n_stores: int) -> NDArray[np.
     return d[:periods][None].copy()  # the episode never aliases the caller's array
 
 
-class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
+class InventoryParallelEnv(ParallelEnv):
     """Multi-echelon inventory management: every supply-chain node is an agent.
 
     Args:
@@ -58,7 +58,11 @@ class InventoryParallelEnv(ParallelEnv):  # type: ignore[misc]
             process for every store).
     """
 
-    metadata = {"name": "supply_chain_v0", "render_modes": ["ansi"], "is_parallelizable": True}
+    metadata: dict[str, Any] = {
+        "name": "supply_chain_v0",
+        "render_modes": ["ansi"],
+        "is_parallelizable": True,
+    }
 
     def __init__(
         self,

@@ -51,7 +51,7 @@ class Trajectory:
 
     def cost(self) -> F64:
         """``(B, N)`` total cost of each agent over the episode (sum of every cost field)."""
-        return sum(self.node(f).sum(axis=0) for f in COST_FIELDS)  # type: ignore[return-value]
+        return sum(self.node(f).sum(axis=0) for f in COST_FIELDS)
 
     def node(self, name: str) -> F64:
         """``(T, B, N)`` one ledger node field over the episode."""

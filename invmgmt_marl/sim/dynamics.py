@@ -151,7 +151,7 @@ def step(
     nodes[_RECEIVED] = received
     age = state.age
     if net.any_assembly:  # components wait at assembly nodes; as many units as possible are made
-        components = components + incoming * (net.component_qty > 0)  # type: ignore[operator]
+        components = components + incoming * (net.component_qty > 0)
         per_unit = np.concatenate([components * net.component_inverse, np.full((batch, 1), np.inf)], axis=1)
         makeable = per_unit[:, net.assembly_edge_idx].min(axis=2)  # (B, M): the scarcest component
         made = np.zeros((batch, net.n_nodes))
@@ -274,7 +274,7 @@ def step(
             short |= lost > 1e-9  # ... or customers lost
         goodwill = np.where(
             short, np.maximum(goodwill * (1 - decay), floor), np.minimum(goodwill + recovery, cap)
-        )  # type: ignore[operator]
+        )
 
     demand = demand.copy()  # state and ledger never alias the caller's arrays
     ledger = Ledger(
