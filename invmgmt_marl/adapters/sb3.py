@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 _vec = require("stable_baselines3.common.vec_env.base_vec_env", "sb3")
 
 
-class NativeVecEnv(_vec.VecEnv):
+class NativeVecEnv(_vec.VecEnv):  # type: ignore[name-defined]
     """``num_envs`` episodes x ``n_agents`` slots, stepped as one simulator batch.
 
     Args:

@@ -52,7 +52,7 @@ def make_sb3_vec_env(
         ss.pettingzoo_env_to_vec_env_v1(env), num_envs, num_cpus=0, base_class="stable_baselines3"
     )
 
-    class SeededTruncatingVecEnv(vec_base.VecEnvWrapper):
+    class SeededTruncatingVecEnv(vec_base.VecEnvWrapper):  # type: ignore[name-defined]
         """Seeds through reset and marks time-limit ends as truncations."""
 
         def __init__(self, inner: Any) -> None:
