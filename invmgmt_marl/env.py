@@ -8,6 +8,7 @@ observations and action decoding in :class:`~invmgmt_marl.interface.AgentInterfa
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from pettingzoo import ParallelEnv
 
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.errors import InvalidActionError
 from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import Scenario, load_scenario
@@ -50,7 +52,10 @@ class InventoryParallelEnv(ParallelEnv):
         shared_spaces: give every agent identical spaces, what a shared policy needs: observations
             followed by a role one-hot (every view already has the same length for all agents),
             actions padded to the most inbound edges (padding ignored).
-        strict: raise on out-of-bounds orders instead of clipping them.
+        strict: raise on out-of-bounds orders instead of clipping them. With ``shared_spaces``, only
+            actions outside the shared space raise; entries beyond an agent's own bounds are clipped
+            and counted, since they are legal samples of its (padded) space.
+        max_cycles: PettingZoo's name for the episode length (the same as ``periods=``).
         reward_scale: multiply every reward by this (a training convenience: value functions learn
             better from rewards of order one; infos keep the unscaled ledger).
         **overrides: scenario overrides: ``periods``, ``action_type``, ``max_order``, ``view``,
@@ -60,7 +65,7 @@ class InventoryParallelEnv(ParallelEnv):
 
     metadata: dict[str, Any] = {
         "name": "supply_chain_v0",
-        "render_modes": ["ansi"],
+        "render_modes": ["ansi", "human"],
         "is_parallelizable": True,
     }
 
@@ -72,12 +77,20 @@ class InventoryParallelEnv(ParallelEnv):
         shared_spaces: bool = False,
         strict: bool = False,
         reward_scale: float = 1.0,
+        max_cycles: int | None = None,
         **overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode: expected one of {self.metadata['render_modes']} or None, got {render_mode!r}"
             )
+        if max_cycles is not None:
+            if "periods" in overrides and overrides["periods"] != max_cycles:
+                raise ValueError(
+                    f"max_cycles: the episode length is given twice, max_cycles={max_cycles!r} "
+                    f"and periods={overrides['periods']!r}"
+                )
+            overrides["periods"] = max_cycles
         self.scenario = load_scenario(scenario, **overrides)
         self.net = compile_network(self.scenario)
         self.render_mode = render_mode
@@ -91,7 +104,10 @@ class InventoryParallelEnv(ParallelEnv):
         self.action_spaces = self.interface.action_spaces
         self.observation_spaces = self.interface.observation_spaces
         self.state_space = self.interface.state_space
-        self._rng = np.random.default_rng()
+        # no generator until the first reset: an unseeded env (and every copy of one) then draws fresh
+        # entropy, so copies made before their first reset (SuperSuit's) never share a stream
+        self._rng: np.random.Generator | None = None
+        self._seeded = False
         self._sim_state = initial_state(self.net, 1)
         self._demand = np.zeros((1, self.net.periods, self.net.n_stores))
         self._supply: SupplyPath | None = None
@@ -108,22 +124,42 @@ class InventoryParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: Mapping[str, Any] | None = None
     ) -> tuple[dict[str, NDArray[np.float32]], dict[str, dict[str, Any]]]:
-        """Start an episode. ``options={"demand": array (periods, n_stores)}`` replays a given demand path."""
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
+        """Start an episode. ``options={"demand": array (periods, n_stores)}`` replays a given demand path.
+
+        Everything is validated before anything changes: a failed ``reset`` leaves the generator and
+        the running episode as they were. Reset infos carry every ledger key (zeros, ``t = -1``),
+        the same keys as step infos.
+        """
         net = self.net
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed: expected an integer or None, got {seed!r}")
+        if options is not None and not isinstance(options, Mapping):
+            raise ValueError(f"options: expected a mapping or None, got {type(options).__name__}")
         unknown = set(options or {}) - {"demand"}
         if unknown:
-            logger.warning("reset: ignoring unknown option(s) %s; known: ['demand']", sorted(unknown))
+            logger.warning(
+                "reset: ignoring unknown option(s) %s; known: ['demand']", sorted(map(repr, unknown))
+            )
+        given = None
         if options and options.get("demand") is not None:
-            self._demand = demand_from_options(options["demand"], net.periods, net.n_stores)
-        else:
-            self._demand = sample_network_demand(net, self._rng, 1, net.periods)
+            given = demand_from_options(options["demand"], net.periods, net.n_stores)
+        if seed is not None:
+            self._rng, self._seeded = np.random.default_rng(seed), True
+        elif self._rng is None:
+            self._rng = np.random.default_rng()
+        self._demand = given if given is not None else sample_network_demand(net, self._rng, 1, net.periods)
         self._supply = sample_supply(net, self._rng, 1, net.periods)  # None unless supply is uncertain
         self._sim_state = initial_state(net, 1)
         self._ledger = None
         self.agents = list(self.possible_agents)
-        return self._observations(), {a: {} for a in self.agents}
+        zeros = dict.fromkeys(NODE_FIELDS, 0.0)
+        return self._observations(), {a: {**zeros, "clipped": 0, "t": -1} for a in self.agents}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if not self._seeded:  # a copy of an unseeded env draws its own entropy at its next reset
+            state["_rng"] = None
+        return state
 
     def step(
         self, actions: Mapping[str, Any]
@@ -135,7 +171,13 @@ class InventoryParallelEnv(ParallelEnv):
         dict[str, dict[str, Any]],
     ]:
         if not self.agents:
+            if self._rng is None:
+                raise RuntimeError("step() called before reset(); call reset() first")
             raise RuntimeError("step() called after the episode ended; call reset() first")
+        if not isinstance(actions, Mapping):
+            raise InvalidActionError(
+                f"actions: expected a mapping {{agent: action}}, got {type(actions).__name__}"
+            )
         orders, clipped = self.interface.decode(actions, self.agents)
         t = self._sim_state.t
         shock = None if self._supply is None else self._supply.at(t)
@@ -184,11 +226,16 @@ class InventoryParallelEnv(ParallelEnv):
         return self._demand[0]
 
     def render(self) -> str | None:
-        if self.render_mode != "ansi":
+        """``"ansi"``: the frame as text; ``"human"``: the same frame written to stdout; else ``None``."""
+        if self.render_mode not in ("ansi", "human"):
             return None
         from invmgmt_marl.render import render_ansi
 
-        return render_ansi(self.net, self._sim_state, self._ledger)
+        frame = render_ansi(self.net, self._sim_state, self._ledger)
+        if self.render_mode == "human":  # what the user asked for: the frame on the terminal
+            sys.stdout.write(frame + "\n")
+            return None
+        return frame
 
     def close(self) -> None:
         pass

@@ -75,6 +75,18 @@ class ActionCodec:
             a: (self._shared_space() if shared else self._space(i)) for i, a in enumerate(net.agents)
         }
         self._shapes = [self.spaces[a].shape for a in net.agents]
+        # with shared spaces, strict mode rejects only what lies outside the (padded) shared space;
+        # entries beyond an agent's own bounds are legal samples of that space: clipped and counted
+        self._shared_top = max(int(self._space_top(i)) for i in range(net.n_nodes)) if shared else None
+
+    def _space_top(self, i: int) -> float:
+        """The largest value agent ``i``'s own space admits in any entry."""
+        return float(self._limit[i].max())
+
+    def _outside_shared(self, a: F64) -> bool:
+        """Whether any entry of ``a`` lies outside the shared space ``[0, top]``."""
+        top = self._shared_top if self._shared_top is not None else 0.0
+        return bool(((a < 0) | (a > top)).any())
 
     def _prepare(self) -> None:
         """Tables a subclass needs before spaces are built."""
@@ -110,7 +122,7 @@ class ActionCodec:
 
     def _decode_checked(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
         if len(actions) != len(agents) or any(a not in actions for a in agents):
-            unknown = sorted(set(actions) - set(agents), key=repr)
+            unknown = sorted(map(repr, set(actions) - set(agents)))
             missing = sorted(set(agents) - set(actions))
             raise InvalidActionError(
                 f"actions: expected one action for each live agent {agents}; unknown {unknown}, "
@@ -129,19 +141,22 @@ class ActionCodec:
 
     def _checked_array(self, agent: str, action: Any) -> F64:
         try:
-            a = np.asarray(action, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {action!r}") from None
+            raw = np.asarray(action) if not isinstance(action, (str, bytes)) else None
+        except (TypeError, ValueError):  # ragged nested sequences
+            raw = None
+        if raw is None or raw.dtype.kind not in "biuf":
+            raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {_quote(action)}")
+        a = raw.astype(np.float64)
         shape = self.spaces[agent].shape
         if a.shape != shape:
             raise InvalidActionError(
-                f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({action!r})"
+                f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({_quote(action)})"
             )
         if not np.all(np.isfinite(a)):
-            raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {action!r}")
+            raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {_quote(action)}")
         if self.integer and not np.all(a == np.round(a)):
             raise InvalidActionError(
-                f"actions[{agent!r}]: {self.name} actions must be integers, got {action!r}"
+                f"actions[{agent!r}]: {self.name} actions must be integers, got {_quote(action)}"
             )
         return a
 
@@ -164,7 +179,7 @@ class ActionCodec:
         clipped = np.zeros((a.shape[0], self.net.n_nodes), dtype=np.int64)
         for i, e in enumerate(self.edges):
             orders[:, e], clipped[:, i] = self._decode_rows(i, a[:, i])
-        if self.strict and clipped.any():
+        if self.strict and (self._outside_shared(a) if self.shared else clipped.any()):
             raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
         return orders, clipped
 
@@ -185,7 +200,7 @@ class _QuantityCodec(ActionCodec):
 
     def _fast(self, vals: list[Any]) -> F64 | None:
         for v, shape in zip(vals, self._shapes, strict=True):
-            if getattr(v, "shape", None) != shape:
+            if getattr(v, "shape", None) != shape or v.dtype.kind not in "biuf":
                 return None
         try:
             flat = np.concatenate(vals, dtype=np.float64)
@@ -203,7 +218,7 @@ class _QuantityCodec(ActionCodec):
         q = a[: len(self.edges[i])]
         hi = self.high[i]
         c = int(np.count_nonzero((q < 0) | (q > self._limit[i])))
-        if c and self.strict:
+        if c and self.strict and (not self.shared or self._outside_shared(a)):
             raise InvalidActionError(
                 f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {q.tolist()}"
             )
@@ -268,6 +283,9 @@ class DiscreteCodec(ActionCodec):
     def _space(self, i: int) -> spaces.Space[Any]:
         return spaces.Discrete(self.sizes[i])
 
+    def _space_top(self, i: int) -> float:
+        return float(self.sizes[i] - 1)
+
     def _shared_space(self) -> spaces.Space[Any]:
         return spaces.Discrete(max(self.sizes))
 
@@ -277,9 +295,12 @@ class DiscreteCodec(ActionCodec):
 
     def _fast(self, vals: list[Any]) -> F64 | None:
         try:
-            idx = np.array(vals, dtype=np.float64)
+            raw = np.array(vals)
         except (TypeError, ValueError):
             return None
+        if raw.dtype.kind not in "biuf":
+            return None
+        idx = raw.astype(np.float64)
         if idx.shape != (len(vals),) or not np.isfinite(idx).all() or (idx != np.round(idx)).any():
             return None
         k = idx.astype(np.int64)
@@ -291,7 +312,7 @@ class DiscreteCodec(ActionCodec):
         n = self.sizes[i]
         idx = int(a)
         c = int(idx < 0 or idx >= n)
-        if c and self.strict:
+        if c and self.strict and (not self.shared or self._outside_shared(a)):
             raise InvalidActionError(f"actions[{agent!r}]: index must be in 0..{n - 1}, got {idx}")
         return self.tables[i][min(max(idx, 0), n - 1)], c
 
@@ -300,6 +321,12 @@ class DiscreteCodec(ActionCodec):
         n = self.sizes[i]
         clipped = ((idx < 0) | (idx >= n)).astype(np.int64)
         return self.tables[i][np.clip(idx, 0, n - 1)], clipped
+
+
+def _quote(value: Any, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a huge action never floods a message)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def make_codec(net: Network, action_type: str, shared: bool = False, strict: bool = False) -> ActionCodec:

@@ -209,7 +209,7 @@ def test_module_entry_points() -> None:
         "supplier_1",
     ]
     with pytest.raises(ValueError, match="render_mode"):
-        invmgmt_marl.parallel_env(render_mode="human")
+        invmgmt_marl.parallel_env(render_mode="video")
 
 
 def test_aec_env_cycles_agents_and_applies_joint_step() -> None:
