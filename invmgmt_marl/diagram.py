@@ -342,7 +342,10 @@ def _layout(net: Network, links: list[tuple[int, int]], cols: list[int]) -> np.n
 
 
 def describe_network(
-    net: Network | Scenario | str | Path, compact: bool | None = None, scenario: Scenario | None = None
+    net: Network | Scenario | str | Path,
+    compact: bool | None = None,
+    scenario: Scenario | None = None,
+    frame: bool = False,
 ) -> NetworkDiagram:
     """The diagram of a network as data: every node and edge with its label, colour and position.
 
@@ -351,6 +354,7 @@ def describe_network(
         compact: force the compact style (names only, column summaries); default: beyond
             :data:`COMPACT_AGENTS` agents or :data:`COMPACT_ROWS` rows in a column.
         scenario: the scenario ``net`` was compiled from, for its name and node labels (optional).
+        frame: place edge labels for frames (taller boxes and labels; see :mod:`invmgmt_marl.frames`).
 
     Returns:
         A :class:`NetworkDiagram` with ``N + 1 + S`` nodes (agents, the external source, one customers
@@ -400,10 +404,10 @@ def describe_network(
     for j, (a, b) in enumerate(links):
         k = seen.get((a, b), 0)
         seen[a, b] = k + 1
-        rad = 0.0 if pair_count[a, b] == 1 else 0.3 * (k - (pair_count[a, b] - 1) / 2)
+        rad = 0.0 if pair_count[a, b] == 1 else 0.5 * (k - (pair_count[a, b] - 1) / 2)
         label = _edge_label(net, j) if (j < net.n_edges and not compact) else ""
         raw.append((j, a, b, rad, label))
-    spots = _label_spots(nodes, raw, geometry(compact))
+    spots = _label_spots(nodes, raw, geometry(compact, frame))
     edges = tuple(
         DiagramEdge(ids[a], ids[b], j if j < net.n_edges else -1, label, rad, spots[j])
         for j, a, b, rad, label in raw
@@ -549,16 +553,16 @@ class Geometry:
 def geometry(compact: bool, frame: bool = False) -> Geometry:
     """Drawing sizes of a full or compact diagram (``frame=True`` leaves room for state gauges)."""
     if compact:
-        return Geometry(2.1, 0.27, 0.72, 0.74, 0.8, 6.0, 5.5, 3.4, 0.4, frame)
-    return Geometry(
-        2.2, 1.25 if frame else 1.0, 0.56, 0.56 if frame else 0.42, 0.5, 8.0, 6.5, 0.0, 0.4, frame
-    )
+        return Geometry(2.1, 0.27, 0.72, 0.74, 0.8, 6.0, 5.5, 3.4, 0.5, frame)
+    if frame:
+        return Geometry(2.5, 1.2, 0.5, 0.56, 0.44, 8.0, 6.5, 0.0, 0.5, frame)
+    return Geometry(2.2, 1.0, 0.56, 0.42, 0.5, 8.0, 6.5, 0.0, 0.5, frame)
 
 
 def _limits(diagram: NetworkDiagram, geo: Geometry) -> tuple[float, float, float, float]:
     """Axes limits (data units): every box, annotation and header inside."""
     ys = [n.y for n in diagram.nodes]
-    below = 0.85 if not diagram.compact else 0.7
+    below = 0.75 if not diagram.compact else 0.7
     above = 0.45 if not diagram.compact else 0.6
     return -0.5, diagram.columns - 0.5, min(ys) - below, max(ys) + above + geo.header_rows
 
@@ -761,13 +765,13 @@ def draw_legend(fig: Figure, geo: Geometry, extra: str = "") -> None:
         fontsize=6.5,
         frameon=False,
         loc="lower left",
-        bbox_to_anchor=(0.005, 0.08 / h),
+        bbox_to_anchor=(0.005, 0.2 / h),
         borderaxespad=0.0,
         handlelength=1.2,
         columnspacing=1.0,
     )
     text = KEY_TEXT + (" · " + extra if extra else "")
-    fig.text(0.995, 0.08 / h, text, ha="right", va="bottom", fontsize=6.5, color="#333333")
+    fig.text(0.007, 0.05 / h, text, ha="left", va="bottom", fontsize=6.5, color="#333333")
 
 
 def _title(diagram: NetworkDiagram) -> str:
