@@ -638,9 +638,9 @@ def draw_static(ax: Axes, diagram: NetworkDiagram, geo: Geometry) -> Drawn:
             if gauge:
                 ax.text(nd.x - w / 2 + 0.03, nd.y, nd.label, ha="left", va="center", fontsize=size, zorder=4)
                 gauges[nd.id] = (
-                    nd.x + (0.08 if nd.kind == "customers" else 0.0),
+                    nd.x + (0.16 if nd.kind == "customers" else 0.0),
                     nd.y - h * 0.3,
-                    w / 2 - 0.04 - (0.08 if nd.kind == "customers" else 0.0),
+                    w / 2 - 0.04 - (0.16 if nd.kind == "customers" else 0.0),
                     h * 0.6,
                 )
             else:
