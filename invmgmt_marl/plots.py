@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from invmgmt_marl import metrics as M
+from invmgmt_marl.sim.ledger import COST_FIELDS
 
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.evaluate import Evaluation
     from invmgmt_marl.rollout import Trajectory
     from invmgmt_marl.sim.network import Network
 
-__all__ = ["plot_episode", "plot_bullwhip", "plot_cost_breakdown", "save_plots"]
+__all__ = ["draw_episode_panels", "plot_episode", "plot_bullwhip", "plot_cost_breakdown", "save_plots"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,27 +42,59 @@ def _check_episode(traj: Trajectory, episode: int) -> None:
         raise ValueError("trajectory: plots need every period's ledger (rollout keep='all')")
 
 
+_PANEL_TITLES = {
+    "on_hand": "on hand (end of period)",
+    "backlog": "backlog owed (end of period)",
+    "ordered": "units ordered",
+    "cost": "cost of the period",
+}
+
+
+def draw_episode_panels(
+    axes: Any,
+    traj: Trajectory,
+    net: Network,
+    episode: int = 0,
+    fields: tuple[str, ...] = ("on_hand", "backlog", "ordered"),
+    group: bool = False,
+) -> None:
+    """One panel per field on the given axes: a line per node over one episode.
+
+    Fields are ledger node fields, or ``"cost"`` (the sum of every cost field). With ``group`` the
+    lines are the sums over each role (:func:`~invmgmt_marl.metrics.echelon_levels`). The ``ordered``
+    panel also shows total customer demand.
+    """
+    _check_episode(traj, episode)
+    t = np.arange(traj.demand.shape[1])
+    if group:
+        series = [(f"{lab}s ({len(idx)})", idx) for lab, idx in M.echelon_levels(net, "role")]
+    else:
+        series = [(a, np.array([i])) for i, a in enumerate(net.agents)]
+    for ax, fld in zip(axes, fields, strict=True):
+        if fld == "cost":
+            x = sum(traj.node(f) for f in COST_FIELDS)[:, episode]  # type: ignore[index]
+        else:
+            x = traj.node(fld)[:, episode]
+        for label, idx in series:
+            ax.plot(t, x[:, idx].sum(axis=1), label=label, lw=1.1)
+        ax.set_ylabel(_PANEL_TITLES.get(fld, fld))
+        ax.grid(alpha=0.3)
+        if fld == "ordered":
+            ax.plot(
+                t, traj.demand[episode].sum(axis=1), color="black", lw=0.8, ls="--", label="customer demand"
+            )
+            ax.legend(loc="upper right", fontsize="small", ncol=min(4, len(series) + 1))
+    if fields[0] != "ordered":
+        axes[0].legend(loc="upper right", fontsize="small", ncol=min(4, len(series)))
+    axes[-1].set_xlabel("period")
+
+
 def plot_episode(traj: Trajectory, net: Network, path: str | Path, episode: int = 0) -> Path:
     """Inventory on hand, backlog and orders of every node over one episode (three stacked panels)."""
     _check_episode(traj, episode)
     plt = _pyplot()
-    t = np.arange(traj.demand.shape[1])
     fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
-    for ax, fld, title in zip(
-        axes,
-        ("on_hand", "backlog", "ordered"),
-        ("on hand (end of period)", "backlog owed (end of period)", "units ordered"),
-        strict=True,
-    ):
-        x = traj.node(fld)[:, episode]
-        for i, a in enumerate(net.agents):
-            ax.plot(t, x[:, i], label=a, lw=1.1)
-        ax.set_ylabel(title)
-        ax.grid(alpha=0.3)
-    axes[2].plot(t, traj.demand[episode].sum(axis=1), color="black", lw=0.8, ls="--", label="customer demand")
-    axes[0].legend(loc="upper right", fontsize="small", ncol=min(4, net.n_nodes))
-    axes[2].legend(loc="upper right", fontsize="small", ncol=min(4, net.n_nodes + 1))
-    axes[2].set_xlabel("period")
+    draw_episode_panels(axes, traj, net, episode, ("on_hand", "backlog", "ordered"))
     fig.suptitle(f"{net.name}: episode {episode}")
     fig.tight_layout()
     out = Path(path)
