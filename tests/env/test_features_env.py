@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.oracle import OracleError, bound_many, perfect_information_bound, replay_orders
-from invmgmt_marl.policies.base import BaseStockPolicy, ConstantPolicy, RandomPolicy
+from invmgmt_marl.policies.base import ConstantPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import compile_network
+from tests.strategies import COSTS, TOPOLOGIES, baseline_policies, demand_paths, examples
 
 # store_0 <-(1, extra 0..2)- warehouse_0 <-(2, unreliable, lossy)- supplier_0 <-(1, lossy)- external
 UNCERTAIN: dict[str, Any] = {
@@ -284,7 +285,7 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
     """A small chain or tree with storage capacities, transit holding costs and discount tiers."""
     tree = draw(st.booleans())
     periods = draw(st.integers(1, 8))
-    cost = st.sampled_from([0.0, 0.5, 1.0, 2.0])
+    cost = COSTS
 
     def node(role: str) -> dict[str, Any]:
         nd: dict[str, Any] = {
@@ -325,17 +326,7 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
             e["capacity"] = draw(st.integers(1, 10))
         return e
 
-    if tree:
-        roles = ["store", "store", "warehouse", "supplier"]
-        links = [
-            ("warehouse_0", "store_0"),
-            ("warehouse_0", "store_1"),
-            ("supplier_0", "warehouse_0"),
-            ("external", "supplier_0"),
-        ]
-    else:
-        roles = ["store", "warehouse", "supplier"]
-        links = [("warehouse_0", "store_0"), ("supplier_0", "warehouse_0"), ("external", "supplier_0")]
+    roles, links = TOPOLOGIES["tree" if tree else "chain3"]
     edges = [edge(s, t) for s, t in links]
     net = compile_network(
         validate_scenario(
@@ -348,30 +339,13 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
             }
         )
     )
-    demand = np.array(
-        draw(
-            st.lists(
-                st.lists(st.integers(0, 10), min_size=net.n_stores, max_size=net.n_stores),
-                min_size=periods,
-                max_size=periods,
-            )
-        ),
-        dtype=np.float64,
-    )
-    kind = draw(st.sampled_from(["constant", "random", "base_stock"]))
-    if kind == "constant":
-        policy: Any = ConstantPolicy(draw(st.integers(0, 15)))
-    elif kind == "random":
-        policy = RandomPolicy(integer=draw(st.booleans()))
-    else:
-        policy = BaseStockPolicy(
-            draw(st.lists(st.integers(0, 30), min_size=net.n_nodes, max_size=net.n_nodes))
-        )
+    demand = draw(demand_paths(periods, net.n_stores))
+    policy = draw(baseline_policies(net.n_nodes))
     internal_tiers = any(e.unit_cost_tiers for e in net.scenario.edges if e.source != "external")
     return net, demand, policy, draw(st.integers(0, 2**16)), internal_tiers
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(bounded_instance())
 def test_oracle_bounds_storage_transit_holding_and_discounts(
     case: tuple[Any, np.ndarray, Any, int, bool],
