@@ -99,6 +99,7 @@ def test_miniature_grid_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch:
     assert calls == [("own", 1)]
 
 
+@pytest.mark.slow  # 7.7 s: starts Ray and trains four SB3 trials
 def test_parallel_trials_run_as_ray_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--parallel 2: trials run as Ray tasks and give the same records as running them here."""
     pytest.importorskip("ray", reason="extra 'rllib' (ray) not installed")

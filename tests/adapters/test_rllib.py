@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-pytest.importorskip("ray.rllib", reason="extra 'rllib' not installed")
+# ray.rllib itself (about 2 s to import) is imported by the tests that use it, not at collection
+if find_spec("ray") is None:
+    pytest.skip("extra 'rllib' not installed", allow_module_level=True)
 torch = pytest.importorskip("torch", reason="extra 'rllib' not installed")
+RLLIB_MISSING = "extra 'rllib' not installed"
 
 from invmgmt_marl.adapters.rllib import (  # noqa: E402
     load_rllib_policy,
@@ -65,6 +69,7 @@ def _mean_action_orders(
 
 @pytest.fixture(scope="module")
 def ray_session() -> Iterator[Any]:
+    pytest.importorskip("ray.rllib", reason=RLLIB_MISSING)
     import ray
 
     threads = torch.get_num_threads()
@@ -83,6 +88,7 @@ def ray_session() -> Iterator[Any]:
 
 
 def test_wrapped_env_steps_like_the_parallel_env() -> None:
+    pytest.importorskip("ray.rllib", reason=RLLIB_MISSING)
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
     wrapped = ParallelPettingZooEnv(InventoryParallelEnv("net_2x3", periods=5))
@@ -100,6 +106,7 @@ def test_wrapped_env_steps_like_the_parallel_env() -> None:
         assert tr1["__all__"] == (t == 4) and te1["__all__"] is False
 
 
+@pytest.mark.slow  # with the Ray start-up of the module: 2-5 s each
 @pytest.mark.parametrize(
     "layout,modules",
     [
@@ -146,6 +153,7 @@ def test_per_role_needs_equal_spaces_within_a_role() -> None:
     assert len(policy_groups(odd, "per_agent")) == 5
 
 
+@pytest.mark.slow  # trains, saves and restores an algorithm: 2-4 s
 def test_checkpoint_restores_identical_actions(ray_session: Any, tmp_path: Path) -> None:
     from ray.rllib.algorithms.algorithm import Algorithm
 
@@ -192,6 +200,7 @@ def test_checkpoint_restores_identical_actions(ray_session: Any, tmp_path: Path)
     assert not np.allclose(expected[0], expected[-1])
 
 
+@pytest.mark.slow  # trains and saves an algorithm, then Ray shuts down: 2-3 s
 def test_checkpoint_of_an_in_memory_scenario_loads(ray_session: Any, tmp_path: Path) -> None:
     """A Scenario object (not a name or path) survives save_metadata / load_rllib_policy."""
     from invmgmt_marl.scenario import load_scenario

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -400,6 +401,7 @@ class Checker:
         )
 
 
+@pytest.mark.slow  # 8.6 s (ci profile, 400 examples), 2-3 s under dev
 @settings(max_examples=examples(400), deadline=None, report_multiple_bugs=False)
 @given(episodes())
 def test_feature_conservation(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, int]) -> None:
