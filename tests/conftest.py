@@ -10,11 +10,27 @@ from hypothesis import HealthCheck, settings
 
 import invmgmt_marl
 from invmgmt_marl.scenario import validate_scenario
+from tests.strategies import CI_EXAMPLES, DEV_EXAMPLES, hypothesis_profile
 
-settings.register_profile(
-    "invmgmt", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile("invmgmt")
+# Hypothesis profiles. ``ci``: the full example counts (each test's ``examples(n)`` is n), derandomized
+# (a fixed seed per test, no example database), no deadline. ``dev``: a fifth of the examples for a
+# quick local loop, random seeds, no deadline either (2 shared cores make timings noisy).
+# Chosen by HYPOTHESIS_PROFILE; otherwise ``ci`` when the CI variable is set (to anything but
+# "", "0" or "false") and ``dev`` if not.
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow],
+}
+settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, **_COMMON)
+settings.register_profile("dev", max_examples=DEV_EXAMPLES, **_COMMON)
+
+
+settings.load_profile(hypothesis_profile())
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"hypothesis profile: {hypothesis_profile()} (max_examples={settings().max_examples})"
 
 
 @pytest.fixture

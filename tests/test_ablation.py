@@ -99,14 +99,13 @@ def test_miniature_grid_runs_end_to_end_and_resumes(tmp_path: Path, monkeypatch:
     assert calls == [("own", 1)]
 
 
-def test_parallel_trials_run_as_ray_tasks(tmp_path: Path) -> None:
+@pytest.mark.slow  # 7.7 s: starts Ray and trains four SB3 trials
+def test_parallel_trials_run_as_ray_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--parallel 2: trials run as Ray tasks and give the same records as running them here."""
     pytest.importorskip("ray", reason="extra 'rllib' (ray) not installed")
-    import os
-
     import ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # restored after the test
     grid, scenario = load_grid(_grid(tmp_path), "serial")
     started = not ray.is_initialized()
     try:

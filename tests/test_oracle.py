@@ -29,12 +29,12 @@ from invmgmt_marl.oracle import (
 from invmgmt_marl.policies.base import (
     BaseStockPolicy,
     ConstantPolicy,
-    RandomPolicy,
     heuristic_base_stock_levels,
 )
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import load_scenario, validate_scenario
 from invmgmt_marl.sim import COST_FIELDS, Network
+from tests.strategies import TOPOLOGIES, baseline_policies, demand_paths, examples
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LIU_DATA = (REPO_ROOT / ".." / "shared" / "datasets" / "liu2022").resolve()
@@ -259,39 +259,6 @@ def edge_spec(draw: st.DrawFn, src: str, dst: str) -> dict[str, Any]:
     return e
 
 
-TOPOLOGIES: dict[str, tuple[list[str], list[tuple[str, str]]]] = {
-    "chain2": (["store", "supplier"], [("supplier_0", "store_0"), ("external", "supplier_0")]),
-    "chain3": (
-        ["store", "warehouse", "supplier"],
-        [("warehouse_0", "store_0"), ("supplier_0", "warehouse_0"), ("external", "supplier_0")],
-    ),
-    "tree": (
-        ["store", "store", "warehouse", "supplier"],
-        [
-            ("warehouse_0", "store_0"),
-            ("warehouse_0", "store_1"),
-            ("supplier_0", "warehouse_0"),
-            ("external", "supplier_0"),
-        ],
-    ),
-    "tree_direct": (
-        ["store", "store", "supplier"],
-        [("supplier_0", "store_0"), ("supplier_0", "store_1"), ("external", "supplier_0")],
-    ),
-    # two sources for the store, two external edges (normal / urgent) for the supplier
-    "dual": (
-        ["store", "warehouse", "supplier"],
-        [
-            ("warehouse_0", "store_0"),
-            ("supplier_0", "store_0"),
-            ("supplier_0", "warehouse_0"),
-            ("external", "supplier_0"),
-            ("external", "supplier_0"),
-        ],
-    ),
-}
-
-
 @st.composite
 def instance(draw: st.DrawFn) -> tuple[Network, np.ndarray, Any, int]:
     """A random small network, a demand path ``(T, S)``, a policy and a seed."""
@@ -308,24 +275,8 @@ def instance(draw: st.DrawFn) -> tuple[Network, np.ndarray, Any, int]:
             }
         )
     )
-    demand = np.array(
-        draw(
-            st.lists(
-                st.lists(st.integers(0, 10), min_size=net.n_stores, max_size=net.n_stores),
-                min_size=periods,
-                max_size=periods,
-            )
-        ),
-        dtype=np.float64,
-    )
-    kind = draw(st.sampled_from(["constant", "random", "base_stock"]))
-    if kind == "constant":
-        policy: Any = ConstantPolicy(draw(st.integers(0, 15)))
-    elif kind == "random":
-        policy = RandomPolicy(integer=draw(st.booleans()))
-    else:
-        levels = draw(st.lists(st.integers(0, 30), min_size=net.n_nodes, max_size=net.n_nodes))
-        policy = BaseStockPolicy(levels)
+    demand = draw(demand_paths(periods, net.n_stores))
+    policy = draw(baseline_policies(net.n_nodes))
     return net, demand, policy, draw(st.integers(0, 2**16))
 
 
@@ -351,7 +302,7 @@ def _check_plan(net: Network, r: OracleResult, demand: np.ndarray) -> None:
         assert np.all(on_hand >= -tol) and np.all(backlog >= -tol)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(instance())
 def test_no_policy_beats_the_bound(case: tuple[Network, np.ndarray, Any, int]) -> None:
     net, demand, policy, seed = case

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-pytest.importorskip("ray.rllib", reason="extra 'rllib' not installed")
+# ray.rllib itself (about 2 s to import) is imported by the tests that use it, not at collection
+if find_spec("ray") is None:
+    pytest.skip("extra 'rllib' not installed", allow_module_level=True)
 torch = pytest.importorskip("torch", reason="extra 'rllib' not installed")
+RLLIB_MISSING = "extra 'rllib' not installed"
 
 from invmgmt_marl.adapters.rllib import (  # noqa: E402
     load_rllib_policy,
@@ -25,21 +29,66 @@ from invmgmt_marl.sim import COST_FIELDS  # noqa: E402
 SMALL = {"periods": 20, "train_batch_size": 200, "minibatch_size": 50, "num_epochs": 1}
 
 
+def _snapshots(env: InventoryParallelEnv, seed: int, at: tuple[int, ...]) -> list[tuple[dict[str, Any], Any]]:
+    """``(observations, SimState)`` of one seeded episode after ``at`` steps of random box actions."""
+    obs, _ = env.reset(seed=seed)
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in range(max(at) + 1):
+        if t in at:
+            out.append((obs, env._sim_state))
+        acts = {a: rng.uniform(0, env.action_space(a).high).astype(np.float32) for a in env.agents}
+        obs, *_ = env.step(acts)
+    return out
+
+
+def _mean_action_orders(
+    get_module: Any, groups: dict[str, list[str]], env: InventoryParallelEnv, obs: dict[str, Any]
+) -> np.ndarray:
+    """``(1, E)`` orders the deterministic policy must give, computed apart from the policy wrapper.
+
+    Per agent: its module's forward pass on the env's own observation; the action distribution is
+    a diagonal Gaussian whose inputs are ``[mean, log_std]``, so the deterministic action is the first
+    half; RLlib's Box normalisation maps [-1, 1] linearly onto [low, high] (then clipped); the env's
+    action codec turns the actions into edge orders.
+    """
+    actions = {}
+    for gid, members in groups.items():
+        for a in members:
+            with torch.no_grad():
+                out = get_module(gid).forward_inference({"obs": torch.as_tensor(obs[a][None])})
+            inputs = out["action_dist_inputs"].numpy()[0]
+            space = env.action_space(a)
+            assert inputs.shape == (2 * space.shape[0],)  # a diagonal Gaussian over the Box
+            mean = inputs[: space.shape[0]].astype(np.float64)
+            unsquashed = space.low + (mean + 1.0) * (space.high - space.low) / 2.0
+            actions[a] = np.clip(unsquashed, space.low, space.high)
+    orders, _ = env.interface.decode(actions, list(env.possible_agents))
+    return orders
+
+
 @pytest.fixture(scope="module")
-def ray_session() -> Any:
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+def ray_session() -> Iterator[Any]:
+    pytest.importorskip("ray.rllib", reason=RLLIB_MISSING)
     import ray
 
-    torch.set_num_threads(1)
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    if started:
-        ray.shutdown()
+    threads = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as mp:  # the variable is restored when the module's tests end
+        mp.setenv("RAY_AUTH_MODE", "disabled")
+        torch.set_num_threads(1)
+        started = not ray.is_initialized()
+        if started:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        try:
+            yield ray
+        finally:
+            if started:
+                ray.shutdown()
+            torch.set_num_threads(threads)
 
 
 def test_wrapped_env_steps_like_the_parallel_env() -> None:
+    pytest.importorskip("ray.rllib", reason=RLLIB_MISSING)
     from ray.rllib.env.wrappers.pettingzoo_env import ParallelPettingZooEnv
 
     wrapped = ParallelPettingZooEnv(InventoryParallelEnv("net_2x3", periods=5))
@@ -57,6 +106,7 @@ def test_wrapped_env_steps_like_the_parallel_env() -> None:
         assert tr1["__all__"] == (t == 4) and te1["__all__"] is False
 
 
+@pytest.mark.slow  # with the Ray start-up of the module: 2-5 s each
 @pytest.mark.parametrize(
     "layout,modules",
     [
@@ -103,6 +153,7 @@ def test_per_role_needs_equal_spaces_within_a_role() -> None:
     assert len(policy_groups(odd, "per_agent")) == 5
 
 
+@pytest.mark.slow  # trains, saves and restores an algorithm: 2-4 s
 def test_checkpoint_restores_identical_actions(ray_session: Any, tmp_path: Path) -> None:
     from ray.rllib.algorithms.algorithm import Algorithm
 
@@ -124,6 +175,9 @@ def test_checkpoint_restores_identical_actions(ray_session: Any, tmp_path: Path)
             return out["action_dist_inputs"].numpy()
 
         before = {gid: act(algo.get_module(gid)) for gid in groups}
+        # expected orders of the deterministic policy at a few states of a seeded episode
+        snaps = _snapshots(InventoryParallelEnv(**config.env_config), seed=5, at=(0, 3, 11))
+        expected = [_mean_action_orders(algo.get_module, groups, env, o) for o, _ in snaps]
     finally:
         algo.stop()
     register_env()
@@ -136,16 +190,17 @@ def test_checkpoint_restores_identical_actions(ray_session: Any, tmp_path: Path)
     # the checkpoint as a deterministic policy over the batched simulator: the same orders twice,
     # and orders equal to the modules' deterministic (mean) actions, unsquashed and clipped
     policy = load_rllib_policy(ckpt)
-    from invmgmt_marl.sim import initial_state
+    again = load_rllib_policy(ckpt)
+    for (_, state), want in zip(snaps, expected, strict=True):
+        orders = policy(env.net, state, np.random.default_rng(0))
+        assert orders.shape == (1, env.net.n_edges)
+        np.testing.assert_allclose(orders, want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(again(env.net, state, np.random.default_rng(1)), orders)
+    # the snapshots are different states with different orders (the comparison is not of constants)
+    assert not np.allclose(expected[0], expected[-1])
 
-    state = initial_state(env.net, 3)
-    orders1 = policy(env.net, state, np.random.default_rng(0))
-    orders2 = load_rllib_policy(ckpt)(env.net, state, np.random.default_rng(1))
-    np.testing.assert_array_equal(orders1, orders2)
-    assert orders1.shape == (3, env.net.n_edges)
-    assert np.all((orders1 >= 0) & (orders1 <= env.net.max_order))
 
-
+@pytest.mark.slow  # trains and saves an algorithm, then Ray shuts down: 2-3 s
 def test_checkpoint_of_an_in_memory_scenario_loads(ray_session: Any, tmp_path: Path) -> None:
     """A Scenario object (not a name or path) survives save_metadata / load_rllib_policy."""
     from invmgmt_marl.scenario import load_scenario
@@ -158,11 +213,13 @@ def test_checkpoint_of_an_in_memory_scenario_loads(ray_session: Any, tmp_path: P
         ckpt = tmp_path / "ckpt"
         algo.save_to_path(str(ckpt))
         env = InventoryParallelEnv(**config.env_config)
-        save_metadata(ckpt, config.env_config, policy_groups(env, "shared"))
+        groups = policy_groups(env, "shared")
+        save_metadata(ckpt, config.env_config, groups)
+        snaps = _snapshots(InventoryParallelEnv(**config.env_config), seed=2, at=(0, 7))
+        expected = [_mean_action_orders(algo.get_module, groups, env, o) for o, _ in snaps]
     finally:
         algo.stop()
     policy = load_rllib_policy(ckpt)
-    from invmgmt_marl.sim import initial_state
-
-    orders = policy(env.net, initial_state(env.net, 2), np.random.default_rng(0))
-    assert orders.shape == (2, env.net.n_edges)
+    for (_, state), want in zip(snaps, expected, strict=True):
+        orders = policy(env.net, state, np.random.default_rng(0))
+        np.testing.assert_allclose(orders, want, rtol=1e-6, atol=1e-6)

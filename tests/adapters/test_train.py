@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +60,10 @@ def test_sb3_rejects_non_shared_layouts() -> None:
         train(TINY, backend="sb3", policies="per_agent", iterations=1)
 
 
-def test_cli_train_writes_outputs(tmp_path: Path) -> None:
+def test_cli_train_writes_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
+    # the train command sets RAY_AUTH_MODE if unset: set it here so the caller's value comes back after
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     from invmgmt_marl.cli import main
 
     out = tmp_path / "run"
@@ -87,4 +88,3 @@ def test_cli_train_writes_outputs(tmp_path: Path) -> None:
     curve = json.loads((out / "results.json").read_text())["curve"]
     assert len(curve) == 2 and all(np.isfinite(r["eval_cost_per_agent_period"]) for r in curve)
     assert (out / "sb3_ppo.zip").exists() and (out / "learning_curve.png").stat().st_size > 1000
-    os.environ.pop("RAY_AUTH_MODE", None)

@@ -88,7 +88,7 @@ def test_unknown_and_missing_agents_raise(make_env, action_type: str) -> None:
     del missing["warehouse_0"]
     with pytest.raises(InvalidActionError, match="warehouse_0"):
         env.step(missing)
-    with pytest.raises(InvalidActionError):
+    with pytest.raises(InvalidActionError, match=r"expected one action for each live agent.*missing \["):
         env.step({})
     # a renamed agent: one unknown and one missing
     renamed = dict(missing)

@@ -4,6 +4,7 @@ plus the spaces' contracts that the PettingZoo tests do not check."""
 from __future__ import annotations
 
 import itertools
+import os
 import warnings
 from typing import Any
 
@@ -17,6 +18,7 @@ import invmgmt_marl
 from invmgmt_marl import supply_chain_v0
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import ROLES
+from tests.helpers import REPO_ROOT
 
 PERIODS = 25
 SCENARIOS = invmgmt_marl.list_scenarios()
@@ -29,8 +31,16 @@ COMBOS = [
 
 
 def test_shipped_scenarios() -> None:
-    assert {"hmarl", "net_2x3", "serial"} <= set(SCENARIOS)
-    assert sorted(SCENARIOS) == SCENARIOS
+    listed = invmgmt_marl.list_scenarios()  # a fresh call, not the module-level copy
+    # one entry per YAML file in the repository's scenarios/ folder (other files, e.g. the
+    # generator script, are not scenarios), listed by os.listdir rather than the loader's glob
+    on_disk = {f[: -len(".yaml")] for f in os.listdir(REPO_ROOT / "scenarios") if f.endswith(".yaml")}
+    assert "generate_large" not in on_disk and len(on_disk) >= 3
+    assert set(listed) == on_disk
+    assert len(listed) == len(on_disk)  # no duplicates
+    assert all(a < b for a, b in itertools.pairwise(listed)), listed  # strictly increasing order
+    assert {"hmarl", "net_2x3", "serial"} <= set(listed)
+    assert listed == SCENARIOS  # the list the parametrisations below were built from
 
 
 def _kw(at: str, view: str, shared: bool) -> dict[str, Any]:

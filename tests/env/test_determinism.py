@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from pettingzoo.test import parallel_seed_test
 
 import invmgmt_marl
+from tests.helpers import REPO_ROOT
 
 
 def _actions(env: Any, rng: np.random.Generator) -> dict[str, Any]:
@@ -31,6 +33,23 @@ def _assert_same_step(x: tuple[Any, ...], y: tuple[Any, ...], where: str) -> Non
     assert info_x == info_y, where
 
 
+def _yaml_periods(name: str) -> int:
+    """The episode length written in the scenario file, read without the package's loader."""
+    with open(REPO_ROOT / "scenarios" / f"{name}.yaml", encoding="utf-8") as fh:
+        return int(yaml.safe_load(fh)["periods"])
+
+
+def _episode(env: Any, seed: int) -> list[tuple[Any, ...]]:
+    """Every (obs, rewards, terminations, truncations, infos) of one seeded episode, reset first, under
+    the same action sequence (box actions drawn from a generator seeded 0, independent of ``seed``)."""
+    obs, info = env.reset(seed=seed)
+    steps: list[tuple[Any, ...]] = [(obs, {}, {}, {}, info)]
+    rng = np.random.default_rng(0)
+    while env.agents:
+        steps.append(env.step(_actions(env, rng)))
+    return steps
+
+
 def test_full_episode_determinism(scenario_name: str) -> None:
     e1 = invmgmt_marl.parallel_env(scenario_name)
     e2 = invmgmt_marl.parallel_env(scenario_name)
@@ -39,13 +58,31 @@ def test_full_episode_determinism(scenario_name: str) -> None:
     np.testing.assert_array_equal(e1.demand, e2.demand)
     _assert_same_step((o1, {}, {}, {}, i1), (o2, {}, {}, {}, i2), "reset")
     rng = np.random.default_rng(0)
-    periods = e1.scenario.periods
-    for t in range(periods):
+    steps = 0
+    while e1.agents or e2.agents:
         acts = _actions(e1, rng)
-        _assert_same_step(e1.step(acts), e2.step(acts), f"t={t}")
+        _assert_same_step(e1.step(acts), e2.step(acts), f"t={steps}")
         np.testing.assert_array_equal(e1.state(), e2.state())
+        steps += 1
     assert e1.agents == e2.agents == []
-    assert periods == {"serial": 200, "net_2x3": 200, "hmarl": 90}.get(scenario_name, periods)
+    # the two runs covered the whole episode: as many steps as the file says
+    assert steps == _yaml_periods(scenario_name)
+
+
+def test_different_seeds_give_different_trajectories(scenario_name: str) -> None:
+    env = invmgmt_marl.parallel_env(scenario_name)
+    other = invmgmt_marl.parallel_env(scenario_name)
+    a, b = _episode(env, seed=42), _episode(other, seed=43)
+    # every shipped scenario has stochastic demand: the two seeds draw different paths ...
+    assert not np.array_equal(env.demand, other.demand)
+    assert len(a) == len(b) == _yaml_periods(scenario_name) + 1
+    # ... so, under the same actions, the trajectories differ: observations or rewards of some step
+    differ = [
+        t
+        for t, (x, y) in enumerate(zip(a, b, strict=True))
+        if x[1] != y[1] or any(not np.array_equal(x[0][k], y[0][k]) for k in x[0])
+    ]
+    assert differ, f"{scenario_name}: seeds 42 and 43 gave identical trajectories"
 
 
 def test_different_seeds_give_different_demand(scenario_name: str) -> None:

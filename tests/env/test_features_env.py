@@ -24,9 +24,10 @@ from hypothesis import strategies as st
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.oracle import OracleError, bound_many, perfect_information_bound, replay_orders
-from invmgmt_marl.policies.base import BaseStockPolicy, ConstantPolicy, RandomPolicy
+from invmgmt_marl.policies.base import ConstantPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import validate_scenario
+from tests.strategies import COSTS, TOPOLOGIES, baseline_policies, demand_paths, examples
 
 # store_0 <-(1, extra 0..2)- warehouse_0 <-(2, unreliable, lossy)- supplier_0 <-(1, lossy)- external
 UNCERTAIN: dict[str, Any] = {
@@ -284,7 +285,7 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
     """A small chain or tree with storage capacities, transit holding costs and discount tiers."""
     tree = draw(st.booleans())
     periods = draw(st.integers(1, 8))
-    cost = st.sampled_from([0.0, 0.5, 1.0, 2.0])
+    cost = COSTS
 
     def node(role: str) -> dict[str, Any]:
         nd: dict[str, Any] = {
@@ -325,17 +326,7 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
             e["capacity"] = draw(st.integers(1, 10))
         return e
 
-    if tree:
-        roles = ["store", "store", "warehouse", "supplier"]
-        links = [
-            ("warehouse_0", "store_0"),
-            ("warehouse_0", "store_1"),
-            ("supplier_0", "warehouse_0"),
-            ("external", "supplier_0"),
-        ]
-    else:
-        roles = ["store", "warehouse", "supplier"]
-        links = [("warehouse_0", "store_0"), ("supplier_0", "warehouse_0"), ("external", "supplier_0")]
+    roles, links = TOPOLOGIES["tree" if tree else "chain3"]
     edges = [edge(s, t) for s, t in links]
     sc = validate_scenario(
         {
@@ -347,30 +338,13 @@ def bounded_instance(draw: Any) -> tuple[Any, np.ndarray, Any, int, bool]:
         }
     )
     net = compile_network(sc)
-    demand = np.array(
-        draw(
-            st.lists(
-                st.lists(st.integers(0, 10), min_size=net.n_stores, max_size=net.n_stores),
-                min_size=periods,
-                max_size=periods,
-            )
-        ),
-        dtype=np.float64,
-    )
-    kind = draw(st.sampled_from(["constant", "random", "base_stock"]))
-    if kind == "constant":
-        policy: Any = ConstantPolicy(draw(st.integers(0, 15)))
-    elif kind == "random":
-        policy = RandomPolicy(integer=draw(st.booleans()))
-    else:
-        policy = BaseStockPolicy(
-            draw(st.lists(st.integers(0, 30), min_size=net.n_nodes, max_size=net.n_nodes))
-        )
+    demand = draw(demand_paths(periods, net.n_stores))
+    policy = draw(baseline_policies(net.n_nodes))
     internal_tiers = any(e.unit_cost_tiers for e in sc.edges if e.source != "external")
     return net, demand, policy, draw(st.integers(0, 2**16)), internal_tiers
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(bounded_instance())
 def test_oracle_bounds_storage_transit_holding_and_discounts(
     case: tuple[Any, np.ndarray, Any, int, bool],
@@ -382,10 +356,12 @@ def test_oracle_bounds_storage_transit_holding_and_discounts(
     assert lp.objective <= sim_cost + 1e-6, (policy, lp.objective, sim_cost)
     assert lp.total_cost == pytest.approx(lp.objective, rel=1e-7, abs=1e-6)
     assert replay_orders(net, lp, demand) >= lp.objective - 1e-6
-    if not internal_tiers:  # see test_oracle_profit_with_internal_discount_tiers for the other case
-        sim_profit = float(traj.node("revenue").sum() - sim_cost)
-        profit = perfect_information_bound(net, demand, objective="profit")
-        assert profit.objective >= sim_profit - 1e-6, (policy, profit.objective, sim_profit)
+    # internal discount tiers included (they once broke the profit bound, see
+    # test_oracle_profit_with_internal_discount_tiers)
+    sim_profit = float(traj.node("revenue").sum() - sim_cost)
+    profit = perfect_information_bound(net, demand, objective="profit")
+    assert profit.objective >= sim_profit - 1e-6, (policy, profit.objective, sim_profit, internal_tiers)
+    assert profit.total_profit == pytest.approx(profit.objective, rel=1e-7, abs=1e-6)
 
 
 # Hand check of the three modelled features in the LP.
@@ -433,7 +409,7 @@ def test_oracle_hand_storage_transit_holding_tiers() -> None:
 def test_oracle_profit_with_internal_discount_tiers() -> None:
     # store_0 (price 10) <-(L1, tiers [[0, 2], [10, 1]], unit_cost 0)- supplier_0 (stock 20); demand
     # [0, 5, 5]. Ordering 5 at t0 and t1 sells 10 units: team profit 100 (transfer revenue cancels the
-    # internal ordering cost). The LP reports 90: it pays 1/unit on the internal edge and credits 0.
+    # internal ordering cost). The LP once reported 90: it paid 1/unit on the internal edge and credited 0.
     d = {
         "name": "tiers_profit",
         "periods": 3,
@@ -453,18 +429,25 @@ def test_oracle_profit_with_internal_discount_tiers() -> None:
     sim_profit = float(traj.node("revenue").sum() - traj.cost().sum())
     assert sim_profit == pytest.approx(100.0)
     lp = perfect_information_bound(net, demand, objective="profit")
-    assert lp.objective >= sim_profit - 1e-6  # fails: 90 < 100
-    assert lp.total_profit == pytest.approx(lp.objective)  # would fail too: 100 != 90
+    assert lp.objective >= sim_profit - 1e-6  # failed before the fix: 90 < 100
+    assert lp.total_profit == pytest.approx(lp.objective)  # failed too: 100 != 90
 
 
-def test_oracle_storage_capacity_below_initial_stock() -> None:
-    # store_0: 20 on hand, storage 5, backlog 10; demand [0, 10, 10]; ordering nothing, the simulator
-    # sells 10 + 10 from the initial stock at zero cost. The LP must drop the store's stock to 5 by the
-    # end of t0 and nothing can come back through three lead-1 hops by t2 (the chain holds no other
-    # stock): backlog 5 at t1 and 15 at t2 -> it reports 10 x (5 + 15) = 200 > 0.
+def _storage_chain(initial_on_hand: float, holding_cost: float = 0.0) -> dict[str, Any]:
+    """store_0 (storage 5, backlog 10) <- warehouse_0 <- supplier_0 <- external, all lead 1, free edges.
+
+    The warehouse and the supplier hold nothing: whatever is ordered at t0 reaches the store at t3 at
+    the earliest (external -> supplier t1, -> warehouse t2, -> store t3), so over three periods the store
+    can only sell its initial stock.
+    """
     d = copy.deepcopy(
         _chain(
-            store={"initial_on_hand": 20, "storage_capacity": 5, "backlog_cost": 10, "holding_cost": 0},
+            store={
+                "initial_on_hand": initial_on_hand,
+                "storage_capacity": 5,
+                "backlog_cost": 10,
+                "holding_cost": holding_cost,
+            },
             periods=3,
         )
     )
@@ -472,13 +455,50 @@ def test_oracle_storage_capacity_below_initial_stock() -> None:
     d["nodes"][2].update(initial_on_hand=0, holding_cost=0)
     for e in d["edges"]:
         e["unit_cost"] = 0
-    try:
-        sc = validate_scenario(d)
-    except ScenarioError:
-        return  # rejecting initial stock above the capacity in the schema is a fix as well
-    net = compile_network(sc)
+    return d
+
+
+def test_schema_refuses_initial_stock_above_storage_capacity() -> None:
+    # the fix chosen for the storage-capacity bug: initial stock above the capacity is refused
+    with pytest.raises(
+        ScenarioError, match=r"nodes\[0\] \(store_0\)\.initial_on_hand: exceeds storage_capacity=5\.0, got 20"
+    ):
+        validate_scenario(_storage_chain(initial_on_hand=20))
+
+
+def test_oracle_storage_capacity_equal_to_initial_stock() -> None:
+    # store_0: 5 on hand = storage 5, demand [0, 10, 10]: it sells its 5 at t1 and nothing else can reach
+    # it by t2, so every policy has backlog 5 at the end of t1 and 15 at the end of t2:
+    # 10 x (5 + 15) = 200, and the LP bound is exactly that (the stock may stay at the capacity).
+    net = compile_network(validate_scenario(_storage_chain(initial_on_hand=5)))
     demand = np.array([[0.0], [10.0], [10.0]])
     traj = rollout(net, ConstantPolicy(0.0), demand=demand[None])
     sim_cost = float(traj.cost().sum())
-    assert sim_cost == 0.0
-    assert perfect_information_bound(net, demand).objective <= sim_cost + 1e-6  # fails: 200 > 0
+    assert sim_cost == pytest.approx(200.0)
+    lp = perfect_information_bound(net, demand)
+    assert lp.objective <= sim_cost + 1e-6
+    assert lp.objective == pytest.approx(200.0, abs=1e-9)
+    assert lp.cost_breakdown["backlog_cost"][0] == pytest.approx(200.0, abs=1e-9)
+    np.testing.assert_allclose(lp.on_hand[:, 0], [5.0, 0.0, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize(("holding_cost", "expected"), [(0.0, 0.0), (1.0, 30.0)])
+def test_oracle_storage_capacity_below_initial_stock(holding_cost: float, expected: float) -> None:
+    # The schema refuses this network (test above), but a Network compiled from an unvalidated copy
+    # still reaches the simulator and the LP, whose stock bound is max(storage, initial stock).
+    # store_0: 20 on hand, storage 5, demand [0, 10, 10], ordering nothing: the simulator keeps the 20
+    # (storage capacity refuses arrivals, it never destroys stock) and sells 10 + 10: no backlog; the
+    # end-of-period stock is 20, 10, 0 -> holding cost h x 30. The LP must not force the stock down to
+    # 5 at the end of t0 (it once did: backlog 5 at t1 and 15 at t2, a "bound" of 200 > 0).
+    sc = validate_scenario(_storage_chain(initial_on_hand=5, holding_cost=holding_cost))
+    store = sc.nodes[0].model_copy(update={"initial_on_hand": 20.0})
+    net = compile_network(sc.model_copy(update={"nodes": [store, *sc.nodes[1:]]}))
+    np.testing.assert_array_equal(net.initial_on_hand, [20.0, 0.0, 0.0])
+    np.testing.assert_array_equal(net.storage_capacity, [5.0, np.inf, np.inf])
+    demand = np.array([[0.0], [10.0], [10.0]])
+    traj = rollout(net, ConstantPolicy(0.0), demand=demand[None])
+    sim_cost = float(traj.cost().sum())
+    assert sim_cost == pytest.approx(expected)
+    lp = perfect_information_bound(net, demand)
+    assert lp.objective <= sim_cost + 1e-6
+    assert lp.objective == pytest.approx(expected, abs=1e-9)  # no policy can do better: nothing to save

@@ -400,7 +400,7 @@ def test_bad_yaml_files(tmp_path: Path, text: str, match: str) -> None:
     with pytest.raises(ScenarioError, match=match) as info:
         load_scenario(p)
     assert "bad.yaml" in str(info.value)
-    with pytest.raises(ScenarioError):
+    with pytest.raises(ScenarioError, match=match):
         invmgmt_marl.parallel_env(str(p))
 
 
@@ -417,7 +417,7 @@ def test_invalid_field_in_a_yaml_file_names_file_and_field(tmp_path: Path) -> No
 def test_unknown_scenario_name(name: str) -> None:
     with pytest.raises(ScenarioError, match=re.escape(repr(name))):
         load_scenario(name)
-    with pytest.raises(ScenarioError):
+    with pytest.raises(ScenarioError, match=re.escape(repr(name))):
         invmgmt_marl.parallel_env(name)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -34,27 +35,7 @@ from invmgmt_marl.rollout import units_held
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import EDGE_FIELDS, NODE_FIELDS, initial_state, step
 from invmgmt_marl.sim.supply import sample_supply
-
-HUGE = 1e9
-COST = st.sampled_from([0.0, 0.5, 1.0, 2.0])
-
-
-def _qty(integer: bool) -> st.SearchStrategy[float]:
-    ints = st.one_of(st.integers(0, 30), st.just(0), st.just(int(HUGE))).map(float)
-    if integer:
-        return ints
-    return st.one_of(
-        ints,
-        st.floats(0, 50, allow_nan=False, allow_infinity=False),
-        st.just(HUGE + 0.5),
-        st.just(0.1),
-        st.just(1 / 3),
-    )
-
-
-def _small(integer: bool) -> st.SearchStrategy[float]:
-    ints = st.integers(0, 25).map(float)
-    return ints if integer else st.one_of(ints, st.floats(0, 25, allow_nan=False, allow_infinity=False))
+from tests.strategies import COSTS, Skeleton, agent_names, examples, quantities, small_quantities
 
 
 @st.composite
@@ -62,28 +43,13 @@ def feature_scenarios(draw: Any) -> dict[str, Any]:
     """A random valid scenario mapping with a random mix of every optional feature."""
     integer = draw(st.booleans())
     kind = draw(st.sampled_from(["serial", "tree", "assembly"]))
-    roles: list[str] = []
-    links: list[tuple[int, int]] = []
+    g = Skeleton()
+    roles, links, add = g.roles, g.links, g.add
     bom_of: dict[int, dict[int, float]] = {}  # assembly node -> {component source: qty}
-
-    def add(role: str) -> int:
-        roles.append(role)
-        return len(roles) - 1
-
     if kind == "serial":
-        prev = add("supplier")
-        for _ in range(draw(st.integers(0, 2))):
-            w = add("warehouse")
-            links.append((prev, w))
-            prev = w
-        links.append((prev, add("store")))
+        g.add_serial(draw)
     elif kind == "tree":
-        sup = add("supplier")
-        for _ in range(draw(st.integers(1, 2))):
-            w = add("warehouse")
-            links.append((sup, w))
-            for _ in range(draw(st.integers(1, 2))):
-                links.append((w, add("store")))
+        g.add_tree(draw, max_stores=2)
     else:
         s0, s1 = add("supplier"), add("supplier")
         factory = add("warehouse")
@@ -99,20 +65,15 @@ def feature_scenarios(draw: Any) -> dict[str, Any]:
         for _ in range(draw(st.integers(1, 2))):
             links.append((top, add("store")))
 
-    order = draw(st.permutations(range(len(roles))))
-    counts = {"store": 0, "warehouse": 0, "supplier": 0}
-    name: dict[int, str] = {}
-    for i in order:
-        name[i] = f"{roles[i]}_{counts[roles[i]]}"
-        counts[roles[i]] += 1
-    small = _small(integer)
+    order, name = agent_names(draw, roles)
+    small = small_quantities(integer)
     nodes = []
     for i in order:
         nd: dict[str, Any] = {
             "role": roles[i],
             "initial_on_hand": draw(small),
-            "holding_cost": draw(COST),
-            "backlog_cost": draw(COST),
+            "holding_cost": draw(COSTS),
+            "backlog_cost": draw(COSTS),
             "allocation": draw(st.sampled_from(["priority", "proportional"])),
         }
         if draw(st.booleans()):  # never below the initial stock (the schema may reject that); sometimes equal
@@ -124,13 +85,13 @@ def feature_scenarios(draw: Any) -> dict[str, Any]:
                 nd["production_capacity"] = draw(st.one_of(st.integers(1, 10).map(float), st.just(2.5)))
         elif draw(st.booleans()):
             nd["shelf_life"] = draw(st.integers(1, 4))
-            nd["waste_cost"] = draw(COST)
+            nd["waste_cost"] = draw(COSTS)
         if roles[i] == "store":
             lost = draw(st.booleans())
             nd.update(
                 lost_sales=lost,
-                lost_sales_cost=draw(COST),
-                price=draw(COST),
+                lost_sales_cost=draw(COSTS),
+                price=draw(COSTS),
                 initial_backlog=0.0 if lost else draw(small),
                 demand={"process": "constant", "value": 0, "integer": draw(st.booleans())},
             )
@@ -154,12 +115,12 @@ def feature_scenarios(draw: Any) -> dict[str, Any]:
             "from": src,
             "to": dst,
             "lead_time": lead,
-            "unit_cost": draw(COST),
-            "fixed_cost": draw(COST),
+            "unit_cost": draw(COSTS),
+            "fixed_cost": draw(COSTS),
             "priority": draw(st.integers(0, 2)),
             "initial_pipeline": draw(st.lists(small, max_size=lead)),
             "initial_backlog": draw(small),
-            "transit_holding_cost": draw(COST),
+            "transit_holding_cost": draw(COSTS),
         }
         if draw(st.booleans()):
             e["capacity"] = draw(st.one_of(st.integers(1, 30).map(float), st.floats(0.5, 40)))
@@ -173,7 +134,7 @@ def feature_scenarios(draw: Any) -> dict[str, Any]:
             e["transit_loss"] = {"max_fraction": draw(st.sampled_from([0.0, 0.1, 0.5, 0.9]))}
         if draw(st.booleans()):
             qs = sorted(set(draw(st.lists(st.sampled_from([1.0, 5.0, 10.0, 10.5, 20.0]), max_size=3))))
-            e["unit_cost_tiers"] = [[0.0, draw(COST)]] + [[q, draw(COST)] for q in qs]
+            e["unit_cost_tiers"] = [[0.0, draw(COSTS)]] + [[q, draw(COSTS)] for q in qs]
         return e
 
     edges = [edge(name[u], name[v]) for u, v in links]
@@ -197,9 +158,11 @@ def episodes(draw: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, int]:
     n_edges = len(d["edges"])
     stores = [nd for nd in d["nodes"] if nd["role"] == "store"]
     periods = draw(st.integers(1, 8))
-    orders = np.array(draw(st.lists(_qty(False), min_size=periods * n_edges, max_size=periods * n_edges)))
+    orders = np.array(
+        draw(st.lists(quantities(False), min_size=periods * n_edges, max_size=periods * n_edges))
+    )
     # integer-demand stores get integer base demand (goodwill then rounds base x goodwill)
-    demand = np.array([[draw(_qty(nd["demand"]["integer"])) for nd in stores] for _ in range(periods)])
+    demand = np.array([[draw(quantities(nd["demand"]["integer"])) for nd in stores] for _ in range(periods)])
     return (
         d,
         orders.reshape(1, periods, n_edges),
@@ -440,7 +403,8 @@ class Checker:
         )
 
 
-@settings(max_examples=400, deadline=None, report_multiple_bugs=False)
+@pytest.mark.slow  # 8.6 s (ci profile, 400 examples), 2-3 s under dev
+@settings(max_examples=examples(400), deadline=None, report_multiple_bugs=False)
 @given(episodes())
 def test_feature_conservation(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, int]) -> None:
     d, orders, demand, seed = ep
@@ -461,7 +425,7 @@ def test_feature_conservation(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, 
         state = new
 
 
-@settings(max_examples=60, deadline=None, report_multiple_bugs=False)
+@settings(max_examples=examples(60), deadline=None, report_multiple_bugs=False)
 @given(episodes(), st.integers(2, 3))
 def test_feature_batch_rows_are_independent(
     ep: tuple[dict[str, Any], np.ndarray, np.ndarray, int], b: int

@@ -184,7 +184,7 @@ def test_chain_observations_infos_and_state_by_hand(make_env) -> None:
         assert all(trunc.values()) == (t == 2)
         assert not any(term.values())
     assert env.agents == []
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"after the episode ended; call reset\(\)"):
         env.step({"store_0": np.zeros(1, np.float32), "supplier_0": np.zeros(1, np.float32)})
 
 

@@ -23,25 +23,7 @@ from hypothesis import strategies as st
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, step
-
-HUGE = 1e9
-
-
-def _qty(integer: bool) -> st.SearchStrategy[float]:
-    ints = st.one_of(st.integers(0, 30), st.just(0), st.just(int(HUGE))).map(float)
-    if integer:
-        return ints
-    fracs = st.floats(0, 50, allow_nan=False, allow_infinity=False)
-    return st.one_of(ints, fracs, st.just(HUGE + 0.5), st.just(0.1), st.just(1 / 3))
-
-
-def _small_qty(integer: bool) -> st.SearchStrategy[float]:
-    """Initial stock / pipelines / backlogs: modest sizes."""
-    return (
-        st.integers(0, 25).map(float)
-        if integer
-        else st.one_of(st.integers(0, 25).map(float), st.floats(0, 25, allow_nan=False, allow_infinity=False))
-    )
+from tests.strategies import COSTS, Skeleton, agent_names, examples, quantities, small_quantities
 
 
 @st.composite
@@ -50,27 +32,12 @@ def scenario_dicts(draw: Any) -> tuple[dict[str, Any], bool]:
     integer = draw(st.booleans())
     kind = draw(st.sampled_from(["serial", "tree", "two_level", "dag"]))
     # abstract nodes: (role, tier); tier 0 = suppliers; edges between abstract ids
-    roles: list[str] = []
-    links: list[tuple[int, int]] = []
-
-    def add(role: str) -> int:
-        roles.append(role)
-        return len(roles) - 1
-
+    g = Skeleton()
+    roles, links, add = g.roles, g.links, g.add
     if kind == "serial":
-        prev = add("supplier")
-        for _ in range(draw(st.integers(0, 2))):
-            w = add("warehouse")
-            links.append((prev, w))
-            prev = w
-        links.append((prev, add("store")))
+        g.add_serial(draw)
     elif kind == "tree":
-        sup = add("supplier")
-        for _ in range(draw(st.integers(1, 2))):
-            w = add("warehouse")
-            links.append((sup, w))
-            for _ in range(draw(st.integers(1, 3))):
-                links.append((w, add("store")))
+        g.add_tree(draw, max_stores=3)
     else:
         tiers = [[add("supplier") for _ in range(draw(st.integers(1, 2)))]]
         if kind == "dag":
@@ -87,14 +54,9 @@ def scenario_dicts(draw: Any) -> tuple[dict[str, Any], bool]:
                 if k >= 2 and draw(st.booleans()):  # a skip edge straight from a supplier
                     links.append((draw(st.sampled_from(tiers[0])), node))
     # shuffle the node order: agent names count roles in list order
-    order = draw(st.permutations(range(len(roles))))
-    counts = {"store": 0, "warehouse": 0, "supplier": 0}
-    name = {}
-    for i in order:
-        name[i] = f"{roles[i]}_{counts[roles[i]]}"
-        counts[roles[i]] += 1
-    small = _small_qty(integer)
-    cost = st.sampled_from([0.0, 0.5, 1.0, 2.0])
+    order, name = agent_names(draw, roles)
+    small = small_quantities(integer)
+    cost = COSTS
     nodes = []
     for i in order:
         nd: dict[str, Any] = {
@@ -159,7 +121,7 @@ def episodes(draw: Any) -> tuple[dict[str, Any], np.ndarray, np.ndarray, bool]:
     n_edges = len(d["edges"])
     n_stores = sum(nd["role"] == "store" for nd in d["nodes"])
     periods = draw(st.integers(1, 8))
-    q = _qty(integer)
+    q = quantities(integer)
     orders = np.array(draw(st.lists(q, min_size=periods * n_edges, max_size=periods * n_edges)))
     demand = np.array(draw(st.lists(q, min_size=periods * n_stores, max_size=periods * n_stores)))
     return d, orders.reshape(1, periods, n_edges), demand.reshape(1, periods, n_stores), integer
@@ -303,7 +265,7 @@ def _check_period(
                 )
 
 
-@settings(max_examples=250, deadline=None, report_multiple_bugs=False)
+@settings(max_examples=examples(250), deadline=None, report_multiple_bugs=False)
 @given(episodes())
 def test_conservation_and_nonnegativity(ep: tuple[dict[str, Any], np.ndarray, np.ndarray, bool]) -> None:
     d, orders, demand, integer = ep
@@ -326,7 +288,7 @@ def test_conservation_and_nonnegativity(ep: tuple[dict[str, Any], np.ndarray, np
         state = new
 
 
-@settings(max_examples=60, deadline=None, report_multiple_bugs=False)
+@settings(max_examples=examples(60), deadline=None, report_multiple_bugs=False)
 @given(episodes())
 def test_step_is_deterministic_and_repeatable(
     ep: tuple[dict[str, Any], np.ndarray, np.ndarray, bool],
