@@ -117,8 +117,9 @@ def test_newsvendor_is_attained_by_base_stock_with_ample_supply() -> None:
     s = float(stats.poisson(12.0).ppf(0.9))
     mean, se = steady_state_cost(net, BaseStockPolicy([s, 0.0]), episodes=150, warmup=10, per="period")
     assert abs(mean - 2 * lr.value) < 3 * se
-    # with a window of L periods instead the "bound" would be violated by the same policy
-    w2 = stats.poisson(8.0)
+    # a window one period longer (L + 2, as if demand preceded orders) would claim more than the
+    # same policy achieves: the simulator's timing is what makes L + 1 right
+    w2 = stats.poisson(16.0)
     k = np.arange(0, 80)
     wrong = min(float(((np.maximum(y - k, 0) + 9 * np.maximum(k - y, 0)) * w2.pmf(k)).sum()) for y in range(30))
-    assert mean < wrong - 3 * se
+    assert wrong > mean + 3 * se
