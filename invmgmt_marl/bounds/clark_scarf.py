@@ -71,7 +71,7 @@ class GridDist:
     @property
     def values(self) -> F64:
         """``(K,)`` the support points."""
-        return (self.lo + np.arange(len(self.pmf))) * self.step
+        return (self.lo + np.arange(len(self.pmf))).astype(np.float64) * self.step
 
     @property
     def mean(self) -> float:
@@ -97,7 +97,9 @@ class GridDist:
         return float(fn_values @ self.pmf)
 
 
-def normal_dist(mean: float, std: float, step: float = 0.01, tail: float = 8.0, censor: bool = False) -> GridDist:
+def normal_dist(
+    mean: float, std: float, step: float = 0.01, tail: float = 8.0, censor: bool = False
+) -> GridDist:
     """A normal ``N(mean, std^2)`` on the grid of ``step``: each point gets the mass of the cell of width
     ``step`` around it; the cells cover ``mean +- tail * std`` and the two tails go to the end cells.
     With ``censor`` the variable is ``max(0, N)`` (the simulator's ``normal`` process): all mass below
@@ -112,8 +114,8 @@ def normal_dist(mean: float, std: float, step: float = 0.01, tail: float = 8.0, 
     if censor:
         lo = max(lo, 0)
         hi = max(hi, 0)
-    k = np.arange(lo, hi + 1)
-    edges = (np.r_[k - 0.5, hi + 0.5]) * step
+    cells = np.arange(lo, hi + 1)
+    edges = (np.r_[cells - 0.5, hi + 0.5]) * step
     cdf = stats.norm.cdf(edges, mean, std)
     cdf[0], cdf[-1] = 0.0, 1.0  # tails into the end cells (and, censored, everything below 0 into 0)
     return GridDist(lo, step, np.diff(cdf))
@@ -173,7 +175,7 @@ def _check_stages(echelon_holding: F64, lead_times: Sequence[int], stockout_cost
         raise ValueError(f"stockout_cost: must be finite and > 0, got {stockout_cost}")
 
 
-def _echelon_from_local(local_holding: Sequence[float]) -> F64:
+def _echelon_from_local(local_holding: Sequence[float] | F64) -> F64:
     h = np.asarray(local_holding, dtype=np.float64)
     return h - np.r_[h[1:], 0.0]
 
@@ -183,8 +185,8 @@ def solve_serial(
     stockout_cost: float,
     demand: GridDist,
     *,
-    echelon_holding: Sequence[float] | None = None,
-    local_holding: Sequence[float] | None = None,
+    echelon_holding: Sequence[float] | F64 | None = None,
+    local_holding: Sequence[float] | F64 | None = None,
 ) -> SerialSolution:
     """Optimal echelon base-stock levels and cost of a serial system (module docstring for the model).
 
@@ -241,20 +243,20 @@ def solve_serial(
             if x[0] < y[0]:
                 raise RuntimeError("solve_serial: grid too short (internal error)")
             cu = c[np.minimum(x, y[k]) - y[0]]
-    ech = levels * demand.step
+    ech = levels.astype(np.float64) * demand.step
     ech_mono = np.minimum.accumulate(ech[::-1])[::-1]  # S_j <- min(S_j, ..., S_N)
     local = ech_mono - np.r_[0.0, ech_mono[:-1]]
     return SerialSolution(ech, local, float(stage_costs[-1]), stage_costs)
 
 
 def serial_cost(
-    levels: Sequence[float],
+    levels: Sequence[float] | F64,
     lead_times: Sequence[int],
     stockout_cost: float,
     demand: GridDist,
     *,
-    echelon_holding: Sequence[float] | None = None,
-    local_holding: Sequence[float] | None = None,
+    echelon_holding: Sequence[float] | F64 | None = None,
+    local_holding: Sequence[float] | F64 | None = None,
 ) -> float:
     """Expected cost per period of given echelon base-stock ``levels`` (on the demand grid) in the model
     of the module docstring: the same recursion with ``S_j`` fixed instead of minimised."""

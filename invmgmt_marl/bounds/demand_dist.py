@@ -33,7 +33,8 @@ class NotApplicable(ValueError):
 
 
 def period_factors(spec: DemandSpec, periods: int) -> F64:
-    """``(periods,)`` the deterministic demand factor of every period (:func:`~invmgmt_marl.sim.demand.demand_factor`)."""
+    """``(periods,)`` the deterministic demand factor of every period
+    (:func:`~invmgmt_marl.sim.demand.demand_factor`)."""
     from invmgmt_marl.sim.demand import demand_factor
 
     return np.broadcast_to(np.asarray(demand_factor(spec, periods), dtype=np.float64), (periods,)).copy()

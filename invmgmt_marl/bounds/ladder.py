@@ -173,7 +173,9 @@ def _store_bound(net: Network, s: int, step: float) -> tuple[F64, float, str]:
         return vals, lr, "lost sales: one period of demand"
     b = float(net.backlog_cost[i])
     suppliers = net.edge_src[inbound]
-    upstream_has_customers = any(int(u) in set(net.store_nodes.tolist()) for u in suppliers if u < net.n_nodes)
+    upstream_has_customers = any(
+        int(u) in set(net.store_nodes.tolist()) for u in suppliers if u < net.n_nodes
+    )
     width = lead if upstream_has_customers else lead + 1  # periods of demand in the window
     first = width - 1  # the first period a decision can influence (tau = t + width - 1, t >= 0)
     vals = np.zeros(periods)
@@ -191,7 +193,11 @@ def _store_bound(net: Network, s: int, step: float) -> tuple[F64, float, str]:
     for tau, d in enumerate(_window_dists(per_period, width, first), start=first):
         vals[tau] = newsvendor_cost(d, h, b)[0]
     lr = newsvendor_cost(per_period[0].power(width), h, b)[0] if stationary else float("nan")
-    return vals, lr, f"backorders: {width} periods of demand (lead time {lead}{'' if width == lead else ' + 1'})"
+    return (
+        vals,
+        lr,
+        f"backorders: {width} periods of demand (lead time {lead}{'' if width == lead else ' + 1'})",
+    )
 
 
 def newsvendor_bound(net: Network, step: float = 0.01) -> list[Bound | Skipped]:
@@ -265,8 +271,10 @@ def clark_scarf_bound(net: Network, step: float = 0.01) -> Bound | Skipped:
         + " (store L + 1, then L: orders precede demand) and pipeline offset "
         + f"{m.offset:.4g} per period (docs/bounds.md)"
     )
-    note += "; exact: echelon base-stock at the levels attains it" if exact else "; relaxed: " + "; ".join(
-        m.relaxations
+    note += (
+        "; exact: echelon base-stock at the levels attains it"
+        if exact
+        else "; relaxed: " + "; ".join(m.relaxations)
     )
     return Bound(
         "clark_scarf",
@@ -312,7 +320,7 @@ def steady_state_cost(
         raise ValueError(f"warmup: must be in [0, {net.periods}), got {warmup}")
     if episodes < 2:
         raise ValueError(f"episodes: need at least 2 for a standard error, got {episodes}")
-    tr = rollout(net, policy, episodes=episodes, seed=seed)  # type: ignore[arg-type]
+    tr = rollout(net, policy, episodes=episodes, seed=seed)
     cost = sum(tr.node(f)[warmup:] for f in COST_FIELDS)  # (T - w, B, N)
     per_ep = cost.sum(axis=2).mean(axis=0)  # type: ignore[union-attr]
     if per == "agent-period":

@@ -30,8 +30,15 @@ from numpy.typing import NDArray
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
-__all__ = ["SingleStoreMDP", "MDPSolution", "solve_mdp", "evaluate_policy", "base_stock_table", "MDPPolicy",
-           "single_store_scenario"]
+__all__ = [
+    "SingleStoreMDP",
+    "MDPSolution",
+    "solve_mdp",
+    "evaluate_policy",
+    "base_stock_table",
+    "MDPPolicy",
+    "single_store_scenario",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -70,16 +77,22 @@ class SingleStoreMDP:
     def __post_init__(self) -> None:
         p = np.asarray(self.demand_pmf)
         if p.ndim != 1 or len(p) == 0 or np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
-            raise ValueError(f"demand_pmf: expected non-negative probabilities summing to 1, got {self.demand_pmf}")
+            raise ValueError(
+                f"demand_pmf: expected non-negative probabilities summing to 1, got {self.demand_pmf}"
+            )
         if self.lead_time < 1:
             raise ValueError(f"lead_time: must be >= 1, got {self.lead_time}")
         if self.mode not in ("backlog", "lost_sales"):
             raise ValueError(f"mode: expected 'backlog' or 'lost_sales', got {self.mode!r}")
         if self.shelf_life is not None and (self.shelf_life < 2 or self.mode != "lost_sales"):
-            raise ValueError(f"shelf_life: needs >= 2 and mode='lost_sales', got {self.shelf_life}, {self.mode}")
+            raise ValueError(
+                f"shelf_life: needs >= 2 and mode='lost_sales', got {self.shelf_life}, {self.mode}"
+            )
         if self.max_order < 1 or self.max_stock < self.max_order:
-            raise ValueError(f"max_order / max_stock: need 1 <= max_order <= max_stock, got {self.max_order}, "
-                             f"{self.max_stock}")
+            raise ValueError(
+                f"max_order / max_stock: need 1 <= max_order <= max_stock, got {self.max_order}, "
+                f"{self.max_stock}"
+            )
 
     # ---- state space ------------------------------------------------------------------------------
     @property
@@ -134,7 +147,11 @@ class SingleStoreMDP:
             rem[:, k] -= take
             left -= take
         waste = rem[:, m - 1]
-        cost += self.shortage_cost * left + self.waste_cost * waste + self.holding_cost * rem[:, : m - 1].sum(axis=1)
+        cost += (
+            self.shortage_cost * left
+            + self.waste_cost * waste
+            + self.holding_cost * rem[:, : m - 1].sum(axis=1)
+        )
         nxt = np.concatenate([nxt_arrival[:, None], rem[:, : m - 1], new_pipe], axis=1)
         return nxt, cost
 
@@ -173,7 +190,9 @@ class MDPSolution:
     edge_mass: float
 
 
-def _stationary(nxt: I64, pmf: F64, policy: I64, start: int = 0, tol: float = 1e-13, max_iter: int = 200_000) -> F64:
+def _stationary(
+    nxt: I64, pmf: F64, policy: I64, start: int = 0, tol: float = 1e-13, max_iter: int = 200_000
+) -> F64:
     """Long-run state distribution from state ``start`` (index 0: no stock, empty pipeline, as the
     scenarios start) under ``policy``: power iteration on the lazy chain ``(P + I) / 2``, which has the
     same stationary distributions and is aperiodic."""
@@ -191,7 +210,9 @@ def _stationary(nxt: I64, pmf: F64, policy: I64, start: int = 0, tol: float = 1e
     raise RuntimeError(f"stationary distribution: no convergence after {max_iter} iterations")
 
 
-def evaluate_policy(model: SingleStoreMDP, policy: I64, tables: tuple[I64, F64] | None = None) -> tuple[float, F64]:
+def evaluate_policy(
+    model: SingleStoreMDP, policy: I64, tables: tuple[I64, F64] | None = None
+) -> tuple[float, F64]:
     """Exact long-run average cost of a stationary ``policy`` ``(S,)`` (orders per state) from the empty
     state (stock 0 or, with backorders, the state index 0), and the long-run distribution ``(S,)``."""
     nxt, cost = model.tables() if tables is None else tables
@@ -207,7 +228,9 @@ def base_stock_table(model: SingleStoreMDP, level: int) -> I64:
     return np.clip(level - model.position(model.states()), 0, model.max_order).astype(np.int64)
 
 
-def solve_mdp(model: SingleStoreMDP, tol: float = 1e-7, max_iter: int = 20000, damping: float = 0.7) -> MDPSolution:
+def solve_mdp(
+    model: SingleStoreMDP, tol: float = 1e-7, max_iter: int = 20000, damping: float = 0.7
+) -> MDPSolution:
     """Optimal stationary policy and its long-run average cost by relative value iteration.
 
     Raises:
@@ -218,7 +241,9 @@ def solve_mdp(model: SingleStoreMDP, tol: float = 1e-7, max_iter: int = 20000, d
     exp_cost = np.einsum("k,aks->as", pmf, cost)  # (A, S)
     v = np.zeros(nxt.shape[2])
     lo = hi = 0.0
-    for it in range(1, max_iter + 1):
+    it = 0
+    while it < max_iter:
+        it += 1
         qv = exp_cost + np.einsum("k,aks->as", pmf, v[nxt])
         tv = qv.min(axis=0)
         diff = tv - v
@@ -227,22 +252,21 @@ def solve_mdp(model: SingleStoreMDP, tol: float = 1e-7, max_iter: int = 20000, d
         v -= v[0]
         if hi - lo < tol * max(1.0, abs(hi)):
             break
-    else:
+    if hi - lo >= tol * max(1.0, abs(hi)):
         raise RuntimeError(f"solve_mdp: no convergence after {max_iter} sweeps (span {hi - lo:.3g})")
     policy = np.argmin(qv, axis=0).astype(np.int64)
     gain, pi = evaluate_policy(model, policy, (nxt, cost))
     st = model.states()
     lo_s, hi_s = model.dims[0]
     edge = (st[:, 0] == hi_s) | ((st[:, 0] == lo_s) & (model.mode == "backlog"))
-    if model.shelf_life is None:
-        edge_mass = float(pi[edge].sum())
-    else:
-        edge_mass = 0.0
+    edge_mass = float(pi[edge].sum()) if model.shelf_life is None else 0.0
     return MDPSolution(model, policy, gain, (lo, hi), it, edge_mass)
 
 
 # --------------------------------------------------------------------------------------------------
-def single_store_scenario(model: SingleStoreMDP, periods: int = 200, name: str = "mdp_single_store") -> dict[str, object]:
+def single_store_scenario(
+    model: SingleStoreMDP, periods: int = 200, name: str = "mdp_single_store"
+) -> dict[str, object]:
     """A scenario mapping (for :func:`invmgmt_marl.scenario.schema.validate_scenario`) whose store
     behaves exactly like ``model``: a supplier with ample free stock ships to the store with lead time
     ``L``; the store's demand is the pmf as a ``uniform`` process when the pmf is uniform.
@@ -273,8 +297,13 @@ def single_store_scenario(model: SingleStoreMDP, periods: int = 200, name: str =
         "periods": periods,
         "nodes": [store, {"role": "supplier", "initial_on_hand": 1e9}],
         "edges": [
-            {"from": "supplier_0", "to": "store_0", "lead_time": model.lead_time, "unit_cost": model.unit_cost,
-             "max_order": model.max_order},
+            {
+                "from": "supplier_0",
+                "to": "store_0",
+                "lead_time": model.lead_time,
+                "unit_cost": model.unit_cost,
+                "max_order": model.max_order,
+            },
             {"from": "external", "to": "supplier_0", "lead_time": 1, "max_order": 1},
         ],
         "actions": {"type": "box", "max_order": model.max_order},

@@ -79,7 +79,9 @@ def test_serial_cost_at_the_optimum_equals_the_recursion() -> None:
         for dj in (-1, 1):
             lv = sol.echelon_levels.copy()
             lv[j] += dj
-            assert serial_cost(lv, [1, 2, 1], 12.0, demand, echelon_holding=[1.0, 0.5, 0.25]) >= sol.cost - 1e-9
+            assert (
+                serial_cost(lv, [1, 2, 1], 12.0, demand, echelon_holding=[1.0, 0.5, 0.25]) >= sol.cost - 1e-9
+            )
 
 
 @pytest.mark.parametrize(

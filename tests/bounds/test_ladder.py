@@ -73,7 +73,9 @@ def test_newsvendor_by_hand_lost_sales() -> None:
     assert rungs["episode"].value * 2 == pytest.approx(lr, rel=1e-9)
 
 
-@pytest.mark.parametrize("scenario", ["distribution_tree", "serial_clark_scarf", "seasonal_retail", "assembly"])
+@pytest.mark.parametrize(
+    "scenario", ["distribution_tree", "serial_clark_scarf", "seasonal_retail", "assembly"]
+)
 def test_episode_bounds_below_simulated_policies(scenario: str) -> None:
     """Each episode bound <= the mean episode cost of base-stock policies (heuristic and a scaled one)."""
     net = compile_network(load_scenario(SCEN / f"{scenario}.yaml"))
@@ -95,7 +97,9 @@ def test_clark_scarf_rung_on_the_exact_scenario() -> None:
     nv = next(b for b in rungs if b.name == "newsvendor" and b.horizon == "long_run")
     assert nv.value < cs.value  # the store-only rung is looser
     # a stationary policy's steady-state cost is above both long-run rungs (here: heuristic base stock)
-    mean, se = steady_state_cost(net, BaseStockPolicy(heuristic_base_stock_levels(net)), episodes=60, warmup=20)
+    mean, se = steady_state_cost(
+        net, BaseStockPolicy(heuristic_base_stock_levels(net)), episodes=60, warmup=20
+    )
     assert cs.value <= mean + 3 * se
 
 
@@ -121,5 +125,7 @@ def test_newsvendor_is_attained_by_base_stock_with_ample_supply() -> None:
     # same policy achieves: the simulator's timing is what makes L + 1 right
     w2 = stats.poisson(16.0)
     k = np.arange(0, 80)
-    wrong = min(float(((np.maximum(y - k, 0) + 9 * np.maximum(k - y, 0)) * w2.pmf(k)).sum()) for y in range(30))
+    wrong = min(
+        float(((np.maximum(y - k, 0) + 9 * np.maximum(k - y, 0)) * w2.pmf(k)).sum()) for y in range(30)
+    )
     assert wrong > mean + 3 * se

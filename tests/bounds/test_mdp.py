@@ -86,6 +86,10 @@ def test_bad_model_names_the_field() -> None:
     with pytest.raises(ValueError, match="lead_time"):
         SingleStoreMDP(UNIFORM, lead_time=0, holding_cost=1.0, shortage_cost=1.0)
     with pytest.raises(ValueError, match="shelf_life"):
-        SingleStoreMDP(UNIFORM, lead_time=1, holding_cost=1.0, shortage_cost=1.0, mode="backlog", shelf_life=2)
+        SingleStoreMDP(
+            UNIFORM, lead_time=1, holding_cost=1.0, shortage_cost=1.0, mode="backlog", shelf_life=2
+        )
     with pytest.raises(ValueError, match="demand_pmf"):
-        single_store_scenario(SingleStoreMDP((0.5, 0.3, 0.2), lead_time=1, holding_cost=1.0, shortage_cost=1.0))
+        single_store_scenario(
+            SingleStoreMDP((0.5, 0.3, 0.2), lead_time=1, holding_cost=1.0, shortage_cost=1.0)
+        )
