@@ -48,7 +48,7 @@ class InventoryParallelEnv(ParallelEnv):
 
     Args:
         scenario: a shipped scenario name, a path to a YAML file, or a :class:`Scenario`.
-        render_mode: ``None`` or ``"ansi"``.
+        render_mode: ``None``, ``"ansi"``, ``"human"`` (the ansi frame on stdout) or ``"rgb_array"``.
         shared_spaces: give every agent identical spaces, what a shared policy needs: observations
             followed by a role one-hot (every view already has the same length for all agents),
             actions padded to the most inbound edges (padding ignored).
@@ -65,7 +65,7 @@ class InventoryParallelEnv(ParallelEnv):
 
     metadata: dict[str, Any] = {
         "name": "supply_chain_v0",
-        "render_modes": ["ansi", "human"],
+        "render_modes": ["ansi", "human", "rgb_array"],
         "is_parallelizable": True,
     }
 
@@ -225,8 +225,14 @@ class InventoryParallelEnv(ParallelEnv):
         """This episode's customer demand path, ``(periods, n_stores)``."""
         return self._demand[0]
 
-    def render(self) -> str | None:
-        """``"ansi"``: the frame as text; ``"human"``: the same frame written to stdout; else ``None``."""
+    def render(self) -> Any:
+        """``"ansi"``: the frame as text; ``"human"``: the same frame written to stdout;
+        ``"rgb_array"``: the network diagram with the period's state, ``(H, W, 3)`` uint8 (needs the
+        ``plots`` extra); else ``None``."""
+        if self.render_mode == "rgb_array":
+            from invmgmt_marl.frames import render_frame
+
+            return render_frame(self.net, self._sim_state, self._ledger)
         if self.render_mode not in ("ansi", "human"):
             return None
         from invmgmt_marl.render import render_ansi

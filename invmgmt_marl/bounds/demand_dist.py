@@ -3,7 +3,7 @@
 Supported: the processes whose periods are independent with a known marginal (``poisson``,
 ``normal``, ``uniform``, ``constant``), under any deterministic effects (multiplier, trend,
 seasonal, weekly, shocks, events) followed by the simulator's rounding and ``max(0, .)`` (see
-:func:`invmgmt_marl.sim.demand.apply_effects`). Other processes (``merton``: a random walk in logs,
+:func:`invmgmt_marl.demand.apply_effects`). Other processes (``merton``: a random walk in logs,
 ``csv`` / ``fixed``: given series) raise :class:`NotApplicable`, as do stores with goodwill (their
 demand depends on past service).
 """
@@ -34,8 +34,8 @@ class NotApplicable(ValueError):
 
 def period_factors(spec: DemandSpec, periods: int) -> F64:
     """``(periods,)`` the deterministic demand factor of every period
-    (:func:`~invmgmt_marl.sim.demand.demand_factor`)."""
-    from invmgmt_marl.sim.demand import demand_factor
+    (:func:`~invmgmt_marl.demand.demand_factor`)."""
+    from invmgmt_marl.demand import demand_factor
 
     return np.broadcast_to(np.asarray(demand_factor(spec, periods), dtype=np.float64), (periods,)).copy()
 

@@ -9,10 +9,10 @@ import pytest
 
 from invmgmt_marl import load_scenario
 from invmgmt_marl.bounds import NotApplicable, serial_mapping, serial_optimum
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.policies.base import EchelonBaseStockPolicy
 from invmgmt_marl.rollout import rollout
-from invmgmt_marl.sim import compile_network
-from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.ledger import COST_FIELDS
 
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"

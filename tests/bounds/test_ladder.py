@@ -10,10 +10,10 @@ from scipy import stats
 
 from invmgmt_marl import load_scenario
 from invmgmt_marl.bounds.ladder import Bound, Skipped, bound_ladder, newsvendor_bound, steady_state_cost
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.policies.base import BaseStockPolicy, heuristic_base_stock_levels
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario.schema import validate_scenario
-from invmgmt_marl.sim import compile_network
 from invmgmt_marl.sim.ledger import COST_FIELDS
 
 SCEN = Path(__file__).resolve().parents[2] / "scenarios"

@@ -15,11 +15,11 @@ from invmgmt_marl.bounds.mdp import (
     single_store_scenario,
     solve_mdp,
 )
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.policies.base import BaseStockPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario.schema import validate_scenario
-from invmgmt_marl.sim import compile_network
-from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.ledger import COST_FIELDS
 
 UNIFORM = (0.2,) * 5  # demand uniform on 0..4

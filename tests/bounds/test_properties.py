@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 
 from invmgmt_marl.bounds.bridge import serial_optimum
 from invmgmt_marl.bounds.ladder import Bound, bound_ladder
+from invmgmt_marl.compile import compile_network
 from invmgmt_marl.policies.base import EchelonBaseStockPolicy
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario.schema import validate_scenario
-from invmgmt_marl.sim import compile_network
 from invmgmt_marl.sim.ledger import COST_FIELDS
 
 EPISODES, PERIODS, WARM = 60, 120, 30

@@ -276,3 +276,19 @@ def test_rllib_multiagent_checks_pass() -> None:
 
 def test_parallel_api_test_with_registry_env() -> None:
     parallel_api_test(pettingzoo.make("parallel", "InvMgmt/Hmarl-v0", max_cycles=5), num_cycles=10)
+
+
+@pytest.mark.parametrize("scenario", ["serial", "assembly"])
+def test_rgb_array_frames_follow_the_state(scenario: str) -> None:
+    pytest.importorskip("matplotlib", reason="rgb_array frames need the plots extra")
+    env = invmgmt_marl.parallel_env(scenario, render_mode="rgb_array", periods=3)
+    env.reset(seed=0)
+    first = env.render()
+    assert (
+        isinstance(first, np.ndarray) and first.dtype == np.uint8 and first.ndim == 3 and first.shape[2] == 3
+    )
+    env.step({a: env.action_space(a).sample() for a in env.agents})
+    second = env.render()
+    assert second.shape == first.shape
+    assert (second != first).any(axis=2).sum() > 50  # the period's stock, flows and title changed
+    np.testing.assert_array_equal(env.render(), second)  # the same state draws the same frame
