@@ -23,7 +23,7 @@ _COMMON: dict[str, Any] = {
     "suppress_health_check": [HealthCheck.too_slow],
 }
 settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, **_COMMON)
-settings.register_profile("dev", max_examples=DEV_EXAMPLES, **_COMMON)
+settings.register_profile("dev", max_examples=DEV_EXAMPLES, derandomize=False, **_COMMON)
 
 
 settings.load_profile(hypothesis_profile())

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import invmgmt_marl
-from invmgmt_marl.sim import initial_state, step
+from invmgmt_marl.sim import NODE_FIELDS, initial_state, step
 from tests.helpers import build, chain_dict, one_warehouse_two_stores, run_sim
 
 # -------------------------------------------------------------------------------------------------
@@ -164,7 +164,9 @@ def test_chain_observations_infos_and_state_by_hand(make_env) -> None:
     env = make_env(chain_dict())
     obs, infos = env.reset(seed=0)  # the scenario's fixed demand [5, 7, 2]
     np.testing.assert_array_equal(env.demand, DEMAND[0])
-    assert infos == {"store_0": {}, "supplier_0": {}}
+    # reset infos carry every ledger key, zeros, and t = -1 (no period recorded yet)
+    for a in ("store_0", "supplier_0"):
+        assert infos[a] == {**dict.fromkeys(NODE_FIELDS, 0.0), "clipped": 0, "t": -1}
     for a in env.agents:
         np.testing.assert_allclose(obs[a], EXPECTED_OBS[0][a], rtol=1e-6)
     np.testing.assert_allclose(
