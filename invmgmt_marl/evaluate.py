@@ -57,6 +57,7 @@ __all__ = [
     "Baseline",
     "run_benchmark",
     "benchmark_markdown",
+    "select_baselines",
 ]
 
 logger = logging.getLogger(__name__)
@@ -473,6 +474,17 @@ BASELINES: tuple[Baseline, ...] = (
     Baseline("s_S", "s_S", True),
     Baseline("forecast_order_up_to", "forecast_order_up_to", True),
 )
+
+
+def select_baselines(kinds: Sequence[str] | None, flag: str = "policies") -> tuple[Baseline, ...]:
+    """The :data:`BASELINES` whose ``kind`` is in ``kinds`` (all when None); ValueError on an unknown kind."""
+    if kinds is None:
+        return BASELINES
+    known = [b.kind for b in BASELINES]
+    unknown = sorted(set(kinds) - set(known))
+    if unknown:
+        raise ValueError(f"{flag}: unknown baseline {unknown[0]!r}; known: {known}")
+    return tuple(b for b in BASELINES if b.kind in kinds)
 
 
 def _tuned_or_default(

@@ -50,6 +50,7 @@ __all__ = [
     "to_json",
     "to_csv",
     "rows_to_csv",
+    "write_evaluation",
     "summary_table",
     "benchmark_markdown",
     "benchmark_document",
@@ -65,6 +66,8 @@ __all__ = [
 F64 = NDArray[np.float64]
 #: up to this many agents, tables have one column per agent; beyond, one row per agent
 WIDE_MAX_AGENTS = 4
+#: with one row per agent, at most this many KPI columns per table (so that it fits 80 columns)
+TALL_MAX_COLUMNS = 6
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,6 +122,21 @@ def to_csv(ev: Evaluation, path: str | Path | None = None) -> str:
     return rows_to_csv(ev.episode_rows(), path)
 
 
+def write_evaluation(
+    ev: Evaluation, out_dir: str | Path, extra: Mapping[str, Any] | None = None
+) -> list[Path]:
+    """Write ``evaluation.json`` (:func:`to_dict` plus ``extra``, e.g. the tuning result) and
+    ``episodes.csv`` into ``out_dir`` (created); returns the two paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = to_dict(ev)
+    if extra:
+        data.update(json_safe(dict(extra)))
+    (out / "evaluation.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    to_csv(ev, out / "episodes.csv")
+    return [out / "evaluation.json", out / "episodes.csv"]
+
+
 # --------------------------------------------------------------------------------------------------
 # the evaluation's rich table
 @dataclass(frozen=True)
@@ -126,6 +144,7 @@ class _Row:
     label: str
     cells: list[str] | None  # one per agent; None: a system-only row
     system: str
+    money: bool = False
 
 
 def _table_rows(ev: Evaluation) -> list[_Row]:
@@ -151,7 +170,7 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
             m = k.mean(a) / (t if k.per_period else 1)
             if k.per_period:
                 system = format_value(float(a.sum(axis=1).mean()) / (t * n), k.fmt) + k.suffix
-            rows.append(_Row(k.title, [format_value(v, k.fmt) for v in m], system))
+            rows.append(_Row(k.title, [format_value(v, k.fmt) for v in m], system, k.per_period))
         elif k.axis == "store":
             m = k.mean(a)
             cells = [format_value(m[store_col[i]], k.fmt) if i in store_col else "" for i in range(n)]
@@ -214,26 +233,44 @@ def summary_table(ev: Evaluation) -> Table:
             table.add_row(escape(r.label), *(r.cells if r.cells is not None else blank), r.system)
         return table
 
+    from rich import box
+
     per_node = [r for r in rows if r.cells is not None]
-    nodes = Table(title="per node (mean over episodes)")
-    nodes.add_column("agent")
-    for r in per_node:
-        nodes.add_column(escape(r.label.strip()), justify="right")
-    for i, a in enumerate(ev.agents):
-        nodes.add_row(a, *(r.cells[i] if r.cells is not None else "" for r in per_node))
-    nodes.add_row("system", *(r.system for r in per_node), style="bold", end_section=True)
-    system = Table(title="system")
+    grid = Table.grid()
+    grid.title = title
+    grid.add_column()
+    for part, chunk in _chunks(per_node):
+        nodes = Table(title=f"per node, {part} (mean over episodes)", box=box.SIMPLE_HEAD, pad_edge=False)
+        nodes.add_column("agent", no_wrap=True)
+        for r in chunk:
+            nodes.add_column(escape(r.label.strip()), justify="right")
+        for i, a in enumerate(ev.agents):
+            nodes.add_row(a, *(r.cells[i] if r.cells is not None else "" for r in chunk))
+        nodes.add_section()
+        nodes.add_row("system", *(r.system for r in chunk), style="bold")
+        grid.add_row(nodes)
+    system = Table(title="system", box=box.SIMPLE_HEAD, pad_edge=False)
     system.add_column("")
     system.add_column("value", justify="right")
     for r in rows:
         if r.cells is None:
             system.add_row(escape(r.label), r.system)
-    grid = Table.grid()
-    grid.title = title
-    grid.add_column()
-    grid.add_row(nodes)
     grid.add_row(system)
     return grid
+
+
+def _chunks(rows: list[_Row]) -> list[tuple[str, list[_Row]]]:
+    """The per-node rows in tables of at most :data:`TALL_MAX_COLUMNS` columns, money apart from service."""
+    out: list[tuple[str, list[_Row]]] = []
+    for part, keep in (("cost per period", True), ("service and orders", False)):
+        out += [(part, chunk) for chunk in _balanced([r for r in rows if r.money == keep], TALL_MAX_COLUMNS)]
+    return out
+
+
+def _balanced(items: list[Any], most: int) -> list[list[Any]]:
+    """``items`` cut into the fewest pieces of at most ``most``, of (nearly) equal lengths."""
+    n = -(-len(items) // most)
+    return [items[j * len(items) // n : (j + 1) * len(items) // n] for j in range(n)]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -411,16 +448,19 @@ def simulation_tables(summary: Mapping[str, Any]) -> list[Table]:
         for c in (*_FLOWS, *_MONEY):
             table.add_row(c.replace("_", " "), *(_simulation_cell(c, agents[a][c]) for a in agents))
         return [table]
+    from rich import box
+
     out = []
     for part, cols in (("flows", _FLOWS), ("money", _MONEY)):
         keep = [c for c in cols if part == "flows" or c == "total_cost" or any(agents[a][c] for a in agents)]
-        table = Table(title=f"{title}: {part}")
-        table.add_column("agent")
-        for c in keep:
-            table.add_column(c.replace("_", " "), justify="right")
-        for a in agents:
-            table.add_row(a, *(_simulation_cell(c, agents[a][c]) for c in keep))
-        out.append(table)
+        for chunk in _balanced(keep, TALL_MAX_COLUMNS - 1):
+            table = Table(title=f"{title}: {part}", box=box.SIMPLE_HEAD, pad_edge=False)
+            table.add_column("agent", no_wrap=True)
+            for c in chunk:
+                table.add_column(c.replace("_", " "), justify="right")
+            for a in agents:
+                table.add_row(a, *(_simulation_cell(c, agents[a][c]) for c in chunk))
+            out.append(table)
     return out
 
 
@@ -449,6 +489,7 @@ def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) 
     More than :data:`WIDE_MAX_AGENTS` agents: one row per (period, agent) pair instead of a column
     per agent.
     """
+    from rich import box
     from rich.table import Table
 
     oh, od, bl = traj.node("on_hand"), traj.node("ordered"), traj.node("backlog")
@@ -458,11 +499,11 @@ def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) 
         back = f" (-{bl[t, episode, i]:.0f})" if bl[t, episode, i] else ""
         return f"{oh[t, episode, i]:.0f}{back} / {od[t, episode, i]:.0f}"
 
-    trace = Table(title=title)
-    trace.add_column("t", justify="right")
-    trace.add_column("demand", justify="right")
     span = range(min(periods, net.periods))
     if net.n_nodes <= WIDE_MAX_AGENTS:
+        trace = Table(title=title)
+        trace.add_column("t", justify="right")
+        trace.add_column("demand", justify="right")
         for a in net.agents:
             trace.add_column(a, justify="right")
         for t in span:
@@ -472,10 +513,16 @@ def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) 
                 *(cell(t, i) for i in range(net.n_nodes)),
             )
         return trace
-    trace.add_column("agent")
-    trace.add_column("on hand / order", justify="right")
+    store_col = {int(n): j for j, n in enumerate(net.store_nodes)}
+    trace = Table(
+        title=title.replace("demand, then", "each store's demand,"), box=box.SIMPLE_HEAD, pad_edge=False
+    )
+    trace.add_column("t", justify="right")
+    trace.add_column("agent", no_wrap=True)
+    trace.add_column("demand", justify="right")
+    trace.add_column("on hand (-backlog) / order", justify="right")
     for t in span:
         for i, a in enumerate(net.agents):
-            demand = " ".join(f"{d:g}" for d in traj.demand[episode, t]) if i == 0 else ""
-            trace.add_row(str(t) if i == 0 else "", demand, a, cell(t, i), end_section=i == net.n_nodes - 1)
+            d = f"{traj.demand[episode, t, store_col[i]]:g}" if i in store_col else ""
+            trace.add_row(str(t) if i == 0 else "", a, d, cell(t, i), end_section=i == net.n_nodes - 1)
     return trace
