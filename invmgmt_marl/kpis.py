@@ -17,7 +17,7 @@ Money (``cost`` and its fields, ``revenue``) is in the table too; the summary re
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -297,17 +297,16 @@ KPIS: tuple[KPI, ...] = (
     ),
 )
 
-_BY_NAME = {k.name: k for k in KPIS}
-if len(_BY_NAME) != len(KPIS):  # pragma: no cover - a programming error caught at import
+if len({k.name for k in KPIS}) != len(KPIS):  # pragma: no cover - a programming error caught at import
     raise RuntimeError("KPIS: duplicate KPI names")
 
 
 def kpi(name: str) -> KPI:
-    """The :class:`KPI` called ``name``; KeyError listing the known names."""
-    try:
-        return _BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"kpi: unknown KPI {name!r}; known: {sorted(_BY_NAME)}") from None
+    """The :class:`KPI` called ``name`` in :data:`KPIS`; KeyError listing the known names."""
+    for k in KPIS:
+        if k.name == name:
+            return k
+    raise KeyError(f"kpi: unknown KPI {name!r}; known: {sorted(k.name for k in KPIS)}")
 
 
 def compute_kpis(traj: Trajectory, net: Network, by: str = "role") -> dict[str, F64]:
@@ -374,9 +373,3 @@ def format_value(v: Any, fmt: str, missing: str = "-") -> str:
     if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(float(v))):
         return missing
     return format(float(v) + 0.0, fmt)
-
-
-def kpis_with(pred: Callable[[KPI], bool], names: Iterable[str] | None = None) -> list[KPI]:
-    """The KPIs (in table order) for which ``pred`` holds, optionally among ``names``."""
-    keep = None if names is None else set(names)
-    return [k for k in KPIS if pred(k) and (keep is None or k.name in keep)]

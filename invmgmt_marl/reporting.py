@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.kpis import KPIS, format_value, kpi
+from invmgmt_marl import kpis as K
+from invmgmt_marl.kpis import format_value
 from invmgmt_marl.sim.ledger import COST_FIELDS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -152,12 +153,12 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
     s = ev.summary()
     t, n = ev.periods, len(ev.agents)
     store_col = {ev.agents.index(name): j for j, name in enumerate(ev.stores)}
-    shown_as_system = {k.system for k in KPIS if k.system}
+    shown_as_system = {k.system for k in K.KPIS if k.system}
     rows: list[_Row] = []
     groups: dict[str, list[Any]] = {}
     # money first, then the stores' service, the nodes' KPIs, the echelon levels (stable within each)
     rank = {"store": 0, "agent": 1, "level": 2, "episode": 3}
-    for k in sorted(KPIS, key=lambda k: (not k.per_period, rank[k.axis])):
+    for k in sorted(K.KPIS, key=lambda k: (not k.per_period, rank[k.axis])):
         if not k.table:
             continue
         a = ev.kpis[k.name]
@@ -165,7 +166,8 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
             continue
         system = ""
         if k.system:
-            system = k.prefix + format_value(float(kpi(k.system).mean(ev.kpis[k.system])), kpi(k.system).fmt)
+            sk = K.kpi(k.system)
+            system = k.prefix + format_value(float(sk.mean(ev.kpis[sk.name])), sk.fmt)
         if k.axis == "agent":
             m = k.mean(a) / (t if k.per_period else 1)
             if k.per_period:
@@ -322,7 +324,7 @@ def _summary_value(s: Mapping[str, Any], path: Sequence[str]) -> Any:
 
 
 def _markdown_cell(s: Mapping[str, Any], name: str) -> str:
-    k = kpi(name)
+    k = K.kpi(name)
     v = _summary_value(s, k.path or (k.name,))
     if k.axis == "level":
         text = " / ".join(_md(x, k.fmt) for x in (v or {}).values())
@@ -332,7 +334,7 @@ def _markdown_cell(s: Mapping[str, Any], name: str) -> str:
         vals = list((v or {}).values())
         text = _md(float(np.mean(vals)) if vals else None, k.fmt)
     if k.system:
-        sk = kpi(k.system)
+        sk = K.kpi(k.system)
         text += f" ({_md(_summary_value(s, sk.path or (sk.name,)), sk.fmt)})"
     return text
 
@@ -340,7 +342,7 @@ def _markdown_cell(s: Mapping[str, Any], name: str) -> str:
 def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: str = "") -> str:
     """ONE markdown table of :func:`~invmgmt_marl.evaluate.run_benchmark` rows, headed by the command
     that regenerates it. The KPI columns are the KPIs with a ``markdown`` header."""
-    cols = [k for k in KPIS if k.markdown]
+    cols = [k for k in K.KPIS if k.markdown]
     lines = [
         "| scenario | scored on | policy | cost / agent-period (± s.e.) | profit / agent-period | "
         + "".join(f"{k.markdown} | " for k in cols)
