@@ -36,12 +36,23 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from invmgmt_marl.errors import ScenarioError
+from invmgmt_marl.objective import Objective
 from invmgmt_marl.scenario import Scenario, apply_overrides, load_scenario
 from invmgmt_marl.scenario.schema import _format_error
 
-__all__ = ["AblationError", "AblationGrid", "load_grid", "run_ablation", "trial_key"]
+__all__ = [
+    "AblationError",
+    "AblationGrid",
+    "EvaluationSettings",
+    "SCORED_ON",
+    "load_grid",
+    "run_ablation",
+    "trial_key",
+]
 
 logger = logging.getLogger(__name__)
+#: what every trial, the baseline and the bound are scored on (whatever reward the agents trained on)
+SCORED_ON: Objective = "cost"
 
 
 class AblationError(ValueError):
@@ -55,13 +66,15 @@ class _Model(BaseModel):
 class Budget(_Model):
     backend: Literal["sb3", "rllib"] = "sb3"
     policies: Literal["shared", "per_role", "per_agent"] = "shared"
-    iterations: int = Field(20, ge=1)
-    steps_per_iteration: int = Field(4000, ge=64)
-    eval_episodes: int = Field(10, ge=1)  # the training curve's evaluation set (not the test set)
+    iterations: int = Field(default=20, ge=1)
+    steps_per_iteration: int = Field(default=4000, ge=64)
+    eval_episodes: int = Field(default=10, ge=1)  # the training curve's evaluation set (not the test set)
 
 
-class Evaluation(_Model):
-    episodes: int = Field(20, ge=1)
+class EvaluationSettings(_Model):
+    """The grid's ``evaluation`` block: the fixed test set every trained policy is scored on."""
+
+    episodes: int = Field(default=20, ge=1)
     seed: int = 2022
     bound: bool = True
 
@@ -74,8 +87,8 @@ class Config(_Model):
 class AblationGrid(_Model):
     scenario: str | None = None
     env: dict[str, Any] = Field(default_factory=dict)
-    budget: Budget = Field(default_factory=Budget)
-    evaluation: Evaluation = Field(default_factory=Evaluation)
+    budget: Budget = Budget()
+    evaluation: EvaluationSettings = EvaluationSettings()
     configs: dict[str, Config] = Field(min_length=1)
 
 
@@ -137,7 +150,7 @@ def _atomic_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def _test_demand(scenario: Scenario, ev: Evaluation) -> np.ndarray:
+def _test_demand(scenario: Scenario, ev: EvaluationSettings) -> np.ndarray:
     from invmgmt_marl.compile import compile_network
     from invmgmt_marl.demand import sample_network_demand
 
@@ -195,7 +208,9 @@ def run_trial(
         policy = load_sb3_policy(trial_dir / "best" / "sb3_ppo.zip", scenario=scenario, **env_kwargs)
     test = _test_demand(scenario, grid.evaluation)
     bound: Any = np.asarray(bound_values) if bound_values is not None else grid.evaluation.bound
-    summary = evaluate(policy, scenario, demand=test, bound=bound, keep_trajectory=False).summary()
+    summary = evaluate(
+        policy, scenario, demand=test, bound=bound, objective=SCORED_ON, keep_trajectory=False
+    ).summary()
     return {
         "config": config,
         "seed": seed,
@@ -237,19 +252,23 @@ def run_ablation(
         from invmgmt_marl.oracle import OracleError, bound_many
 
         try:
-            bound_values = [r.objective for r in bound_many(compile_network(scenario), test)]
+            bounds = bound_many(compile_network(scenario), test, objective=SCORED_ON)
+            bound_values = [r.objective for r in bounds]
         except OracleError as err:
             logger.warning("no perfect-information bound: %s", err)
     # the reference row: base-stock tuned on fresh training demand (seed 123), scored on the test set
     from invmgmt_marl.compile import compile_network
 
-    tuned = tune(compile_network(scenario), "base_stock", episodes=64, seed=123, cache=True)
+    tuned = tune(
+        compile_network(scenario), "base_stock", episodes=64, seed=123, objective=SCORED_ON, cache=True
+    )
     baseline = _kpis(
         evaluate(
             tuned,
             scenario,
             demand=test,
             bound=np.asarray(bound_values) if bound_values else False,
+            objective=SCORED_ON,
             keep_trajectory=False,
         ).summary()
     )
@@ -328,7 +347,7 @@ def _aggregate(
                 "seeds": seeds,
                 "cost_per_agent_period": stat(lambda k: k["cost_per_agent_period"]),
                 "fill_rate": stat(lambda k: k["fill_rate"]),
-                "bullwhip_cv": {lv: stat(lambda k, lv=lv: k["bullwhip_cv"][lv]) for lv in levels},
+                "bullwhip_cv": {lv: stat(_bullwhip_of(lv)) for lv in levels},
                 "gap_to_bound": stat(lambda k: k["gap_to_bound"]),
                 "per_seed_cost": [r["kpis"]["cost_per_agent_period"] for r in recs],
             }
@@ -341,6 +360,11 @@ def _aggregate(
         "baseline": {"policy": "base_stock (tuned, 64 paths, seed 123)", **baseline},
         "rows": rows,
     }
+
+
+def _bullwhip_of(level: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A trial's bullwhip CV at ``level`` (for :func:`_aggregate`'s statistics)."""
+    return lambda kpis: kpis["bullwhip_cv"][level]
 
 
 def _fmt(s: Mapping[str, Any] | None, pct: bool = False) -> str:
@@ -415,12 +439,10 @@ def _write_tables(results: Mapping[str, Any], out: Path) -> None:
 
 
 def _plot_curves(records: Mapping[tuple[str, int], Any], path: Path) -> None:
-    import matplotlib
+    from invmgmt_marl.plots import new_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = new_figure(figsize=(8, 4.5))
+    ax = fig.subplots()
     by_config: dict[str, list[list[float]]] = {}
     for (config, _), rec in sorted(records.items()):
         by_config.setdefault(config, []).append([r["eval_cost_per_agent_period"] for r in rec["curve"]])
@@ -438,4 +460,3 @@ def _plot_curves(records: Mapping[tuple[str, int], Any], path: Path) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

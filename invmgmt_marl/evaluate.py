@@ -5,36 +5,40 @@
     res.summary()["cost"]["per_agent_period"], res.summary()["bound"]["gap"]
     res.to_csv("out/episodes.csv"); res.to_json("out/evaluation.json"); console.print(res.summary_table())
 
-The KPI formulas are in :mod:`invmgmt_marl.metrics`. Besides the policy itself, an evaluation rolls out
-the do-nothing floor (``ConstantPolicy(0)``) on the same demand and solves the perfect-information
-linear program of every path (:func:`invmgmt_marl.oracle.bound_many`), which give the gap to the
-bound and the normalised score ``(policy - floor) / (bound - floor)``.
+The KPIs are the entries of the KPI table (:data:`invmgmt_marl.kpis.KPIS`, formulas in
+:mod:`invmgmt_marl.metrics`); tables, CSV / JSON writers and the benchmark markdown are in
+:mod:`invmgmt_marl.reporting` (``to_csv``, ``to_json``, ``summary_table`` stay methods here).
+Besides the policy itself, an evaluation rolls out the do-nothing floor (``ConstantPolicy(0)``) on
+the same demand and solves the perfect-information linear program of every path
+(:func:`invmgmt_marl.oracle.bound_many`), which give the gap to the bound and the normalised score
+``(policy - floor) / (bound - floor)``.
 
-:func:`run_benchmark` and :func:`benchmark_markdown` evaluate every baseline on every shipped scenario
-(the ``invmgmt-marl benchmark`` command).
+:func:`run_benchmark` and :func:`~invmgmt_marl.reporting.benchmark_markdown` evaluate every baseline
+on every shipped scenario (the ``invmgmt-marl benchmark`` command).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl import metrics as M
+from invmgmt_marl import reporting
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.kpis import Axis, compute_kpis, episode_columns, summarise
+from invmgmt_marl.objective import Objective, check_objective
 from invmgmt_marl.policies import ConstantPolicy, TuneResult, make_policy
 from invmgmt_marl.policies.tuning import TUNABLE, tune
+from invmgmt_marl.reporting import benchmark_markdown
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
 from invmgmt_marl.sim import COST_FIELDS, Network
@@ -54,11 +58,11 @@ __all__ = [
     "Baseline",
     "run_benchmark",
     "benchmark_markdown",
+    "select_baselines",
 ]
 
 logger = logging.getLogger(__name__)
 F64 = NDArray[np.float64]
-OBJECTIVES = ("cost", "profit")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -107,35 +111,17 @@ def _per_episode(values: Any, batch: int, name: str) -> F64:
     return v
 
 
-def _clean(x: Any) -> Any:
-    """JSON-safe: numpy to Python, NaN / inf to None."""
-    if isinstance(x, Mapping):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_clean(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _clean(x.tolist())
-    if isinstance(x, (np.floating, float)):
-        f = float(x)
-        return f if math.isfinite(f) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
-def _nanmean(a: F64) -> F64:
-    """Mean over the episode axis ignoring NaN (NaN where a column is all NaN), without warnings."""
-    ok = np.isfinite(a)
-    n = ok.sum(axis=0)
-    total = np.where(ok, a, 0.0).sum(axis=0)
-    return np.where(n > 0, total / np.maximum(n, 1), np.nan)
-
-
 # --------------------------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Evaluation:
     """Per-episode KPIs of one policy on ``B`` demand paths (arrays have the episode axis first).
 
+    ``kpis`` holds one array per entry of the KPI table (:data:`invmgmt_marl.kpis.KPIS`), ``(B,)`` or
+    ``(B, X)`` with ``X`` the entry's axis (agents, stores or echelon levels); the historical names are
+    properties over it (``cost (B, N)``, ``breakdown {field: (B, N)}``, ``revenue (B, N)``,
+    ``fill_rate (B, S)``, ``system_fill_rate (B,)``, ``node_fill_rate (B, N)``,
+    ``cycle_service_level (B, S)``, ``bullwhip_cv (B, L)``, ``bullwhip_variance_ratio (B, L)``,
+    ``node_order_cv (B, N)``, ``demand_cv (B,)``, ``turns (B, S)``, ``system_turns (B,)``).
     ``value`` is the episode's team cost (``objective="cost"``) or profit (``"profit"``); ``bound`` the
     perfect-information optimum of the same objective and ``floor`` the do-nothing policy's value,
     both per episode (``None`` when not computed).
@@ -143,7 +129,7 @@ class Evaluation:
 
     scenario: str
     policy: str
-    objective: str
+    objective: Objective
     seed: int | None
     demand_source: str
     agents: tuple[str, ...]
@@ -151,19 +137,7 @@ class Evaluation:
     levels: tuple[str, ...]
     grouping: str
     periods: int
-    cost: F64  # (B, N)
-    breakdown: dict[str, F64]  # field -> (B, N)
-    revenue: F64  # (B, N)
-    fill_rate: F64  # (B, S)
-    system_fill_rate: F64  # (B,)
-    node_fill_rate: F64  # (B, N)
-    cycle_service_level: F64  # (B, S)
-    bullwhip_cv: F64  # (B, L)
-    bullwhip_variance_ratio: F64  # (B, L)
-    node_order_cv: F64  # (B, N)
-    demand_cv: F64  # (B,)
-    turns: F64  # (B, S)
-    system_turns: F64  # (B,)
+    kpis: dict[str, F64]  # KPI name -> (B,) or (B, X)
     bound: F64 | None = None  # (B,)
     floor: F64 | None = None  # (B,)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -171,9 +145,81 @@ class Evaluation:
     network: Network | None = field(default=None, repr=False)
 
     # ---------------------------------------------------------------------------------------------
+    # the KPI arrays under their historical names
+    @property
+    def cost(self) -> F64:
+        """``(B, N)`` episode cost of each node (the sum of the ledger's cost fields)."""
+        return self.kpis["cost"]
+
+    @property
+    def breakdown(self) -> dict[str, F64]:
+        """``{field: (B, N)}`` episode total of each cost field, in ``COST_FIELDS`` order."""
+        return {f: self.kpis[f] for f in COST_FIELDS}
+
+    @property
+    def revenue(self) -> F64:
+        """``(B, N)`` episode revenue of each node."""
+        return self.kpis["revenue"]
+
+    @property
+    def fill_rate(self) -> F64:
+        """``(B, S)`` fill rate of each store."""
+        return self.kpis["fill_rate"]
+
+    @property
+    def system_fill_rate(self) -> F64:
+        """``(B,)`` fill rate over all stores."""
+        return self.kpis["system_fill_rate"]
+
+    @property
+    def node_fill_rate(self) -> F64:
+        """``(B, N)`` fill rate of every node towards its requesters."""
+        return self.kpis["node_fill_rate"]
+
+    @property
+    def cycle_service_level(self) -> F64:
+        """``(B, S)`` share of periods without a stockout at each store."""
+        return self.kpis["cycle_service_level"]
+
+    @property
+    def bullwhip_cv(self) -> F64:
+        """``(B, L)`` order CV per echelon level."""
+        return self.kpis["bullwhip_cv"]
+
+    @property
+    def bullwhip_variance_ratio(self) -> F64:
+        """``(B, L)`` order variance / demand variance per echelon level."""
+        return self.kpis["bullwhip_variance_ratio"]
+
+    @property
+    def node_order_cv(self) -> F64:
+        """``(B, N)`` order CV of each node."""
+        return self.kpis["node_order_cv"]
+
+    @property
+    def demand_cv(self) -> F64:
+        """``(B,)`` CV of total customer demand."""
+        return self.kpis["demand_cv"]
+
+    @property
+    def turns(self) -> F64:
+        """``(B, S)`` inventory turns of each store."""
+        return self.kpis["turns"]
+
+    @property
+    def system_turns(self) -> F64:
+        """``(B,)`` system inventory turns."""
+        return self.kpis["system_turns"]
+
+    # ---------------------------------------------------------------------------------------------
     @property
     def episodes(self) -> int:
         return int(self.cost.shape[0])
+
+    @property
+    def labels(self) -> dict[Axis, tuple[str, ...]]:
+        """The labels of each KPI axis: agents, stores, echelon levels."""
+        return {"agent": self.agents, "store": self.stores, "level": self.levels}
 
     @property
     def value(self) -> F64:
@@ -201,11 +247,17 @@ class Evaluation:
     # ---------------------------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         """Aggregate KPIs: means over episodes; gap and score are ratios of the mean values
-        (``(mean value - mean bound) / mean bound``), so small-bound episodes do not dominate."""
+        (``(mean value - mean bound) / mean bound``), so small-bound episodes do not dominate.
+
+        The cost section (total, per agent-period and its standard error, per node and per cost field),
+        revenue and profit, then every KPI of the table at its summary path
+        (:func:`invmgmt_marl.kpis.summarise`), then the bound, floor and score.
+        """
         b = self.episodes
         per_ap = self.cost_per_agent_period
         n_ap = len(self.agents) * self.periods
-        mean = lambda a: a.mean(axis=0)  # noqa: E731
+        node_cost = self.cost.mean(axis=0)
+        node_fields = {f: v.mean(axis=0) for f, v in self.breakdown.items()}
         out: dict[str, Any] = {
             "scenario": self.scenario,
             "policy": self.policy,
@@ -223,37 +275,14 @@ class Evaluation:
                 "per_agent_period": float(per_ap.mean()),
                 "stderr_per_agent_period": float(per_ap.std(ddof=1) / math.sqrt(b)) if b > 1 else None,
                 "per_node": {
-                    a: {
-                        "total": float(mean(self.cost)[i]),
-                        **{f: float(mean(v)[i]) for f, v in self.breakdown.items()},
-                    }
+                    a: {"total": float(node_cost[i]), **{f: float(m[i]) for f, m in node_fields.items()}}
                     for i, a in enumerate(self.agents)
                 },
                 "by_field": {f: float(v.sum(axis=1).mean()) for f, v in self.breakdown.items()},
             },
             "revenue": float(self.revenue.sum(axis=1).mean()),
             "profit": float((self.revenue - self.cost).sum(axis=1).mean()),
-            "fill_rate": {s: float(v) for s, v in zip(self.stores, mean(self.fill_rate), strict=True)},
-            "system_fill_rate": float(self.system_fill_rate.mean()),
-            "node_fill_rate": {
-                a: float(v) for a, v in zip(self.agents, mean(self.node_fill_rate), strict=True)
-            },
-            "cycle_service_level": {
-                s: float(v) for s, v in zip(self.stores, mean(self.cycle_service_level), strict=True)
-            },
-            "bullwhip": {
-                "cv": {lv: float(v) for lv, v in zip(self.levels, mean(self.bullwhip_cv), strict=True)},
-                "variance_ratio": {
-                    lv: float(v)
-                    for lv, v in zip(self.levels, _nanmean(self.bullwhip_variance_ratio), strict=True)
-                },
-                "node_cv": {a: float(v) for a, v in zip(self.agents, mean(self.node_order_cv), strict=True)},
-                "demand_cv": float(self.demand_cv.mean()),
-            },
-            "turns": {
-                **{s: float(v) for s, v in zip(self.stores, mean(self.turns), strict=True)},
-                "system": float(self.system_turns.mean()),
-            },
+            **summarise(self.kpis, self.labels),
             "bound": None,
             "floor": None,
             "score": None,
@@ -277,10 +306,12 @@ class Evaluation:
         return out
 
     def episode_rows(self) -> list[dict[str, Any]]:
-        """One flat dict per episode (the CSV rows)."""
+        """One flat dict per episode (the CSV rows): value, team cost and revenue, every KPI column
+        (:func:`invmgmt_marl.kpis.episode_columns`), then bound, gap, floor and score."""
         rows = []
         gap, score = self.gap, self.score
         n_ap = len(self.agents) * self.periods
+        labels = self.labels
         for k in range(self.episodes):
             r: dict[str, Any] = {
                 "episode": k,
@@ -289,22 +320,7 @@ class Evaluation:
                 "cost_per_agent_period": float(self.cost[k].sum() / n_ap),
                 "revenue": float(self.revenue[k].sum()),
             }
-            for i, a in enumerate(self.agents):
-                r[f"cost[{a}]"] = float(self.cost[k, i])
-                for f in COST_FIELDS:
-                    r[f"{f}[{a}]"] = float(self.breakdown[f][k, i])
-            for j, s in enumerate(self.stores):
-                r[f"fill_rate[{s}]"] = float(self.fill_rate[k, j])
-                r[f"cycle_service_level[{s}]"] = float(self.cycle_service_level[k, j])
-                r[f"turns[{s}]"] = float(self.turns[k, j])
-            r["system_fill_rate"] = float(self.system_fill_rate[k])
-            r["system_turns"] = float(self.system_turns[k])
-            for i, a in enumerate(self.agents):
-                r[f"order_cv[{a}]"] = float(self.node_order_cv[k, i])
-            for j, lv in enumerate(self.levels):
-                r[f"bullwhip_cv[{lv}]"] = float(self.bullwhip_cv[k, j])
-                r[f"bullwhip_variance_ratio[{lv}]"] = float(self.bullwhip_variance_ratio[k, j])
-            r["demand_cv"] = float(self.demand_cv[k])
+            r.update(episode_columns(self.kpis, labels, k))
             r["bound"] = None if self.bound is None else float(self.bound[k])
             r["gap"] = None if gap is None else float(gap[k])
             r["floor"] = None if self.floor is None else float(self.floor[k])
@@ -312,94 +328,22 @@ class Evaluation:
             rows.append(r)
         return rows
 
+    # presentation: kept as methods for convenience, implemented in invmgmt_marl.reporting
     def to_dict(self) -> dict[str, Any]:
         """``{"summary": summary(), "episodes": episode_rows()}``, JSON-safe (NaN and inf as None)."""
-        return _clean({"summary": self.summary(), "episodes": self.episode_rows()})
+        return reporting.to_dict(self)
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The :meth:`to_dict` as JSON text; also written to ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=2)
-        if path is not None:
-            Path(path).write_text(text + "\n", encoding="utf-8")
-        return text
+        return reporting.to_json(self, path)
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """The per-episode table as CSV text (empty cells for missing values); also written to ``path``."""
-        rows = self.episode_rows()
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
-        text = buf.getvalue()
-        if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
-        return text
+        return reporting.to_csv(self, path)
 
     def summary_table(self) -> Table:
-        """A ``rich`` table: per-node means per period, KPIs, and the system column."""
-        from rich.markup import escape
-        from rich.table import Table
-
-        s = self.summary()
-        t = self.periods
-        table = Table(
-            title=escape(
-                f"{self.scenario}: {self.policy} over {self.episodes} episode(s) of {t} periods "
-                f"(demand: {self.demand_source})"
-            ),
-        )
-        table.add_column("")
-        for a in self.agents:
-            table.add_column(a, justify="right")
-        table.add_column("system", justify="right", style="bold")
-        blank = [""] * len(self.agents)
-
-        def fmt(v: Any, pct: bool = False) -> str:
-            if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                return "-"
-            return f"{100 * v:.1f}%" if pct else f"{v:,.2f}"
-
-        mean_cost = self.cost.mean(axis=0) / t
-        table.add_row(
-            "cost / period", *(fmt(v) for v in mean_cost), fmt(s["cost"]["per_agent_period"]) + " /agent"
-        )
-        for f, v in self.breakdown.items():
-            if np.any(v):
-                table.add_row(
-                    f"  {f.replace('_', ' ')}",
-                    *(fmt(x) for x in v.mean(axis=0) / t),
-                    fmt(float(v.sum(axis=1).mean()) / (t * len(self.agents))),
-                )
-        store_idx = {self.agents.index(name): j for j, name in enumerate(self.stores)}
-
-        def per_store(arr: F64, pct: bool) -> list[str]:
-            m = arr.mean(axis=0)
-            return [
-                fmt(float(m[store_idx[i]]), pct) if i in store_idx else "" for i in range(len(self.agents))
-            ]
-
-        table.add_row("fill rate", *per_store(self.fill_rate, True), fmt(s["system_fill_rate"], True))
-        table.add_row("cycle service level", *per_store(self.cycle_service_level, True), "")
-        table.add_row("inventory turns", *per_store(self.turns, False), fmt(s["turns"]["system"]))
-        table.add_row(
-            "order CV",
-            *(fmt(v) for v in self.node_order_cv.mean(axis=0)),
-            f"demand {fmt(s['bullwhip']['demand_cv'])}",
-        )
-        for lv in self.levels:
-            cv, vr = s["bullwhip"]["cv"][lv], s["bullwhip"]["variance_ratio"][lv]
-            table.add_row(escape(f"bullwhip ({lv})"), *blank, f"CV {fmt(cv)}, var {fmt(vr)}x")
-        if s["bound"] is not None:
-            table.add_row(
-                "perfect-information bound", *blank, fmt(s["bound"]["per_agent_period"]) + " /agent"
-            )
-            table.add_row("gap to bound", *blank, fmt(s["bound"]["gap"], True))
-        if s["floor"] is not None:
-            table.add_row("do-nothing floor", *blank, fmt(s["floor"]["per_agent_period"]) + " /agent")
-        if s["score"] is not None:
-            table.add_row("normalised score", *blank, fmt(s["score"]))
-        return table
+        """A ``rich`` table (:func:`invmgmt_marl.reporting.summary_table`)."""
+        return reporting.summary_table(self)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -411,7 +355,7 @@ def evaluate(
     seed: int | None = 0,
     bound: bool | Sequence[float] | F64 = True,
     floor: bool | Sequence[float] | F64 = True,
-    objective: str = "cost",
+    objective: Objective = "cost",
     by: str = "role",
     progress: bool = False,
     keep_trajectory: bool = True,
@@ -443,8 +387,7 @@ def evaluate(
     Returns:
         An :class:`Evaluation`.
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective: expected one of {list(OBJECTIVES)}, got {objective!r}")
+    objective = check_objective(objective)
     if by not in M.ECHELON_GROUPINGS:
         raise ValueError(f"by: expected one of {list(M.ECHELON_GROUPINGS)}, got {by!r}")
     net = resolve_network(scenario, **overrides)
@@ -479,7 +422,7 @@ def evaluate(
         from invmgmt_marl.oracle import bound_many
 
         t0 = time.perf_counter()
-        results = bound_many(net, traj.demand, objective=objective, progress=progress)  # type: ignore[arg-type]
+        results = bound_many(net, traj.demand, objective=objective, progress=progress)
         bound_v = np.array([r.objective for r in results], dtype=np.float64)
         seconds["bound"] = time.perf_counter() - t0
     elif bound is not False and bound is not None:
@@ -496,19 +439,7 @@ def evaluate(
         levels=tuple(M.level_labels(levels)),
         grouping=by,
         periods=net.periods,
-        cost=M.total_cost(traj),
-        breakdown=M.cost_breakdown(traj),
-        revenue=M.revenue(traj),
-        fill_rate=M.fill_rate(traj, net),
-        system_fill_rate=M.system_fill_rate(traj, net),
-        node_fill_rate=M.node_fill_rate(traj),
-        cycle_service_level=M.cycle_service_level(traj, net),
-        bullwhip_cv=M.bullwhip_cv(traj, net, by),
-        bullwhip_variance_ratio=M.bullwhip_variance_ratio(traj, net, by),
-        node_order_cv=M.node_order_cv(traj),
-        demand_cv=M.demand_cv(traj),
-        turns=M.inventory_turns(traj, net),
-        system_turns=M.system_turns(traj, net),
+        kpis=compute_kpis(traj, net, by),
         bound=bound_v,
         floor=floor_v,
         seconds=seconds,
@@ -539,6 +470,17 @@ BASELINES: tuple[Baseline, ...] = (
 )
 
 
+def select_baselines(kinds: Sequence[str] | None, flag: str = "policies") -> tuple[Baseline, ...]:
+    """The :data:`BASELINES` whose ``kind`` is in ``kinds`` (all when None); ValueError on an unknown kind."""
+    if kinds is None:
+        return BASELINES
+    known = [b.kind for b in BASELINES]
+    unknown = sorted(set(kinds) - set(known))
+    if unknown:
+        raise ValueError(f"{flag}: unknown baseline {unknown[0]!r}; known: {known}")
+    return tuple(b for b in BASELINES if b.kind in kinds)
+
+
 def _tuned_or_default(
     net: Network,
     b: Baseline,
@@ -546,7 +488,7 @@ def _tuned_or_default(
     train_seed: int,
     progress: bool,
     cache: bool,
-    objective: str = "cost",
+    objective: Objective = "cost",
 ) -> tuple[Policy, TuneResult | None]:
     if b.tuned:
         if b.kind not in TUNABLE:
@@ -581,7 +523,7 @@ def run_benchmark(
     bound: bool = True,
     progress: bool = False,
     cache: bool = True,
-    objective: str = "auto",
+    objective: Objective | Literal["auto"] = "auto",
     **overrides: Any,
 ) -> list[dict[str, Any]]:
     """Evaluate every baseline on every scenario (default: all shipped) on the same ``episodes`` test
@@ -596,12 +538,14 @@ def run_benchmark(
     ``summary`` (:meth:`Evaluation.summary`), plus one ``label="perfect-information bound"`` row per
     scenario when ``bound``.
     """
+    if objective != "auto":
+        check_objective(objective)
     if train_seed == seed:
         raise ValueError(f"train_seed: must differ from the test seed ({seed}), got {train_seed}")
     rows: list[dict[str, Any]] = []
     for name in scenarios if scenarios is not None else default_benchmark_scenarios():
         net = resolve_network(name, **overrides)
-        obj = objective if objective != "auto" else ("profit" if (net.price > 0).any() else "cost")
+        obj: Objective = objective if objective != "auto" else ("profit" if (net.price > 0).any() else "cost")
         demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
         bound_v: F64 | None = None
         if bound:
@@ -675,52 +619,3 @@ def run_benchmark(
                 }
             )
     return rows
-
-
-def _f(v: Any, fmt: str = "{:.2f}") -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    return fmt.format(float(v) + 0.0)  # + 0.0: no "-0.000"
-
-
-def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: str = "") -> str:
-    """ONE markdown table of :func:`run_benchmark` rows, headed by the command that regenerates it."""
-    lines = [
-        "| scenario | scored on | policy | cost / agent-period (± s.e.) | profit / agent-period | "
-        "fill rate | "
-        "cycle service | bullwhip CV, store → supplier (demand) | gap to bound | score |",
-        "|---|---|---|---:|---:|---:|---:|---|---:|---:|",
-    ]
-    for r in rows:
-        s = r["summary"]
-        cost = s["cost"]
-        cost_txt = _f(cost["per_agent_period"]) + (
-            f" ± {cost['stderr_per_agent_period']:.2f}"
-            if cost.get("stderr_per_agent_period") is not None
-            else ""
-        )
-        policy = r["label"] + (" (tuned)" if r["tuned"] else "")
-        obj = s.get("objective", "cost")
-        if r["kind"] == "oracle":
-            cost_cell, profit_cell = (cost_txt, "–") if obj == "cost" else ("–", cost_txt)
-            lines.append(
-                f"| {r['scenario']} | {obj} | **{policy}** | {cost_cell} | {profit_cell} | – | – | "
-                "– | 0 | 1 |"
-            )
-            continue
-        n_ap = len(s["agents"]) * s["periods"]
-        profit_txt = _f(s["profit"] / n_ap) if obj == "profit" else "–"
-        fill = _f(s["system_fill_rate"], "{:.1%}")
-        csl_vals = list(s["cycle_service_level"].values())
-        csl = _f(float(np.mean(csl_vals)) if csl_vals else None, "{:.1%}")
-        bw = " / ".join(_f(v) for v in s["bullwhip"]["cv"].values()) + f" ({_f(s['bullwhip']['demand_cv'])})"
-        gap = _f(s["bound"]["gap"], "{:.0%}") if s.get("bound") else "–"
-        score = _f(s.get("score"), "{:.3f}")
-        lines.append(
-            f"| {s['scenario']} | {obj} | {policy} | {cost_txt} | {profit_txt} | {fill} | {csl} | "
-            f"{bw} | {gap} | {score} |"
-        )
-    head = [f"Regenerate with: `{command}`", ""]
-    if note:
-        head += [note, ""]
-    return "\n".join(head + lines) + "\n"

@@ -13,7 +13,7 @@ stated otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +46,7 @@ __all__ = [
     "gap_to_bound",
     "normalised_score",
     "level_labels",
+    "trajectory_summary",
 ]
 
 F64 = NDArray[np.float64]
@@ -115,14 +116,13 @@ def echelon_levels(net: Network, by: str = "role") -> list[tuple[str, I64]]:
 # --------------------------------------------------------------------------------------------------
 # money
 def cost_breakdown(traj: Trajectory) -> dict[str, F64]:
-    """``{field: (B, N)}`` episode totals of each cost field:
-    ``holding_cost``, ``backlog_cost``, ``lost_sales_cost``, ``ordering_cost``, ``fixed_cost``;
-    ``C_f[b, n] = sum_t f[t, b, n]``."""
+    """``{field: (B, N)}`` episode totals of each cost field of the ledger
+    (:data:`~invmgmt_marl.sim.ledger.COST_FIELDS`, in that order): ``C_f[b, n] = sum_t f[t, b, n]``."""
     return {f: traj.node(f).sum(axis=0) for f in COST_FIELDS}
 
 
 def total_cost(traj: Trajectory) -> F64:
-    """``(B, N)`` episode cost of each node: ``sum_f C_f`` over the five cost fields."""
+    """``(B, N)`` episode cost of each node: ``sum_f C_f`` over the cost fields (``COST_FIELDS``)."""
     return np.asarray(sum(cost_breakdown(traj).values()))
 
 
@@ -296,3 +296,73 @@ def normalised_score(value: F64 | float, floor: F64 | float, bound: F64 | float)
 def level_labels(levels: Sequence[tuple[str, I64]]) -> list[str]:
     """The labels of :func:`echelon_levels`' output."""
     return [lab for lab, _ in levels]
+
+
+# --------------------------------------------------------------------------------------------------
+# a trajectory's totals (``invmgmt-marl simulate``)
+#: the per-agent flows of :func:`trajectory_summary` that are ledger fields summed over the episode
+_SUMMED_FLOWS = ("ordered", "received", "shipped")
+
+
+def trajectory_summary(net: Network, traj: Trajectory) -> dict[str, Any]:
+    """Per-agent and system totals of a trajectory, averaged over the episodes of the batch.
+
+    Per agent: the flows ``ordered``, ``received``, ``shipped`` and ``lost`` summed over the episode,
+    the fill rate (:func:`node_fill_rate`), mean on hand and backlog, every cost field of the ledger
+    (``COST_FIELDS``), ``revenue``, ``total_cost`` and the summed ``reward``. System: the total cost
+    and cost per agent-period, customer demand, units sold and lost, the customer backlog at the end,
+    and the unit balance ``start + external in + assembled - sold - (transit lost, refused, expired,
+    consumed) - end`` (``unit_balance_error``: its largest absolute value over episodes, 0 up to
+    rounding).
+
+    Needs every period's ledger (``rollout(..., keep="all")``).
+    """
+    _full(traj, "trajectory_summary")
+
+    def total(name: str) -> F64:
+        return np.asarray(
+            traj.node(name).sum(axis=0).mean(axis=0)
+        )  # (N,) sum over periods, mean over episodes
+
+    fill = node_fill_rate(traj).mean(axis=0)
+    costs = {f: total(f) for f in COST_FIELDS}
+    cost = np.asarray(sum(costs.values()))
+    revenue_n = total("revenue")
+    reward = traj.rewards.sum(axis=0).mean(axis=0)
+    on_hand, backlog = traj.node("on_hand"), traj.node("backlog")
+    agents: dict[str, dict[str, float]] = {}
+    for i, a in enumerate(net.agents):
+        row = {f: float(total(f)[i]) for f in _SUMMED_FLOWS}
+        row["fill_rate"] = float(fill[i])
+        row["mean_on_hand"] = float(on_hand[:, :, i].mean())
+        row["mean_backlog"] = float(backlog[:, :, i].mean())
+        row["lost"] = float(total("lost")[i])
+        row.update({f: float(c[i]) for f, c in costs.items()})
+        row["revenue"] = float(revenue_n[i])
+        row["total_cost"] = float(cost[i])
+        row["reward"] = float(reward[i])
+        agents[a] = row
+    sold = traj.node("sold").sum(axis=(0, 2))
+    ext = traj.external_in.sum(axis=0)
+    assembled = traj.node("assembled").sum(axis=(0, 2))
+    gone = sum(traj.node(f).sum(axis=(0, 2)) for f in ("transit_lost", "refused", "expired", "consumed"))
+    balance = traj.start_units + ext + assembled - sold - gone - traj.end_units
+    return {
+        "scenario": net.name,
+        "episodes": int(traj.demand.shape[0]),
+        "periods": net.periods,
+        "agents": agents,
+        "system": {
+            "total_cost": float(cost.sum()),
+            "cost_per_agent_period": float(cost.sum() / (net.n_nodes * net.periods)),
+            "demand": float(traj.demand.sum(axis=(1, 2)).mean()),
+            "sold": float(sold.mean()),
+            "lost": float(total("lost").sum()),
+            "customer_backlog_end": float(backlog[-1][:, net.store_nodes].sum(axis=1).mean()),
+            "units_other": float(np.mean(gone) - assembled.mean()),
+            "units_start": float(traj.start_units.mean()),
+            "units_in": float(ext.mean()),
+            "units_end": float(traj.end_units.mean()),
+            "unit_balance_error": float(np.abs(balance).max()),
+        },
+    }

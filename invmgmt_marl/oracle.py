@@ -58,13 +58,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linprog
 
+from invmgmt_marl.objective import OBJECTIVES, Objective
 from invmgmt_marl.sim.dynamics import step
 from invmgmt_marl.sim.ledger import COST_FIELDS
 from invmgmt_marl.sim.network import Network
@@ -75,8 +75,6 @@ __all__ = ["OracleError", "OracleResult", "perfect_information_bound", "bound_ma
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
-Objective = Literal["cost", "profit"]
-OBJECTIVES: tuple[str, ...] = ("cost", "profit")
 
 #: LP values below this are numerical noise of the solver and are reported as 0
 _NOISE = 1e-9
@@ -409,7 +407,7 @@ def replay_orders(net: Network, result: OracleResult, demand: ArrayLike) -> floa
         demand: ``(T, S)`` the demand path the result was computed for.
 
     Returns:
-        The simulated total cost: the five cost fields summed over agents and periods.
+        The simulated total cost: the ledger's cost fields (``COST_FIELDS``) summed over agents and periods.
 
     Raises:
         ValueError: ``demand`` or ``result.orders`` has the wrong shape.

@@ -1,4 +1,7 @@
-"""PNG plots of an evaluation (matplotlib with the ``Agg`` backend, imported only when plotting).
+"""PNG plots of an evaluation (matplotlib, imported only when plotting).
+
+Every plot is drawn on its own :class:`matplotlib.figure.Figure` and saved with ``fig.savefig``:
+no pyplot state and no backend switch, so plotting from a notebook leaves its backend alone.
 
 from invmgmt_marl.plots import save_plots
 paths = save_plots(evaluation, "out/")     # episode.png, bullwhip.png, costs.png
@@ -20,18 +23,25 @@ if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.rollout import Trajectory
     from invmgmt_marl.sim.network import Network
 
-__all__ = ["draw_episode_panels", "plot_episode", "plot_bullwhip", "plot_cost_breakdown", "save_plots"]
+__all__ = [
+    "draw_episode_panels",
+    "new_figure",
+    "plot_episode",
+    "plot_bullwhip",
+    "plot_cost_breakdown",
+    "save_plots",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+def new_figure(**kwargs: Any) -> Any:
+    """A :class:`matplotlib.figure.Figure` (not registered with pyplot); ImportError naming the extra."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("plots need matplotlib: pip install 'invmgmt-marl[plots]'") from err
+    return Figure(**kwargs)
 
 
 def _check_episode(traj: Trajectory, episode: int) -> None:
@@ -92,14 +102,13 @@ def draw_episode_panels(
 def plot_episode(traj: Trajectory, net: Network, path: str | Path, episode: int = 0) -> Path:
     """Inventory on hand, backlog and orders of every node over one episode (three stacked panels)."""
     _check_episode(traj, episode)
-    plt = _pyplot()
-    fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+    fig = new_figure(figsize=(10, 8))
+    axes = fig.subplots(3, 1, sharex=True)
     draw_episode_panels(axes, traj, net, episode, ("on_hand", "backlog", "ordered"))
     fig.suptitle(f"{net.name}: episode {episode}")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
@@ -109,16 +118,14 @@ def plot_bullwhip(
     """Total orders of each echelon level against total customer demand over one episode, one panel
     per level, titled with the level's order CV (:func:`~invmgmt_marl.metrics.bullwhip_cv`)."""
     _check_episode(traj, episode)
-    plt = _pyplot()
     levels = M.echelon_levels(net, by)
     cv = M.bullwhip_cv(traj, net, by)[episode]
     dcv = M.demand_cv(traj)[episode]
     t = np.arange(traj.demand.shape[1])
     demand = traj.demand[episode].sum(axis=1)
     orders = traj.node("ordered")[:, episode]
-    fig, axes = plt.subplots(
-        len(levels), 1, figsize=(10, 2.4 * len(levels) + 0.6), sharex=True, squeeze=False
-    )
+    fig = new_figure(figsize=(10, 2.4 * len(levels) + 0.6))
+    axes = fig.subplots(len(levels), 1, sharex=True, squeeze=False)
     for k, (label, idx) in enumerate(levels):
         ax = axes[k, 0]
         ax.plot(t, demand, color="black", lw=0.9, label=f"customer demand (CV {dcv:.2f})")
@@ -131,16 +138,16 @@ def plot_bullwhip(
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
 def plot_cost_breakdown(evaluation: Evaluation, path: str | Path) -> Path:
-    """Stacked bars per node: mean episode cost by field (holding, backlog, lost sales, ordering, fixed)."""
-    plt = _pyplot()
+    """Stacked bars per node: mean episode cost by ledger cost field (``COST_FIELDS``; fields that are 0
+    everywhere are left out)."""
     agents = list(evaluation.agents)
     x = np.arange(len(agents))
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(agents) + 2), 4.5))
+    fig = new_figure(figsize=(max(6, 1.3 * len(agents) + 2), 4.5))
+    ax = fig.subplots()
     bottom = np.zeros(len(agents))
     for f, v in evaluation.breakdown.items():
         m = v.mean(axis=0)
@@ -156,7 +163,6 @@ def plot_cost_breakdown(evaluation: Evaluation, path: str | Path) -> Path:
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 

@@ -311,13 +311,11 @@ def _is_best(result: TrainResult) -> bool:
 
 def plot_curve(result: TrainResult, path: str | Path) -> Path:
     """Save a PNG of the evaluation cost (and training return) per iteration."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from invmgmt_marl.plots import new_figure
 
     it = [r["iteration"] for r in result.curve]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = new_figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.plot(it, [r["eval_cost_per_agent_period"] for r in result.curve], marker="o", label="evaluation cost")
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost per agent-period (deterministic policy)")
@@ -327,5 +325,4 @@ def plot_curve(result: TrainResult, path: str | Path) -> Path:
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out

@@ -79,7 +79,7 @@ def tiny(
 
 
 def sim_cost(traj: Trajectory) -> float:
-    """Total cost of a simulated batch-of-one: the five cost fields over agents and periods."""
+    """Total cost of a simulated batch-of-one: the cost fields (COST_FIELDS) over agents and periods."""
     return float(sum(traj.node(f).sum() for f in COST_FIELDS))
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.objective import Objective, check_objective
 from invmgmt_marl.policies.base import (
     BaseStockPolicy,
     EchelonBaseStockPolicy,
@@ -182,7 +183,7 @@ def tune(
     kind: str = "base_stock",
     episodes: int = 64,
     seed: int = 0,
-    objective: str = "cost",
+    objective: Objective = "cost",
     max_sweeps: int = 8,
     progress: bool = False,
     cache: bool = False,
@@ -203,8 +204,7 @@ def tune(
     """
     if kind not in TUNABLE:
         raise ValueError(f"kind: unknown policy family {kind!r}; tunable: {sorted(TUNABLE)}")
-    if objective not in ("cost", "profit"):
-        raise ValueError(f"objective: expected 'cost' or 'profit', got {objective!r}")
+    objective = check_objective(objective)
     path = cache_dir() / f"{net.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
     if cache and path.exists():
         logger.info("tuned parameters from cache %s", path)

@@ -1,42 +1,52 @@
-"""``invmgmt-marl train``: PPO with RLlib or Stable-Baselines3, a progress bar, checkpoints, a curve."""
+"""``invmgmt-marl train`` (PPO with RLlib or Stable-Baselines3: a progress bar, checkpoints, a curve) and
+``invmgmt-marl ablate`` (a reward-ablation grid, :mod:`invmgmt_marl.ablation`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from invmgmt_marl.cli._common import (
+    HelpFormatter,
+    demand_override,
+    demand_process_parent,
+    out_parent,
+    progress_bar,
+    scenario_parent,
+    seed_parent,
+)
+from invmgmt_marl.registry import ACTION_TYPES, REWARD_SCHEMES
 
 __all__ = ["add_ablate_parser", "add_train_parser", "cmd_ablate", "cmd_train"]
 
-
-def _progress(console: Console) -> Progress:
-    """A progress bar with a status text after it (training iterations, ablation trials)."""
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=console,
-    )
+#: module layouts of the trained policies (``invmgmt_marl.train.train``'s ``policies``)
+POLICY_LAYOUTS = ("shared", "per_role", "per_agent")
+BACKENDS = ("rllib", "sb3")
 
 
 def add_train_parser(sub: Any) -> None:
     t = sub.add_parser(
         "train",
         help="train PPO (RLlib or Stable-Baselines3); writes a checkpoint, results.json and a PNG curve",
+        description="Train PPO (RLlib or Stable-Baselines3) on a scenario; writes a checkpoint, "
+        "results.json and a PNG learning curve.",
+        formatter_class=HelpFormatter,
+        parents=[
+            scenario_parent(),
+            seed_parent(),
+            out_parent("runs/train"),
+            demand_process_parent(),
+        ],
     )
-    t.add_argument("--scenario", default="serial", help="shipped scenario name or path to a YAML file")
-    t.add_argument("--backend", default="rllib", choices=["rllib", "sb3"])
+    t.add_argument("--backend", default="rllib", choices=BACKENDS, help="training library")
     t.add_argument(
         "--policies",
         default="shared",
-        choices=["shared", "per_role", "per_agent"],
+        choices=POLICY_LAYOUTS,
         help="module layout (sb3: shared only)",
     )
     t.add_argument("--iterations", type=int, default=25, help="training iterations")
@@ -52,24 +62,17 @@ def add_train_parser(sub: Any) -> None:
         action="store_true",
         help="also save the policy with the best evaluation cost so far under OUT/best",
     )
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="runs/train", help="output folder")
     t.add_argument("--eval-episodes", type=int, default=10, help="fixed evaluation demand paths")
     t.add_argument("--address", help="Ray cluster address (rllib); default: a local Ray instance")
     t.add_argument("--num-env-runners", type=int, default=0, help="RLlib env runners (Ray actors)")
     t.add_argument(
         "--num-learners", type=int, default=0, help="RLlib learner actors (0: learn in the driver)"
     )
-    t.add_argument(
-        "--action-type", choices=["box", "discrete", "multidiscrete"], help="override the scenario's"
-    )
-    t.add_argument("--reward", choices=["cost", "profit", "reconciliation"], help="override the scenario's")
+    t.add_argument("--action-type", choices=ACTION_TYPES.names(), help="override the scenario's")
+    t.add_argument("--reward", choices=REWARD_SCHEMES.names(), help="override the scenario's")
     t.add_argument("--alpha", type=float, help="own/team reward mix, overrides the scenario's")
-    t.add_argument(
-        "--demand-process",
-        help='one demand process for every store, JSON, e.g. \'{"process": "poisson", "mean": 10}\'',
-    )
     t.add_argument("--lr", type=float, help="PPO learning rate")
+    t.set_defaults(handler=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace, console: Console) -> int:
@@ -81,15 +84,16 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
         for k, v in {"action_type": args.action_type, "reward": args.reward, "alpha": args.alpha}.items()
         if v is not None
     }
-    if args.demand_process:
-        env_kwargs["demand"] = json.loads(args.demand_process)
+    demand = demand_override(args.demand_process)
+    if demand is not None:
+        env_kwargs["demand"] = demand
     ppo = {"lr" if args.backend == "rllib" else "learning_rate": args.lr} if args.lr else {}
     console.print(
         f"training {args.backend} PPO ({args.policies}) on [bold]{args.scenario}[/bold] for "
         f"{args.iterations} "
         f"iterations of {args.steps_per_iteration} agent steps, seed {args.seed}, output {args.out}"
     )
-    with _progress(console) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task("training", total=args.iterations, status="")
 
         def progress(row: dict[str, float]) -> None:
@@ -135,12 +139,18 @@ def add_ablate_parser(sub: Any) -> None:
         "ablate",
         help="reward ablation: train every reward configuration of a grid with the same budget and seeds, "
         "score all on one test set (resumable)",
+        description="Reward ablation: train every reward configuration of a grid with the same budget and "
+        "seeds, score all on one test set (resumable).",
+        formatter_class=HelpFormatter,
+        parents=[
+            scenario_parent(None, "scenario name or path (default: the grid's)"),
+            out_parent(help="output folder (default runs/ablation_<scenario>)"),
+        ],
     )
     a.add_argument("--grid", required=True, help="grid YAML (see ablations/*.yaml)")
-    a.add_argument("--scenario", help="scenario name or path (default: the grid's)")
-    a.add_argument("--seeds", type=int, default=3)
-    a.add_argument("--out", help="output folder (default runs/ablation_<scenario>)")
+    a.add_argument("--seeds", type=int, default=3, help="seeds 0 .. SEEDS-1 per configuration")
     a.add_argument("--parallel", type=int, default=1, help="trials at once, as Ray tasks (one CPU each)")
+    a.set_defaults(handler=cmd_ablate)
 
 
 def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
@@ -157,7 +167,7 @@ def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
         f"{grid.budget.steps_per_iteration} samples each; test set {grid.evaluation.episodes} episodes "
         f"(seed {grid.evaluation.seed}); output {out}"
     )
-    with _progress(console) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task("trials", total=n, status="")
         results = run_ablation(
             grid,

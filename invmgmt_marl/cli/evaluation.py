@@ -1,0 +1,262 @@
+"""``invmgmt-marl demand generate | evaluate | benchmark``: demand test sets, scoring a baseline, the table.
+
+``demand generate`` writes a fixed demand test set; ``evaluate`` scores a (tuned) baseline on a test set
+with every KPI, the perfect-information bound and plots; ``benchmark`` evaluates every baseline on every
+shipped scenario into one markdown table. The work is done by :mod:`invmgmt_marl.demandsets`,
+:mod:`invmgmt_marl.evaluate` and :mod:`invmgmt_marl.reporting`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from invmgmt_marl.cli._common import (
+    HelpFormatter,
+    demand_override,
+    demand_process_parent,
+    episodes_parent,
+    objective_parent,
+    out_parent,
+    parse_options,
+    periods_parent,
+    scenario_parent,
+    seed_parent,
+)
+from invmgmt_marl.metrics import ECHELON_GROUPINGS
+from invmgmt_marl.registry import POLICIES
+
+__all__ = ["add_parsers", "run_demand", "run_evaluate", "run_benchmark"]
+
+
+def add_parsers(sub: Any) -> None:
+    """Register ``demand`` (with ``generate``), ``evaluate`` and ``benchmark``."""
+    scenario_overrides = [periods_parent(), demand_process_parent()]
+
+    d = sub.add_parser("demand", help="fixed demand test sets", formatter_class=HelpFormatter)
+    dsub = d.add_subparsers(dest="demand_command", required=True, metavar="{generate}")
+    g = dsub.add_parser(
+        "generate",
+        help="write DIR/{k}.txt (one line per period) and DIR/meta.json",
+        description="Write a fixed demand test set: DIR/{k}.txt (one line per period) and DIR/meta.json.",
+        formatter_class=HelpFormatter,
+        parents=[
+            scenario_parent(),
+            episodes_parent(20, "demand paths to draw"),
+            seed_parent(0, "seeds the demand draw"),
+            out_parent(required=True, help="folder to write"),
+            *scenario_overrides,
+        ],
+    )
+    g.set_defaults(handler=run_demand)
+
+    train_help = "training paths for --tune"
+    e = sub.add_parser(
+        "evaluate",
+        help="evaluate a (tuned) baseline: KPIs, bound, CSV/JSON and plots",
+        description="Evaluate a (tuned) baseline on a demand test set: every KPI, the perfect-information "
+        "bound, CSV/JSON and plots.",
+        formatter_class=HelpFormatter,
+        parents=[
+            scenario_parent(),
+            seed_parent(0, "seeds the test paths and the policy's generator"),
+            *scenario_overrides,
+            objective_parent("cost"),
+            out_parent(help="folder for evaluation.json, episodes.csv and the PNG plots"),
+        ],
+    )
+    e.add_argument(
+        "--policy",
+        default="base_stock",
+        choices=POLICIES.names(),
+        metavar="NAME",
+        help="baseline policy: " + ", ".join(POLICIES.names()),
+    )
+    e.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="policy option (repeatable), e.g. signal=requests, echelon=true, levels=[50,50,50]",
+    )
+    e.add_argument(
+        "--tune", action="store_true", help="tune the policy family first on fresh training demand"
+    )
+    e.add_argument("--train-episodes", type=int, default=64, help=train_help)
+    e.add_argument(
+        "--train-seed", type=int, default=123, help="seed of the training paths (not the test seed)"
+    )
+    src = e.add_mutually_exclusive_group()
+    src.add_argument("--demand", help="demand-set folder (ours or Liu et al.'s layout)")
+    src.add_argument("--episodes", type=int, default=20, help="test paths to draw when no --demand is given")
+    e.add_argument("--by", default="role", choices=ECHELON_GROUPINGS, help="echelon grouping for bullwhip")
+    e.add_argument("--no-bound", action="store_true", help="skip the perfect-information bound")
+    e.add_argument("--no-plots", action="store_true", help="with --out: write no PNG plots")
+    e.add_argument("--plot-episode", type=int, default=0, help="episode shown in the time-series plots")
+    e.set_defaults(handler=run_evaluate)
+
+    b = sub.add_parser(
+        "benchmark",
+        help="every baseline on every shipped scenario -> one markdown table",
+        description="Evaluate every baseline on every shipped scenario (up to 12 agents by default) on the "
+        "same test paths and write one markdown table.",
+        formatter_class=HelpFormatter,
+        parents=[
+            episodes_parent(20, "test paths per scenario"),
+            seed_parent(0, "test-set seed"),
+            periods_parent(),
+            objective_parent("auto", ("auto",), "auto: profit where stores sell at a price, cost elsewhere"),
+            out_parent("docs/benchmark.md", help="markdown file to write"),
+        ],
+    )
+    b.add_argument("--train-episodes", type=int, default=64, help="training paths of the tuned baselines")
+    b.add_argument("--train-seed", type=int, default=123, help="seed of the training paths")
+    b.add_argument("--scenarios", help="comma-separated scenario names (default: shipped, up to 12 agents)")
+    b.add_argument("--policies", help="comma-separated baselines (default: all)")
+    b.add_argument("--no-bound", action="store_true", help="skip the perfect-information bound")
+    b.add_argument("--json", help="also write every row as JSON")
+    b.set_defaults(handler=run_benchmark)
+
+
+def run_demand(args: argparse.Namespace, console: Console) -> int:
+    from invmgmt_marl.demandsets import generate_demand_set
+
+    d = generate_demand_set(
+        args.scenario,
+        args.episodes,
+        args.seed,
+        args.out,
+        periods=args.periods,
+        demand=demand_override(args.demand_process),
+    )
+    console.print(
+        f"wrote {d.shape[0]} episode(s) x {d.shape[1]} periods x {d.shape[2]} store(s) of "
+        f"{args.scenario} demand "
+        f"(seed {args.seed}, mean {d.mean():.2f} per store-period) to {args.out}/{{0..{d.shape[0] - 1}}}.txt "
+        f"and {args.out}/meta.json"
+    )
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace, console: Console) -> int:
+    from invmgmt_marl.evaluate import evaluate, resolve_network
+    from invmgmt_marl.policies import TUNABLE, make_policy, tune
+    from invmgmt_marl.reporting import summary_table, write_evaluation
+
+    net = resolve_network(args.scenario, periods=args.periods, demand=demand_override(args.demand_process))
+    options = parse_options(args.option)
+    tuning = None
+    if args.tune:
+        if args.policy not in TUNABLE:
+            raise ValueError(f"--policy: {args.policy!r} cannot be tuned; tunable: {sorted(TUNABLE)}")
+        if args.demand is None and args.train_seed == args.seed:
+            raise ValueError(
+                f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}"
+            )
+        tuning = tune(
+            net,
+            args.policy,
+            episodes=args.train_episodes,
+            seed=args.train_seed,
+            objective=args.objective,
+            progress=console.is_terminal,
+            cache=True,
+            **options,
+        )
+        policy = tuning.policy(net)
+        console.print(
+            escape(
+                f"tuned {args.policy} on {args.train_episodes} training paths (seed {args.train_seed}): "
+                f"{tuning.cost_per_agent_period:.3f} per agent-period in training; "
+                + ", ".join(f"{k} {v:g}" for k, v in tuning.params.items())
+            )
+        )
+    else:
+        policy = make_policy(args.policy, net, **options)
+    with console.status(escape(f"evaluating {policy!r} on {net.name}")):
+        ev = evaluate(
+            policy,
+            net,
+            demand=args.demand,
+            episodes=args.episodes,
+            seed=args.seed,
+            bound=not args.no_bound,
+            objective=args.objective,
+            by=args.by,
+            progress=False,
+        )
+    console.print(summary_table(ev))
+    if args.out:
+        written = write_evaluation(ev, args.out, None if tuning is None else {"tuning": asdict(tuning)})
+        if not args.no_plots:
+            from invmgmt_marl.plots import save_plots
+
+            written += save_plots(ev, args.out, episode=args.plot_episode)
+        console.print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _benchmark_command(args: argparse.Namespace) -> str:
+    """The command line that regenerates the table (written above it)."""
+    cmd = [
+        "invmgmt-marl benchmark",
+        f"--episodes {args.episodes}",
+        f"--seed {args.seed}",
+        f"--train-episodes {args.train_episodes}",
+        f"--train-seed {args.train_seed}",
+    ]
+    for flag, v in (
+        ("--scenarios", args.scenarios),
+        ("--policies", args.policies),
+        ("--periods", args.periods),
+    ):
+        if v is not None:
+            cmd.append(f"{flag} {v}")
+    if args.objective != "auto":
+        cmd.append(f"--objective {args.objective}")
+    if args.no_bound:
+        cmd.append("--no-bound")
+    cmd.append(f"--out {args.out}")
+    return " ".join(cmd)
+
+
+def run_benchmark(args: argparse.Namespace, console: Console) -> int:
+    from invmgmt_marl.evaluate import run_benchmark as benchmark
+    from invmgmt_marl.evaluate import select_baselines
+    from invmgmt_marl.reporting import benchmark_document, benchmark_markdown
+
+    rows = benchmark(
+        args.scenarios.split(",") if args.scenarios else None,
+        episodes=args.episodes,
+        seed=args.seed,
+        train_episodes=args.train_episodes,
+        train_seed=args.train_seed,
+        baselines=select_baselines(args.policies.split(",") if args.policies else None, "--policies"),
+        bound=not args.no_bound,
+        progress=console.is_terminal,
+        periods=args.periods,
+        objective=args.objective,
+    )
+    command = _benchmark_command(args)
+    out = Path(args.out)
+    text = benchmark_document(
+        rows,
+        command,
+        episodes=args.episodes,
+        seed=args.seed,
+        train_episodes=args.train_episodes,
+        train_seed=args.train_seed,
+        previous=out.read_text(encoding="utf-8") if out.exists() else None,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2, default=float) + "\n", encoding="utf-8")
+    console.out(benchmark_markdown(rows, command), highlight=False)
+    console.print(f"wrote {out}")
+    return 0
