@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from invmgmt_marl._io import load_yaml_file
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.scenario import Scenario, apply_overrides, load_scenario
 from invmgmt_marl.scenario.schema import _format_error
@@ -88,10 +88,7 @@ def load_grid(
         AblationError: naming the invalid field and value (also for invalid reward settings).
     """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise AblationError(f"{p}: cannot read the grid: {err}") from None
+    data = load_yaml_file(p, error=AblationError)
     if not isinstance(data, Mapping):
         raise AblationError(f"{p}: a grid must be a mapping, got {type(data).__name__}")
     try:

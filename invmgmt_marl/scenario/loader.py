@@ -8,8 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from invmgmt_marl._io import load_yaml_file
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.scenario.schema import Scenario, validate_scenario
 
@@ -31,11 +30,9 @@ def list_scenarios() -> list[str]:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}") from None
+    """The file's YAML under the package's limits (size, depth, aliases, duplicate keys): see
+    :func:`invmgmt_marl._io.load_yaml_file`."""
+    return load_yaml_file(path, error=ScenarioError)
 
 
 # keyword -> (path into the scenario mapping)
