@@ -238,9 +238,10 @@ def atomic_write_json(path: str | Path, data: Any, **dumps: Any) -> Path:
     return atomic_write_text(path, json.dumps(data, **{"indent": 2, **dumps}) + "\n")
 
 
-def read_json_or_none(path: str | Path, what: str = "file") -> Any:
+def read_json_or_none(path: str | Path, what: str = "file", expect: type | None = dict) -> Any:
     """The JSON in ``path``, or ``None`` when it is missing; a file that cannot be read, is larger than
-    :data:`MAX_JSON_BYTES` or is not valid JSON is ignored with a logged warning (returns ``None``)."""
+    :data:`MAX_JSON_BYTES`, is not valid JSON or (``expect``) does not hold that type is ignored with a
+    logged warning (returns ``None``)."""
     p = Path(path)
     try:
         if not p.is_file():
@@ -248,7 +249,11 @@ def read_json_or_none(path: str | Path, what: str = "file") -> Any:
         if p.stat().st_size > MAX_JSON_BYTES:
             logger.warning("ignoring %s %s: larger than %d bytes", what, p, MAX_JSON_BYTES)
             return None
-        return json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if expect is not None and not isinstance(data, expect):
+            logger.warning("ignoring corrupt %s %s: expected a JSON %s", what, p, expect.__name__)
+            return None
+        return data
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
         logger.warning("ignoring corrupt %s %s: %s", what, p, _short(str(err), 200))
         return None

@@ -4,6 +4,7 @@ as ``invmgmt_marl/scenarios``); any path to a YAML file works too."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,6 @@ def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: A
             )
         p = cand
     data = _read_yaml(p)
-    if isinstance(data, dict):
-        data.setdefault("name", p.stem)
+    if isinstance(data, dict):  # default name: the file's stem, made a safe slug (it enters file names)
+        data.setdefault("name", re.sub(r"[^A-Za-z0-9_.\-]", "_", p.stem).lstrip(".")[:100] or "scenario")
     return apply_overrides(validate_scenario(data, source=str(p), base_dir=p.resolve().parent), **overrides)

@@ -348,6 +348,19 @@ class Scenario(_Frozen):
     # (S, S) matrix over the stores in node order (docs/demand.md)
     demand_correlation: Annotated[float, Field(allow_inf_nan=False)] | list[list[float]] | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        # the name becomes part of file names (tuning cache, default output folders): a safe slug only
+        from invmgmt_marl._io import SAFE_NAME
+
+        if SAFE_NAME.fullmatch(name) is None:
+            raise ValueError(
+                "must be a name of letters, digits, '_', '-' or '.' (at most 100 characters, not "
+                f"starting with '.'), since it is used in file names; got {quote(name)}"
+            )
+        return name
+
     @field_validator("reward")
     @classmethod
     def _known_scheme(cls, r: RewardSpec) -> RewardSpec:
