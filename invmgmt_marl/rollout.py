@@ -17,6 +17,7 @@ from invmgmt_marl.sim import (
     initial_state,
     step,
 )
+from invmgmt_marl.sim.checks import check_demand, check_orders
 from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
@@ -88,7 +89,9 @@ def rollout(
     rng = np.random.default_rng(seed)
     if demand is None:
         demand = sample_network_demand(net, rng, episodes, net.periods)
-    demand = np.asarray(demand, dtype=np.float64)
+    demand = check_demand(net, demand)  # (B, T, S) finite and non-negative, checked once
+    if demand.ndim != 3 or demand.shape[1] < net.periods:
+        raise ValueError(f"demand: expected shape (B, >= {net.periods}, {net.n_stores}), got {demand.shape}")
     batch = demand.shape[0]
     if supply is None:
         supply = sample_supply(net, rng, batch, net.periods)
@@ -104,6 +107,7 @@ def rollout(
         reset(net, batch, rng)
     for t in range(net.periods):
         orders = np.clip(np.asarray(policy(net, state, rng), dtype=np.float64), 0.0, net.max_order)
+        check_orders(net, orders)  # a policy's NaN survives the clip: refuse it, naming the edge
         state, ledger = step(net, state, orders, demand[:, t], None if supply is None else supply.at(t))
         k = t if keep == "all" else 0
         nodes[k] += ledger.nodes

@@ -31,6 +31,7 @@ from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, step
+from invmgmt_marl.sim.checks import check_inputs
 from invmgmt_marl.sim.demand import sample_network_demand
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
@@ -118,6 +119,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[misc, name-defined]
             acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
         orders, _ = self._codec.decode_batch(acts)
         t = self._state.t
+        check_inputs(self.net, orders, self._demand[:, t])  # actions come from outside: no NaN orders
         shock = None if self._supply is None else self._supply.at(t)
         self._state, ledger = step(self.net, self._state, orders, self._demand[:, t], shock)
         r = compute_rewards(self.net, ledger)
