@@ -31,3 +31,8 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     keep = max(limit - 20, 10)
     head, tail = keep - keep // 3, keep // 3
     return f"{text[:head]}...[{len(text) - head - tail} chars]...{text[-tail:]}"
+
+
+class CheckpointError(ValueError):
+    """A saved policy cannot be used here: it was trained on another network or spaces, or its file holds
+    pickled objects that cannot be rebuilt safely. The message names the mismatch."""

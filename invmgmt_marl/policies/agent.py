@@ -42,6 +42,10 @@ class ObservationPolicy:
         shared_spaces: whether the observations carry the role one-hot and actions are padded
             (as ``parallel_env(shared_spaces=True)``).
         obs_scale: observation scale; default: the scenario's.
+        interface: the :func:`~invmgmt_marl.adapters.checkpoint.network_interface` the policy was
+            trained for (the checkpoint loaders set it); running on a network with other agents, roles,
+            edges or order bounds then raises :class:`~invmgmt_marl.errors.CheckpointError` instead of
+            leaving uncovered agents at 0 or at the clip.
     """
 
     def __init__(
@@ -52,6 +56,7 @@ class ObservationPolicy:
         view: str | None = None,
         shared_spaces: bool = False,
         obs_scale: float | None = None,
+        interface: Mapping[str, Any] | None = None,
     ) -> None:
         self.act = act
         self.groups = dict(groups) if groups is not None else None
@@ -59,11 +64,16 @@ class ObservationPolicy:
         self.view = view
         self.shared_spaces = shared_spaces
         self.obs_scale = obs_scale
+        self.interface = dict(interface) if interface is not None else None
         self._codec: ActionCodec | None = None
         self._net: Network | None = None
 
     def _setup(self, net: Network) -> ActionCodec:
         if self._codec is None or self._net is not net:
+            if self.interface is not None:
+                from invmgmt_marl.adapters.checkpoint import check_interface
+
+                check_interface(self.interface, net, "ObservationPolicy")
             action_type = self.action_type or net.scenario.actions.type
             self._codec = ActionCodec(net, action_type, shared=self.shared_spaces)
             self._net = net

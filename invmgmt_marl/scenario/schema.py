@@ -157,8 +157,10 @@ class DemandSpec(_Frozen):
         from invmgmt_marl.sim.demand import DEMAND_PROCESSES  # late: sim imports this module
 
         proc = data.get("process")
-        if proc not in DEMAND_PROCESSES:
-            raise ValueError(f"process: unknown demand process {proc!r}; known: {sorted(DEMAND_PROCESSES)}")
+        if not isinstance(proc, str) or proc not in DEMAND_PROCESSES:  # (a list is unhashable: TypeError)
+            raise ValueError(
+                f"process: unknown demand process {quote(proc)}; known: {sorted(DEMAND_PROCESSES)}"
+            )
         common = {k: v for k, v in data.items() if k in _DEMAND_COMMON}
         own = {k: v for k, v in data.items() if k not in _DEMAND_COMMON}
         common["params"] = DEMAND_PROCESSES[proc].params.model_validate(own, context=info.context)
