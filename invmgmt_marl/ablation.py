@@ -26,15 +26,14 @@ import csv
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from invmgmt_marl._io import atomic_write_json, check_name, child_path, load_yaml_file, read_json_or_none
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.objective import Objective
 from invmgmt_marl.scenario import Scenario, apply_overrides, load_scenario
@@ -91,6 +90,14 @@ class AblationGrid(_Model):
     evaluation: EvaluationSettings = EvaluationSettings()
     configs: dict[str, Config] = Field(min_length=1)
 
+    @field_validator("configs")
+    @classmethod
+    def _safe_names(cls, configs: dict[str, Config]) -> dict[str, Config]:
+        # configuration names become folder and file names of trials: safe slugs only
+        for name in configs:
+            check_name(name, "configuration name")
+        return configs
+
 
 def load_grid(
     path: str | Path, scenario: str | Path | Scenario | None = None
@@ -101,10 +108,7 @@ def load_grid(
         AblationError: naming the invalid field and value (also for invalid reward settings).
     """
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as err:
-        raise AblationError(f"{p}: cannot read the grid: {err}") from None
+    data = load_yaml_file(p, error=AblationError)
     if not isinstance(data, Mapping):
         raise AblationError(f"{p}: a grid must be a mapping, got {type(data).__name__}")
     try:
@@ -145,9 +149,7 @@ def trial_key(grid: AblationGrid, scenario: Scenario, config: str, seed: int) ->
 
 
 def _atomic_json(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    atomic_write_json(path, data, default=str)
 
 
 def _test_demand(scenario: Scenario, ev: EvaluationSettings) -> np.ndarray:
@@ -183,7 +185,7 @@ def run_trial(
     from invmgmt_marl.train import train
 
     out = Path(out)
-    trial_dir = out / "runs" / f"{config}__seed{seed}"
+    trial_dir = child_path(out, "runs", f"{config}__seed{int(seed)}")
     b = grid.budget
     env_kwargs = {**grid.env, "reward_spec": grid.configs[config].reward}
     result = train(
@@ -277,18 +279,17 @@ def run_ablation(
     records: dict[tuple[str, int], dict[str, Any]] = {}
     for config in grid.configs:
         for seed in range(seeds):
-            path = out / "trials" / f"{config}__seed{seed}.json"
-            if path.exists():
-                rec = json.loads(path.read_text())
-                if rec.get("key") == trial_key(grid, scenario, config, seed):
-                    records[(config, seed)] = rec
-                    if progress:
-                        progress(f"{config} seed {seed}: reused")
-                    continue
+            path = child_path(out, "trials", f"{config}__seed{seed}.json")
+            rec = read_json_or_none(path, "trial record")  # a corrupt record is redone, not fatal
+            if isinstance(rec, dict) and rec.get("key") == trial_key(grid, scenario, config, seed):
+                records[(config, seed)] = rec
+                if progress:
+                    progress(f"{config} seed {seed}: reused")
+                continue
             todo.append((config, seed))
 
     def done(rec: dict[str, Any]) -> None:
-        _atomic_json(out / "trials" / f"{rec['config']}__seed{rec['seed']}.json", rec)
+        _atomic_json(child_path(out, "trials", f"{rec['config']}__seed{int(rec['seed'])}.json"), rec)
         records[(rec["config"], rec["seed"])] = rec
         if progress:
             progress(

@@ -7,13 +7,12 @@ each other.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl import fingerprint
 from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, Scenario
 from invmgmt_marl.sim.network import Network, RewardGroup
 
@@ -24,9 +23,8 @@ I64 = NDArray[np.int64]
 
 
 def scenario_fingerprint(sc: Scenario) -> str:
-    """sha256 of the scenario's canonical JSON form (every field, including defaults)."""
-    text = json.dumps(sc.to_dict(), sort_keys=True, default=str, allow_nan=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+    """sha256 of the scenario's canonical form and of every file it reads (CSV demand series)."""
+    return fingerprint.scenario_fingerprint(sc, length=64)
 
 
 def _reward_plan(sc: Scenario, agents: tuple[str, ...], roles: tuple[str, ...]) -> tuple[RewardGroup, ...]:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from scipy import special, stats
 
+from invmgmt_marl.errors import quote
 from invmgmt_marl.registry import DEMAND_PROCESSES
 from invmgmt_marl.scenario.correlation import correlation_matrix
 from invmgmt_marl.scenario.schema import FrozenModel
@@ -56,6 +57,11 @@ __all__ = [
 ]
 
 NonNeg = Annotated[float, Field(ge=0)]
+#: largest CSV demand file read (the shipped examples are a few kB)
+MAX_CSV_BYTES = 64 << 20
+#: the longest quotation of a file's header or store list in an error (file content is never echoed
+#: beyond this, and single cells beyond ``errors.QUOTE_LIMIT``)
+HEADER_QUOTE_LIMIT = 160
 Sampler = Callable[[Any, np.random.Generator, int, int], NDArray[np.float64]]
 Ppf = Callable[[Any, NDArray[np.float64]], NDArray[np.float64]]
 PeriodsCheck = Callable[[Any, int], object]  # raises DemandParamError; the return value is ignored
@@ -72,7 +78,7 @@ class DemandParamError(ValueError):
 
 
 class _Params(FrozenModel):
-    """Base of every demand process's parameter model."""
+    """Base of every demand process's parameter model (no .inf / .nan: FrozenModel refuses them)."""
 
 
 @dataclass(frozen=True)
@@ -268,14 +274,18 @@ class CsvParams(_Params):
     @classmethod
     def _resolve(cls, v: str, info: Any) -> str:
         if not v.strip():
-            raise ValueError(f"a CSV file path is required, got {v!r}")
+            raise ValueError(f"a CSV file path is required, got {quote(v)}")
         path = Path(v).expanduser()
         if not path.is_absolute():
             base = (info.context or {}).get("base_dir")
             path = Path(base if base is not None else os.getcwd()) / path
         path = Path(os.path.normpath(path))
         if not path.is_file():
-            raise ValueError(f"file not found: {path}" + (" (a folder)" if path.exists() else ""))
+            what = " (a folder)" if path.is_dir() else " (not a regular file)" if path.exists() else ""
+            raise ValueError(f"file not found: {_show(path)}{what}")
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise ValueError(f"{_show(path)}: {size} bytes, more than the {MAX_CSV_BYTES} allowed")
         return str(path)
 
     @field_validator("store", mode="before")
@@ -330,6 +340,12 @@ class CsvParams(_Params):
         return self
 
 
+def _show(path: Path) -> str:
+    """A path for a message: as is, or quoted and cut when it is longer than 200 characters."""
+    text = str(path)
+    return text if len(text) <= 200 else quote(text, 200)
+
+
 @dataclass(frozen=True)
 class CsvSeries:
     """One store's series from a CSV file: ``values`` in date order (read-only) and the file row of each."""
@@ -360,11 +376,12 @@ def _read_csv(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], _Ro
                     raise DemandParamError(
                         "path",
                         f"{path} row {reader.line_num}: {len(rec)} fields, but the header (row 1) "
-                        f"has {len(header_t)}: {list(header_t)}",
+                        f"has {len(header_t)}: {quote(list(header_t), HEADER_QUOTE_LIMIT)}",
                     )
                 rows.append((reader.line_num, tuple(rec)))
         except csv.Error as err:
-            raise DemandParamError("path", f"{path} row {reader.line_num}: not valid CSV: {err}") from None
+            where = f"{path} row {reader.line_num}"
+            raise DemandParamError("path", f"{where}: not valid CSV: {quote(str(err))}") from None
         except UnicodeDecodeError as err:
             raise DemandParamError("path", f"{path}: not UTF-8 text: {err}") from None
     return header_t, tuple(rows)
@@ -372,7 +389,8 @@ def _read_csv(path: str, mtime_ns: int, size: int) -> tuple[tuple[str, ...], _Ro
 
 def _column(path: str, header: tuple[str, ...], name: str, field: str) -> int:
     if name not in header:
-        raise DemandParamError(field, f"{path} row 1 (header): no column {name!r}; columns: {list(header)}")
+        columns = quote(list(header), HEADER_QUOTE_LIMIT)
+        raise DemandParamError(field, f"{path} row 1 (header): no column {quote(name)}; columns: {columns}")
     return header.index(name)
 
 
@@ -402,7 +420,7 @@ def _date_order(
         except ValueError:
             kind = "an integer period (as in the first data row)" if as_int else "an ISO date YYYY-MM-DD"
             raise DemandParamError(
-                field, f"{path} row {rows[k][0]}, column {col!r}: expected {kind}, got {c!r}"
+                field, f"{path} row {rows[k][0]}, column {col!r}: expected {kind}, got {quote(c)}"
             ) from None
     unit = "periods"
     if not as_int:
@@ -418,7 +436,8 @@ def _date_order(
         a, b = order[dup[0]], order[dup[0] + 1]
         raise DemandParamError(
             field,
-            f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: duplicate date {cells[a]!r}{whose}",
+            f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: duplicate date "
+            f"{quote(cells[a])}{whose}",
         )
     step = int(diffs.min())
     gap = np.flatnonzero(diffs != step)
@@ -428,7 +447,7 @@ def _date_order(
         raise DemandParamError(
             field,
             f"{path} rows {rows[a][0]} and {rows[b][0]}, column {col!r}: missing dates between "
-            f"{cells[a]!r} and {cells[b]!r}{whose} (the series steps by {step} {unit})",
+            f"{quote(cells[a])} and {quote(cells[b])}{whose} (the series steps by {step} {unit})",
         )
     return order
 
@@ -471,7 +490,8 @@ def _csv_series(
             raise DemandParamError(
                 "store",
                 f"{path}, column {store_column!r}: no row (of rows 2-{rows[-1][0]}) has "
-                f"store {store!r}; stores in the file: {known[:20]}{' ...' if len(known) > 20 else ''}",
+                f"store {quote(store)}; stores in the file: {quote(known[:20], HEADER_QUOTE_LIMIT)}"
+                f"{' ...' if len(known) > 20 else ''}",
             )
         whose = f" for store {store!r}"
         what = f"{path}, store {store!r} (column {store_column!r})"
@@ -485,11 +505,11 @@ def _csv_series(
         try:
             v = float(cell)
         except ValueError:
-            raise DemandParamError(vfield, f"{where}: not a number: {cell!r}") from None
+            raise DemandParamError(vfield, f"{where}: not a number: {quote(cell)}") from None
         if not np.isfinite(v):
-            raise DemandParamError(vfield, f"{where}: not a finite number: {cell!r}")
+            raise DemandParamError(vfield, f"{where}: not a finite number: {quote(cell)}")
         if v < 0:
-            raise DemandParamError(vfield, f"{where}: negative quantity {cell!r}")
+            raise DemandParamError(vfield, f"{where}: negative quantity {quote(cell)}")
         values[k] = v
     values.flags.writeable = False
     line_nos = np.array([line for line, _ in sel], dtype=np.int64)
@@ -507,6 +527,8 @@ def load_csv_series(p: CsvParams) -> CsvSeries:
         st = os.stat(p.path)
     except OSError as err:
         raise DemandParamError("path", f"file not found: {p.path} ({err.strerror})") from None
+    if st.st_size > MAX_CSV_BYTES:
+        raise DemandParamError("path", f"{p.path}: {st.st_size} bytes, more than the {MAX_CSV_BYTES} allowed")
     return _csv_series(
         p.path,
         st.st_mtime_ns,

@@ -29,7 +29,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from invmgmt_marl.errors import InvalidActionError
+from invmgmt_marl.errors import CheckpointError, InvalidActionError, quote
 from invmgmt_marl.observe import global_state, n_features, observe, view_dim
 from invmgmt_marl.registry import ACTION_TYPES, VIEWS
 from invmgmt_marl.scenario import ROLES
@@ -42,7 +42,9 @@ __all__ = [
     "BoxCodec",
     "DiscreteCodec",
     "MultiDiscreteCodec",
+    "check_interface",
     "make_codec",
+    "network_interface",
 ]
 
 F64 = NDArray[np.float64]
@@ -145,18 +147,18 @@ class ActionCodec:
         except (TypeError, ValueError):  # ragged nested sequences
             raw = None
         if raw is None or raw.dtype.kind not in "biuf":
-            raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {_quote(action)}")
+            raise InvalidActionError(f"actions[{agent!r}]: not numeric, got {quote(action)}")
         a = raw.astype(np.float64)
         shape = self.spaces[agent].shape
         if a.shape != shape:
             raise InvalidActionError(
-                f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({_quote(action)})"
+                f"actions[{agent!r}]: expected shape {shape}, got {a.shape} ({quote(action)})"
             )
         if not np.all(np.isfinite(a)):
-            raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {_quote(action)}")
+            raise InvalidActionError(f"actions[{agent!r}]: must be finite, got {quote(action)}")
         if self.integer and not np.all(a == np.round(a)):
             raise InvalidActionError(
-                f"actions[{agent!r}]: {self.name} actions must be integers, got {_quote(action)}"
+                f"actions[{agent!r}]: {self.name} actions must be integers, got {quote(action)}"
             )
         return a
 
@@ -323,12 +325,6 @@ class DiscreteCodec(ActionCodec):
         return self.tables[i][np.clip(idx, 0, n - 1)], clipped
 
 
-def _quote(value: Any, limit: int = 80) -> str:
-    """``repr(value)``, cut to ``limit`` characters (a huge action never floods a message)."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def make_codec(net: Network, action_type: str, shared: bool = False, strict: bool = False) -> ActionCodec:
     """The codec registered as ``action_type`` in :data:`invmgmt_marl.registry.ACTION_TYPES`."""
     cls: type[ActionCodec] = ACTION_TYPES.get(action_type)
@@ -404,3 +400,50 @@ class AgentInterface:
     def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
         """``(B, *codec.batch_shape)`` actions -> ``(B, E)`` orders and ``(B, N)`` clipped counts."""
         return self.codec.decode_batch(actions)
+
+
+# ---- the network a trained policy expects (checkpoint signatures) -----------------------------
+def network_interface(net: Any) -> dict[str, Any]:
+    """Agents, roles, supply edges (``[source, target]`` names) and per-edge order bounds of a network:
+    what fixes the meaning of every action and observation slot."""
+    names = [*net.agents, "external"]
+    return {
+        "agents": list(net.agents),
+        "roles": list(net.roles),
+        "edges": [[names[int(s)], names[int(d)]] for s, d in zip(net.edge_src, net.edge_dst, strict=True)],
+        "max_order": [float(x) for x in net.max_order],
+    }
+
+
+def _mismatch(key: str, saved: Any, actual: Any) -> str:
+    if isinstance(saved, Mapping) and isinstance(actual, Mapping):
+        for k in sorted(set(saved) | set(actual)):
+            if saved.get(k) != actual.get(k):
+                return f"{key}[{k}]: trained with {quote(saved.get(k))}, here {quote(actual.get(k))}"
+    if isinstance(saved, list) and isinstance(actual, list):
+        if len(saved) != len(actual):
+            return f"{key}: trained with {len(saved)} ({quote(saved)}), here {len(actual)} ({quote(actual)})"
+        for k, (a, b) in enumerate(zip(saved, actual, strict=True)):
+            if a != b:
+                return f"{key}[{k}]: trained with {quote(a)}, here {quote(b)}"
+    return f"{key}: trained with {quote(saved)}, here {quote(actual)}"
+
+
+def check_interface(expected: Mapping[str, Any], net: Any, what: str = "policy") -> None:
+    """Refuse to run a policy built for ``expected`` (a :func:`network_interface`) on another network.
+
+    Raises:
+        CheckpointError: naming the first differing field (agents, roles, edges, max_order).
+    """
+    actual = network_interface(net)
+    for key in ("agents", "roles", "edges", "max_order"):
+        if key in expected and list(expected[key]) != actual[key]:
+            raise CheckpointError(
+                f"{what}: built for another network (scenario {quote(net.name)} here): "
+                f"{_mismatch(key, list(expected[key]), actual[key])}"
+            )
+
+
+# --------------------------------------------------------------------------------------------------
+# Stable-Baselines3: load a PPO zip without unpickling anything
+_SB3_MAX_DATA = 16 << 20  # the zip's "data" JSON entry

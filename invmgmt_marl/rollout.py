@@ -21,6 +21,7 @@ from invmgmt_marl.sim import (
 from invmgmt_marl.sim.ledger import edge_row, node_row
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
+from invmgmt_marl.validation import check_demand, check_orders
 
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.policies.base import Policy
@@ -89,7 +90,8 @@ def rollout(
     rng = np.random.default_rng(seed)
     if demand is None:
         demand = sample_network_demand(net, rng, episodes, net.periods)
-    demand = np.asarray(demand, dtype=np.float64)
+    # (B, >= T, S) finite and non-negative, checked once
+    demand = check_demand(demand, periods=net.periods, n_stores=net.n_stores, batched=True, allow_longer=True)
     batch = demand.shape[0]
     if supply is None:
         supply = sample_supply(net, rng, batch, net.periods)
@@ -105,6 +107,7 @@ def rollout(
         reset(net, batch, rng)
     for t in range(net.periods):
         orders = np.clip(np.asarray(policy(net, state, rng), dtype=np.float64), 0.0, net.max_order)
+        check_orders(net, orders)  # a policy's NaN survives the clip: refuse it, naming the edge
         state, ledger = step(net, state, orders, demand[:, t], None if supply is None else supply.at(t))
         k = t if keep == "all" else 0
         nodes[k] += ledger.nodes

@@ -8,7 +8,6 @@ simulator, and the mean cost per agent-period is recorded next to the training r
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from invmgmt_marl._io import atomic_write_json
 from invmgmt_marl.adapters import require
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.env import InventoryParallelEnv
@@ -54,7 +54,7 @@ class TrainResult:
                 return [clean(x) for x in v]
             return v
 
-        Path(path).write_text(json.dumps(clean(self.__dict__), indent=2, default=str))
+        atomic_write_json(path, clean(self.__dict__), default=str)
 
 
 def evaluation_demand(env: InventoryParallelEnv, episodes: int, seed: int) -> np.ndarray:
@@ -221,13 +221,13 @@ def _train_rllib(job: _Job) -> None:
             )
             if keep_best and outdir is not None and _is_best(result):
                 algo.save_to_path(str(outdir / "best"))
-                save_metadata(outdir / "best", config.env_config, groups)
+                save_metadata(outdir / "best", config.env_config, groups, env=env)
             if deadline is not None and time.perf_counter() > deadline:
                 break
         if outdir is not None:
             ckpt = outdir / "checkpoint"
             algo.save_to_path(str(ckpt))
-            save_metadata(ckpt, config.env_config, groups)
+            save_metadata(ckpt, config.env_config, groups, env=env)
             result.checkpoint = str(ckpt)
     finally:
         algo.stop()
@@ -280,20 +280,31 @@ def _train_sb3(job: _Job) -> None:
             progress,
         )
         if keep_best and outdir is not None and _is_best(result):
-            _save_sb3(model, outdir / "best" / "sb3_ppo.zip", scenario, env_kwargs, high is not None)
+            _save_sb3(model, outdir / "best" / "sb3_ppo.zip", scenario, env_kwargs, high is not None, env)
         if deadline is not None and time.perf_counter() > deadline:
             break
     if outdir is not None:
         result.checkpoint = str(
-            _save_sb3(model, outdir / "sb3_ppo.zip", scenario, env_kwargs, high is not None)
+            _save_sb3(model, outdir / "sb3_ppo.zip", scenario, env_kwargs, high is not None, env)
         )
 
 
-def _save_sb3(model: Any, path: Path, scenario: Any, env_kwargs: dict[str, Any], normalized: bool) -> Path:
+def _save_sb3(
+    model: Any,
+    path: Path,
+    scenario: Any,
+    env_kwargs: dict[str, Any],
+    normalized: bool,
+    env: InventoryParallelEnv | None = None,
+) -> Path:
+    from invmgmt_marl.adapters.checkpoint import policy_signature
+
     path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     meta = {"scenario": _scenario_ref(scenario), "env_kwargs": env_kwargs, "normalize_actions": normalized}
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, default=str))
+    if env is not None:  # what load_sb3_policy verifies before using the model
+        meta["signature"] = policy_signature(env)
+    atomic_write_json(path.with_suffix(".json"), meta, default=str)
     return path
 
 

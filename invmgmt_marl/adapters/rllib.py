@@ -18,15 +18,17 @@ and raise ``num_env_runners`` / ``num_learners``. Nothing here distributes work 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from invmgmt_marl._io import atomic_write_json, read_json_or_none
 from invmgmt_marl.adapters import require
+from invmgmt_marl.adapters.checkpoint import check_signature, network_interface, policy_signature
 from invmgmt_marl.env import InventoryParallelEnv
+from invmgmt_marl.errors import CheckpointError
 from invmgmt_marl.policies.agent import ActFn, ObservationPolicy
 from invmgmt_marl.scenario import Scenario, validate_scenario
 
@@ -175,16 +177,23 @@ def ppo_config(
 
 
 def save_metadata(
-    checkpoint_dir: str | Path, env_config: Mapping[str, Any], groups: Mapping[str, list[str]]
+    checkpoint_dir: str | Path,
+    env_config: Mapping[str, Any],
+    groups: Mapping[str, list[str]],
+    env: InventoryParallelEnv | None = None,
 ) -> Path:
-    """Write what :func:`load_rllib_policy` needs next to an RLlib checkpoint."""
+    """Write what :func:`load_rllib_policy` needs next to an RLlib checkpoint: the env config, the
+    module groups and the signature of the env (agents, edges, spaces, scenario fingerprint) that the
+    loader verifies before restoring anything. ``env`` defaults to one built from ``env_config``."""
     path = Path(checkpoint_dir) / METADATA_FILE
     # a scenario is kept as its name or path, or (an in-memory Scenario) as its full mapping
     cfg = {
         k: (str(v) if isinstance(v, Path) else v.to_dict() if isinstance(v, Scenario) else v)
         for k, v in env_config.items()
     }
-    path.write_text(json.dumps({"env_config": cfg, "groups": dict(groups)}, indent=2, default=str))
+    env = env if env is not None else InventoryParallelEnv(**dict(env_config))
+    meta = {"env_config": cfg, "groups": dict(groups), "signature": policy_signature(env)}
+    atomic_write_json(path, meta, default=str)
     return path
 
 
@@ -222,22 +231,37 @@ def load_rllib_policy(
 ) -> ObservationPolicy:
     """A deterministic :class:`ObservationPolicy` from an RLlib checkpoint (no Ray cluster needed).
 
+    **Load only checkpoints you trust**: RLlib restores modules by unpickling
+    (``class_and_ctor_args.pkl``, ``state.pkl``), and unpickling a crafted file runs code; RLlib 2.60
+    offers no pickle-free restore of a module. What this loader does first: it reads the JSON metadata,
+    builds the env and compares the recorded signature (agents, roles, edges, order bounds, spaces)
+    with it, and refuses a mismatch with :class:`~invmgmt_marl.errors.CheckpointError` *before* any
+    pickle is opened (a checkpoint of another scenario otherwise runs with the agents it does not
+    cover ordering 0).
+
     ``env_config`` and ``groups`` default to the metadata saved by :func:`save_metadata`
     (``invmgmt-marl train`` writes it); give them for other checkpoints.
     """
     multi = require("ray.rllib.core.rl_module.multi_rl_module", "rllib")
     ckpt = Path(checkpoint_dir).resolve()  # RLlib (pyarrow) needs absolute paths
-    meta_path = ckpt / METADATA_FILE
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        env_config = {**meta["env_config"], **env_config}
-        groups = groups if groups is not None else meta["groups"]
+    meta = read_json_or_none(ckpt / METADATA_FILE, "checkpoint metadata") or {}
+    if meta:
+        env_config = {**meta.get("env_config", {}), **env_config}
+        groups = groups if groups is not None else meta.get("groups")
     if groups is None:
         raise ValueError(f"groups: no {METADATA_FILE} in {ckpt}; pass groups={{module_id: [agents]}}")
     if isinstance(env_config.get("scenario"), dict):
         env_config = {**env_config, "scenario": validate_scenario(env_config["scenario"])}
-    module = multi.MultiRLModule.from_checkpoint(str(_module_dir(ckpt)))
     template = InventoryParallelEnv(**env_config)
+    check_signature(meta.get("signature"), policy_signature(template), str(ckpt))  # before unpickling
+    unknown = sorted({a for members in groups.values() for a in members} - set(template.possible_agents))
+    uncovered = sorted(set(template.possible_agents) - {a for members in groups.values() for a in members})
+    if unknown or uncovered:
+        raise CheckpointError(
+            f"{ckpt}: its module groups do not cover this env's agents exactly: "
+            + (f"unknown {unknown}" if unknown else f"no module for {uncovered}")
+        )
+    module = multi.MultiRLModule.from_checkpoint(str(_module_dir(ckpt)))
     spaces = {gid: template.action_space(members[0]) for gid, members in groups.items()}
     act = module_act_fn(lambda gid: module[gid], spaces)
 
@@ -248,4 +272,5 @@ def load_rllib_policy(
         view=template.interface.view,
         shared_spaces=bool(env_config.get("shared_spaces", False)),
         obs_scale=template.interface.scale,
+        network=network_interface(template.net),
     )

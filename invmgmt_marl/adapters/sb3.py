@@ -14,7 +14,6 @@ All episodes end together (fixed horizon); on the last period every slot reports
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,14 @@ import numpy as np
 from gymnasium import spaces as gym_spaces
 from numpy.typing import NDArray
 
+from invmgmt_marl._io import read_json_or_none
 from invmgmt_marl.adapters import require
+from invmgmt_marl.adapters.checkpoint import (
+    check_signature,
+    network_interface,
+    policy_signature,
+    safe_sb3_load,
+)
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.policies.agent import ObservationPolicy
@@ -32,6 +38,7 @@ from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, step
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
+from invmgmt_marl.validation import check_inputs
 
 __all__ = ["NativeVecEnv", "make_native_vec_env", "load_sb3_policy"]
 
@@ -113,6 +120,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[name-defined]
             acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
         orders, _ = self.interface.decode_batch(acts)
         t = self._state.t
+        check_inputs(self.net, orders, self._demand[:, t])  # actions come from outside: no NaN orders
         shock = None if self._supply is None else self._supply.at(t)
         self._state, ledger = step(self.net, self._state, orders, self._demand[:, t], shock)
         r = compute_rewards(self.net, ledger)
@@ -172,16 +180,28 @@ def make_native_vec_env(
     return NativeVecEnv(scenario, num_episodes=num_episodes, seed=seed, **kw)
 
 
-def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
+def load_sb3_policy(path: str | Path, trusted: bool = False, **env_kwargs: Any) -> ObservationPolicy:
     """A deterministic shared :class:`ObservationPolicy` from a saved Stable-Baselines3 PPO model.
 
+    **Load only checkpoints you trust**: an SB3 zip is a pickle-based format. Here nothing in it is
+    unpickled unless ``trusted=True``: its pickled entries are rebuilt from the env (spaces, the MLP
+    policy class) and the weights are read with ``torch.load(weights_only=True)``
+    (:func:`~invmgmt_marl.adapters.checkpoint.safe_sb3_load`).
+
     Reads the ``.json`` that ``invmgmt-marl train --backend sb3`` writes beside the ``.zip`` (scenario,
-    env keywords, action normalisation); keywords given here override it.
+    env keywords, action normalisation, signature); keywords given here override it. The signature is
+    checked *before* the zip is opened: a model trained on other agents, edges or spaces raises
+    :class:`~invmgmt_marl.errors.CheckpointError` naming the mismatch.
+
+    Args:
+        path: the ``.zip``.
+        trusted: let SB3 unpickle the zip as it is (for models with custom policy classes).
+        **env_kwargs: env keywords overriding the metadata (e.g. ``scenario=`` to evaluate elsewhere).
     """
     sb3 = require("stable_baselines3", "sb3")
     model_path = Path(path)
     meta_path = model_path.with_suffix(".json")
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta = read_json_or_none(meta_path, "checkpoint metadata") or {}
     ref = meta.get("scenario", "serial")
     scenario = validate_scenario(ref) if isinstance(ref, dict) else ref
     kwargs = {
@@ -190,7 +210,8 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
         **{k: v for k, v in env_kwargs.items() if k != "normalize_actions"},
     }
     template = InventoryParallelEnv(shared_spaces=True, **kwargs)
-    model = sb3.PPO.load(model_path, device="cpu")
+    signature = policy_signature(template)
+    check_signature(meta.get("signature"), signature, str(model_path))  # before anything is unpickled
     agent = template.possible_agents[0]
     normalized = env_kwargs.pop("normalize_actions", None)
     if normalized is None:
@@ -202,6 +223,10 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
             )
         normalized = bool(meta.get("normalize_actions", False))
     high = template.action_space(agent).high.astype(np.float64) if normalized else None  # type: ignore[attr-defined]
+    space = template.action_space(agent)
+    if normalized:
+        space = gym_spaces.Box(-1.0, 1.0, shape=space.shape, dtype=np.float32)
+    model = safe_sb3_load(sb3, model_path, template.observation_space(agent), space, trusted=trusted)
 
     def act(gid: str, obs: NDArray[np.float32]) -> NDArray[Any]:
         a = model.predict(obs, deterministic=True)[0]
@@ -214,4 +239,5 @@ def load_sb3_policy(path: str | Path, **env_kwargs: Any) -> ObservationPolicy:
         action_type=template.interface.action_type,
         view=template.interface.view,
         obs_scale=template.interface.scale,
+        network=network_interface(template.net),
     )

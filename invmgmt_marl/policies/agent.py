@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.interface import AgentInterface
+from invmgmt_marl.interface import AgentInterface, check_interface
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -40,6 +40,10 @@ class ObservationPolicy:
         shared_spaces: whether the observations carry the role one-hot and actions are padded
             (as ``parallel_env(shared_spaces=True)``).
         obs_scale: observation scale; default: the scenario's.
+        network: the :func:`~invmgmt_marl.interface.network_interface` the policy was trained for
+            (the checkpoint loaders set it); running on a network with other agents, roles, edges or
+            order bounds then raises :class:`~invmgmt_marl.errors.CheckpointError` instead of leaving
+            uncovered agents at 0 or at the clip.
     """
 
     def __init__(
@@ -50,6 +54,7 @@ class ObservationPolicy:
         view: str | None = None,
         shared_spaces: bool = False,
         obs_scale: float | None = None,
+        network: Mapping[str, Any] | None = None,
     ) -> None:
         self.act = act
         self.groups = dict(groups) if groups is not None else None
@@ -57,11 +62,14 @@ class ObservationPolicy:
         self.view = view
         self.shared_spaces = shared_spaces
         self.obs_scale = obs_scale
+        self.network = dict(network) if network is not None else None
         self._interface: AgentInterface | None = None
 
     def interface(self, net: Network) -> AgentInterface:
         """The :class:`~invmgmt_marl.interface.AgentInterface` this policy sees ``net`` through."""
         if self._interface is None or self._interface.net is not net:
+            if self.network is not None:
+                check_interface(self.network, net, "ObservationPolicy")
             self._interface = AgentInterface(
                 net,
                 action_type=self.action_type,

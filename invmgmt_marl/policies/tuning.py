@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl._io import atomic_write_json, child_path, read_json_or_none
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.objective import Objective, check_objective
 from invmgmt_marl.policies.base import (
@@ -170,6 +171,7 @@ def _code_fingerprint() -> str:
 def _cache_key(
     net: Network, kind: str, episodes: int, seed: int, objective: str, options: dict[str, Any]
 ) -> str:
+    # the scenario's fingerprint covers its mapping and the content of the files it reads (CSV demand)
     blob = json.dumps(
         [net.fingerprint, kind, episodes, seed, objective, options, _code_fingerprint()],
         sort_keys=True,
@@ -205,10 +207,15 @@ def tune(
     if kind not in TUNABLE:
         raise ValueError(f"kind: unknown policy family {kind!r}; tunable: {sorted(TUNABLE)}")
     objective = check_objective(objective)
-    path = cache_dir() / f"{net.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
-    if cache and path.exists():
-        logger.info("tuned parameters from cache %s", path)
-        return TuneResult(**json.loads(path.read_text()))
+    # the scenario name is a validated slug; child_path refuses anything that would leave the cache folder
+    path = child_path(
+        cache_dir(), f"{net.name}-{kind}-{_cache_key(net, kind, episodes, seed, objective, options)}.json"
+    )
+    if cache:
+        cached = _read_cached(path)
+        if cached is not None:
+            logger.info("tuned parameters from cache %s", path)
+            return cached
     spec = TUNABLE[kind]
     demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
     theta = np.asarray(spec.initial(net, options), dtype=np.float64)
@@ -249,9 +256,30 @@ def tune(
         options=dict(options),
     )
     if cache:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(result), indent=2))
+        atomic_write_json(path, asdict(result))  # a kill mid-write leaves the old entry or none
     return result
+
+
+def _read_cached(path: Path) -> TuneResult | None:
+    """A cached result, or ``None`` (with a logged warning) for a missing, corrupt or foreign entry."""
+    data = read_json_or_none(path, "tuning cache entry")
+    if data is None:
+        return None
+    try:
+        res = TuneResult(**data)  # TypeError for missing or unknown fields
+        ok = (
+            res.kind in TUNABLE
+            and isinstance(res.vector, list)
+            and all(isinstance(v, (int, float)) and np.isfinite(v) for v in res.vector)
+            and isinstance(res.params, dict)
+            and len(res.params) == len(res.vector)
+        )
+    except TypeError:
+        ok = False
+    if not ok:
+        logger.warning("ignoring corrupt tuning cache entry %s: not a tuning result; tuning again", path)
+        return None
+    return res
 
 
 def build_tuned(net: Network, result: TuneResult | dict[str, Any]) -> Policy:

@@ -4,12 +4,12 @@ as ``invmgmt_marl/scenarios``); any path to a YAML file works too."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from invmgmt_marl._io import load_yaml_file
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.scenario.schema import Scenario, validate_scenario
 
@@ -31,11 +31,9 @@ def list_scenarios() -> list[str]:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
-    except yaml.YAMLError as err:
-        raise ScenarioError(f"{path}: not valid YAML: {err}") from None
+    """The file's YAML under the package's limits (size, depth, aliases, duplicate keys): see
+    :func:`invmgmt_marl._io.load_yaml_file`."""
+    return load_yaml_file(path, error=ScenarioError)
 
 
 # keyword -> (path into the scenario mapping)
@@ -112,6 +110,6 @@ def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: A
             )
         p = cand
     data = _read_yaml(p)
-    if isinstance(data, dict):
-        data.setdefault("name", p.stem)
+    if isinstance(data, dict):  # default name: the file's stem, made a safe slug (it enters file names)
+        data.setdefault("name", re.sub(r"[^A-Za-z0-9_.\-]", "_", p.stem).lstrip(".")[:100] or "scenario")
     return apply_overrides(validate_scenario(data, source=str(p), base_dir=p.resolve().parent), **overrides)

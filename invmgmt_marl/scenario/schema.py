@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from invmgmt_marl.errors import ScenarioError
+from invmgmt_marl.errors import ScenarioError, quote
 from invmgmt_marl.registry import ACTION_TYPES, DEMAND_PROCESSES, REWARD_SCHEMES, VIEWS, RegistryError
 from invmgmt_marl.scenario.correlation import correlation_matrix
 
@@ -48,11 +48,29 @@ EXTERNAL = "external"
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
 
+#: the longest line of a ScenarioError message (one per invalid field)
+MESSAGE_LIMIT = 500
+#: every number in a scenario lies in [-MAX_MAGNITUDE, MAX_MAGNITUDE] (and is finite: the models below
+#: forbid inf / nan); 1e12 still allows "practically unbounded" capacities like 1e10
+MAX_MAGNITUDE = 1e12
+#: the longest episode, and the longest lead time (plus stochastic extra periods): state and demand
+#: arrays grow with them, so absurd values are refused before anything is allocated
+MAX_PERIODS = 100_000
+MAX_LEAD_TIME = 1_000
+#: most actions of one agent's Discrete space (or of one edge's MultiDiscrete component); the action
+#: codec keeps a (actions, edges) table, 48 MB at this size with 3 edges. The suite's divergent
+#: scenario with discrete actions has 101**3 = 1,030,301 for warehouse_0, so the cap sits above it.
+MAX_DISCRETE_ACTIONS = 2_000_000
+
 
 class FrozenModel(BaseModel):
-    """The package's one pydantic base: immutable, unknown keys rejected, fields by name or alias."""
+    """The package's one pydantic base: immutable, unknown keys rejected, fields by name or alias.
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    ``allow_inf_nan=False``: every float field of every model (and the containers in them) refuses
+    ``.inf`` / ``.nan``, by one setting rather than field by field.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 _Frozen = FrozenModel
@@ -149,8 +167,10 @@ class DemandSpec(_Frozen):
         if "params" in data and isinstance(data["params"], BaseModel):
             return data
         proc = data.get("process")
-        if proc not in DEMAND_PROCESSES:
-            raise ValueError(f"process: unknown demand process {proc!r}; known: {list(DEMAND_PROCESSES)}")
+        if not isinstance(proc, str) or proc not in DEMAND_PROCESSES:  # (a list is unhashable: TypeError)
+            raise ValueError(
+                f"process: unknown demand process {quote(proc)}; known: {list(DEMAND_PROCESSES)}"
+            )
         common = {k: v for k, v in data.items() if k in _DEMAND_COMMON}
         own = {k: v for k, v in data.items() if k not in _DEMAND_COMMON}
         common["params"] = DEMAND_PROCESSES.get(str(proc)).params.model_validate(own, context=info.context)
@@ -248,7 +268,7 @@ class EdgeSpec(_Frozen):
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")
-    lead_time: Annotated[int, Field(ge=1)]
+    lead_time: Annotated[int, Field(ge=1, le=MAX_LEAD_TIME)]
     unit_cost: NonNeg = 0.0
     fixed_cost: NonNeg = 0.0
     capacity: Pos | None = None
@@ -258,7 +278,8 @@ class EdgeSpec(_Frozen):
     initial_backlog: NonNeg = 0.0
     initial_order: NonNeg = 0.0  # order placed "in period -1": only observations at reset see it
     label: str | None = None
-    lead_time_extra: list[Fraction] | None = None  # P(0, 1, ..., K extra periods of lead time)
+    # P(0, 1, ..., K extra periods of lead time)
+    lead_time_extra: Annotated[list[Fraction], Field(max_length=MAX_LEAD_TIME)] | None = None
     reliability: Reliability | None = None
     transit_loss: TransitLoss | None = None
     unit_cost_tiers: list[tuple[NonNeg, NonNeg]] | None = None  # [[min_qty, unit_cost], ...], all-units
@@ -334,7 +355,7 @@ class Scenario(_Frozen):
 
     name: str = "custom"
     description: str = ""
-    periods: Annotated[int, Field(ge=1)]
+    periods: Annotated[int, Field(ge=1, le=MAX_PERIODS)]
     nodes: Annotated[list[NodeSpec], Field(min_length=1)]
     edges: Annotated[list[EdgeSpec], Field(min_length=1)]
     actions: ActionSpec = Field(default_factory=ActionSpec)
@@ -343,6 +364,19 @@ class Scenario(_Frozen):
     # customer demand correlated across stores by a Gaussian copula: one rho for every pair, or an
     # (S, S) matrix over the stores in node order (docs/demand.md)
     demand_correlation: Annotated[float, Field(allow_inf_nan=False)] | list[list[float]] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        # the name becomes part of file names (tuning cache, default output folders): a safe slug only
+        from invmgmt_marl._io import SAFE_NAME
+
+        if SAFE_NAME.fullmatch(name) is None:
+            raise ValueError(
+                "must be a name of letters, digits, '_', '-' or '.' (at most 100 characters, not "
+                f"starting with '.'), since it is used in file names; got {quote(name)}"
+            )
+        return name
 
     @field_validator("reward")
     @classmethod
@@ -388,6 +422,38 @@ class Scenario(_Frozen):
                     raise ValueError(
                         f"nodes[{i}] ({names[i]}).demand.process: demand_correlation needs a process with an "
                         f"inverse CDF ({', '.join(have)}), got {d.process!r}"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> Scenario:
+        """Numbers within +-MAX_MAGNITUDE, and action spaces and lead times of a sane size (before any
+        array is allocated)."""
+        where, value = _first_huge(self.to_dict(), "")
+        if where:
+            raise ValueError(f"{where}: must lie within +-{MAX_MAGNITUDE:g}, got {quote(value)}")
+        for j, e in enumerate(self.edges):
+            total = e.lead_time + (len(e.lead_time_extra) - 1 if e.lead_time_extra else 0)
+            if total > MAX_LEAD_TIME:
+                raise ValueError(
+                    f"edges[{j}].lead_time_extra: lead_time plus extra periods must be <= {MAX_LEAD_TIME}, "
+                    f"got {total}"
+                )
+        if self.actions.type == "box":
+            return self
+        for a in self.agents:
+            size = 1.0
+            for j, e in enumerate(self.edges):
+                if e.target != a:
+                    continue
+                mo = e.max_order if e.max_order is not None else self.actions.max_order
+                field = f"edges[{j}].max_order" if e.max_order is not None else "actions.max_order"
+                size = size * (mo + 1) if self.actions.type == "discrete" else mo + 1
+                if size > MAX_DISCRETE_ACTIONS:
+                    what = "Discrete space" if self.actions.type == "discrete" else "MultiDiscrete component"
+                    raise ValueError(
+                        f"{field}: {a}'s {what} would have {size:g} actions, more than "
+                        f"{MAX_DISCRETE_ACTIONS}; lower max_order or use box actions, got {mo:g}"
                     )
         return self
 
@@ -542,6 +608,26 @@ class Scenario(_Frozen):
         return d
 
 
+def _first_huge(value: Any, where: str) -> tuple[str, Any]:
+    """The path and value of the first number in a dumped scenario outside +-MAX_MAGNITUDE
+    (``("", None)`` if none)."""
+    if isinstance(value, bool):
+        return "", None
+    if isinstance(value, (int, float)):
+        return (where, value) if not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE else ("", None)
+    if isinstance(value, Mapping):
+        items: Any = ((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{where}[{k}]", v) for k, v in enumerate(value))
+    else:
+        return "", None
+    for w, v in items:
+        found = _first_huge(v, w)
+        if found[0]:
+            return found
+    return "", None
+
+
 def _check_reward(where: str, scheme: str, weights: dict[str, float]) -> None:
     try:
         known = REWARD_SCHEMES.get(scheme).weights
@@ -574,13 +660,17 @@ def _format_error(err: ValidationError) -> str:
             if msg.startswith(prefix):
                 msg = msg[len(prefix) :]
         if e["type"] == "extra_forbidden":
-            lines.append(f"{loc}: unknown key (got value {e['input']!r})")
+            line = f"{loc}: unknown key (got value {quote(e['input'])})"
         elif e["type"] == "missing":
-            lines.append(f"{loc}: required field is missing")
+            line = f"{loc}: required field is missing"
         elif e["type"] in ("value_error", "assertion_error"):
-            lines.append(f"{loc}: {msg}" if loc else msg)
+            line = f"{loc}: {msg}" if loc else msg
         else:
-            lines.append(f"{loc}: {msg}, got {e['input']!r}")
+            line = f"{loc}: {msg}, got {quote(e['input'])}"
+        # validator messages may embed user values too: no line grows past MESSAGE_LIMIT characters
+        lines.append(line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 15] + " ...[truncated]")
+    if len(lines) > 10:
+        lines = [*lines[:10], f"... and {len(lines) - 10} more"]
     return "; ".join(lines)
 
 

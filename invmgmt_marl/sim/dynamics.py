@@ -106,14 +106,22 @@ def step(
     Args:
         net: the compiled network (static).
         state: the state at the start of period ``state.t``.
-        orders: ``(B, E)`` non-negative order quantities on every edge (already clipped to bounds).
-        demand: ``(B, S)`` non-negative customer demand at every store for this period (before
-            goodwill, which the simulator applies itself).
+        orders: ``(B, E)`` finite, non-negative order quantities on every edge (already clipped to
+            ``[0, net.max_order]``).
+        demand: ``(B, S)`` finite, non-negative customer demand at every store for this period
+            (before goodwill, which the simulator applies itself).
         supply: this period's supply randomness (:func:`~invmgmt_marl.sim.supply.sample_supply`),
             required when the network has stochastic lead times, unreliable suppliers or transit loss.
 
     Returns:
         ``(next_state, ledger)``; neither input is modified.
+
+    Contract: ``step`` does not check ``orders`` and ``demand`` (it is the hot path). NaN, infinite
+    or negative values are not refused here: they propagate into the state and the ledger and break
+    unit conservation (a negative order ships negative units). Whoever takes inputs from outside
+    calls :func:`invmgmt_marl.validation.check_inputs` first (the env, :func:`~invmgmt_marl.rollout.rollout`
+    and the Stable-Baselines3 VecEnv do); it raises ``InvalidActionError`` / ``ValueError`` naming the
+    first bad entry and costs two reductions per array.
     """
     t = state.t
     batch = orders.shape[0]
