@@ -180,6 +180,24 @@ def _echelon_from_local(local_holding: Sequence[float] | F64) -> F64:
     return h - np.r_[h[1:], 0.0]
 
 
+def _holding(
+    echelon_holding: Sequence[float] | F64 | None,
+    local_holding: Sequence[float] | F64 | None,
+    lead_times: Sequence[int],
+    stockout_cost: float,
+) -> F64:
+    """Echelon holding costs from exactly one of the two forms, with the stage inputs checked."""
+    if (echelon_holding is None) == (local_holding is None):
+        raise ValueError("echelon_holding / local_holding: give exactly one of them")
+    h = (
+        np.asarray(echelon_holding, dtype=np.float64)
+        if echelon_holding is not None
+        else _echelon_from_local(local_holding)  # type: ignore[arg-type]
+    )
+    _check_stages(h, lead_times, stockout_cost)
+    return h
+
+
 def solve_serial(
     lead_times: Sequence[int],
     stockout_cost: float,
@@ -203,14 +221,7 @@ def solve_serial(
     Raises:
         ValueError: inconsistent or invalid inputs (naming the argument).
     """
-    if (echelon_holding is None) == (local_holding is None):
-        raise ValueError("echelon_holding / local_holding: give exactly one of them")
-    h = (
-        np.asarray(echelon_holding, dtype=np.float64)
-        if echelon_holding is not None
-        else _echelon_from_local(local_holding)  # type: ignore[arg-type]
-    )
-    _check_stages(h, lead_times, stockout_cost)
+    h = _holding(echelon_holding, local_holding, lead_times, stockout_cost)
     n = len(h)
     lams = [int(x) for x in lead_times]
     h_local1 = float(h.sum())
@@ -260,14 +271,7 @@ def serial_cost(
 ) -> float:
     """Expected cost per period of given echelon base-stock ``levels`` (on the demand grid) in the model
     of the module docstring: the same recursion with ``S_j`` fixed instead of minimised."""
-    if (echelon_holding is None) == (local_holding is None):
-        raise ValueError("echelon_holding / local_holding: give exactly one of them")
-    h = (
-        np.asarray(echelon_holding, dtype=np.float64)
-        if echelon_holding is not None
-        else _echelon_from_local(local_holding)  # type: ignore[arg-type]
-    )
-    _check_stages(h, lead_times, stockout_cost)
+    h = _holding(echelon_holding, local_holding, lead_times, stockout_cost)
     n = len(h)
     s_idx = np.rint(np.asarray(levels, dtype=np.float64) / demand.step).astype(np.int64)
     if s_idx.shape != (n,):
