@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from invmgmt_marl._io import atomic_write_json, check_name, child_path, load_yaml_file, read_json_or_none
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.objective import Objective
 from invmgmt_marl.scenario import Scenario, apply_overrides, load_scenario
-from invmgmt_marl.scenario.schema import _format_error
+from invmgmt_marl.scenario.schema import FrozenModel, _format_error
 
 __all__ = [
     "AblationError",
@@ -58,8 +58,7 @@ class AblationError(ValueError):
     """A grid file is invalid; the message names the field and the value."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = FrozenModel  # grid files: immutable, unknown keys rejected, no .inf / .nan
 
 
 class Budget(_Model):
