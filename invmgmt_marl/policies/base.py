@@ -378,6 +378,30 @@ POLICIES: dict[str, Callable[..., Policy]] = {
 }
 
 
+def _rolling(planner: str) -> Callable[..., Policy]:
+    """Builder of :class:`invmgmt_marl.policies.rolling.RollingHorizonPolicy` with ``planner`` (lazy
+    import: the rolling module imports this one)."""
+
+    def build(net: Network, **kw: Any) -> Policy:
+        from invmgmt_marl.policies.rolling import RollingHorizonPolicy
+
+        return RollingHorizonPolicy(**{"planner": planner, **kw})
+
+    return build
+
+
+POLICIES.update(
+    {
+        "rolling": _rolling("wagner_whitin"),  # any planner via planner=...
+        "rolling_ww": _rolling("wagner_whitin"),
+        "rolling_silver_meal": _rolling("silver_meal"),
+        "rolling_luc": _rolling("least_unit_cost"),
+        "rolling_ppb": _rolling("part_period_balancing"),
+        "rolling_ga": _rolling("genetic_algorithm"),
+    }
+)
+
+
 def make_policy(name: str, net: Network, **kwargs: Any) -> Policy:
     """Build a registered policy by name for ``net`` (untuned defaults where parameters are omitted)."""
     if name not in POLICIES:
