@@ -26,6 +26,7 @@ from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import Scenario, load_scenario
 from invmgmt_marl.sim import NODE_FIELDS, initial_state, step
 from invmgmt_marl.sim.ledger import Ledger
+from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 from invmgmt_marl.validation import check_demand
 
@@ -214,6 +215,11 @@ class InventoryParallelEnv(ParallelEnv):
     def state(self) -> NDArray[np.float32]:
         """The centralised state: every node's local features, flattened."""
         return self.interface.state(self._sim_state)[0]
+
+    @property
+    def sim_state(self) -> SimState:
+        """The simulator state after the last step (a batch of one; read only: it is immutable)."""
+        return self._sim_state
 
     @property
     def last_ledger(self) -> Ledger | None:

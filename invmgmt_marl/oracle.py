@@ -58,11 +58,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linprog
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from invmgmt_marl.objective import OBJECTIVES, Objective
 from invmgmt_marl.sim.dynamics import step
@@ -71,10 +72,21 @@ from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import initial_state
 from invmgmt_marl.validation import check_demand
 
-__all__ = ["OracleError", "OracleResult", "perfect_information_bound", "bound_many", "replay_orders"]
+__all__ = [
+    "OracleError",
+    "OracleResult",
+    "perfect_information_bound",
+    "bound_many",
+    "replay_orders",
+    "SETUPS",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+Setups = Literal["auto", "relaxed", "binary"]
+#: how the set-up indicator ``y`` is modelled: ``relaxed`` (LP, ``y in [0, 1]``), ``binary`` (MILP),
+#: ``auto`` (binary when some edge has a fixed cost, else the LP -- they coincide without fixed costs)
+SETUPS: tuple[str, ...] = ("auto", "relaxed", "binary")
 
 #: LP values below this are numerical noise of the solver and are reported as 0
 _NOISE = 1e-9
@@ -107,6 +119,12 @@ class OracleResult:
         order_indicator: ``(T, E)`` relaxed ``y`` in ``[0, 1]`` (zero on edges without a fixed cost).
         solve_seconds: wall time of the HiGHS call.
         status: HiGHS's message for the (optimal) solution.
+        setups: ``"relaxed"`` (the LP) or ``"binary"`` (the MILP) -- what was actually solved (a MILP
+            that found nothing within its time limit falls back to the LP).
+        mip_gap: the MILP's relative gap between its incumbent plan and ``objective`` (``0`` for the LP).
+            With binary set-ups ``objective`` is HiGHS's *dual bound*, a valid bound even when the
+            time limit stopped the search; the plan fields belong to the incumbent, whose cost is
+            ``total_cost``.
     """
 
     objective_name: str
@@ -124,6 +142,8 @@ class OracleResult:
     order_indicator: F64
     solve_seconds: float
     status: str
+    setups: str = "relaxed"
+    mip_gap: float = 0.0
 
     @property
     def total_profit(self) -> float:
@@ -260,12 +280,40 @@ class _LP:
         else:
             self.a_ub, self.b_ub = None, None
 
-    def solve(self, demand: F64) -> OracleResult:
+    def _solve_milp(
+        self, rhs: F64, time_limit: float, mip_rel_gap: float
+    ) -> tuple[F64, float, float, str] | None:
+        """Binary set-ups: ``(x, dual bound, gap, message)``, or ``None`` if HiGHS has no incumbent or
+        no finite dual bound within the time limit."""
+        integrality = np.zeros(self.n_vars)
+        integrality[self.idx["y"].ravel()] = 1.0
+        cons = [LinearConstraint(self.a_eq, rhs, rhs)]
+        if self.a_ub is not None and self.b_ub is not None:
+            cons.append(LinearConstraint(self.a_ub, -np.inf, self.b_ub))
+        res = milp(
+            self.c,
+            constraints=cons,
+            integrality=integrality,
+            bounds=Bounds(self.bounds[:, 0], self.bounds[:, 1]),
+            options={"time_limit": float(time_limit), "mip_rel_gap": float(mip_rel_gap)},
+        )
+        bound = float(getattr(res, "mip_dual_bound", np.nan))
+        if res.x is None or not np.isfinite(bound):
+            return None
+        gap = float(getattr(res, "mip_gap", np.nan))
+        return np.asarray(res.x), bound, gap, str(res.message)
+
+    def solve(
+        self, demand: F64, binary: bool = False, time_limit: float = 10.0, mip_rel_gap: float = 1e-9
+    ) -> OracleResult:
         net = self.net
-        n_e = net.n_edges
         rhs = self.rhs0.copy()
         rhs[self.row_demand] += demand
         t0 = time.perf_counter()
+        mip = self._solve_milp(rhs, time_limit, mip_rel_gap) if binary and self.a_ub is not None else None
+        if mip is not None:
+            seconds = time.perf_counter() - t0
+            return self._result(mip[0], mip[1], seconds, mip[3], "binary", mip[2])
         res = linprog(
             self.c,
             A_ub=self.a_ub,
@@ -281,7 +329,14 @@ class _LP:
                 f"perfect_information_bound: HiGHS did not solve the LP (objective={self.objective!r}, "
                 f"scenario {net.name!r}): status {res.status}: {res.message}"
             )
-        z = np.where(np.abs(res.x) < _NOISE, 0.0, res.x)
+        return self._result(res.x, float(res.fun), seconds, str(res.message), "relaxed", 0.0)
+
+    def _result(
+        self, x: F64, fun: float, seconds: float, message: str, setups: str, gap: float
+    ) -> OracleResult:
+        net = self.net
+        n_e = net.n_edges
+        z = np.where(np.abs(x) < _NOISE, 0.0, x)
         orders, ship, back, lost, on_hand, ind = (z[self.idx[k]] for k in ("q", "x", "b", "l", "I", "y"))
 
         edge_ship = ship[:, :n_e].sum(axis=0)  # (E,)
@@ -305,7 +360,7 @@ class _LP:
             + (self.unit_cost * edge_ship) @ net.edge_from_src
         )
         # the initial pipeline's transit holding is a constant outside the LP's objective
-        fun = float(res.fun) + float(net.transit_holding_cost @ initial_transit)
+        fun = fun + float(net.transit_holding_cost @ initial_transit)
         value = fun if self.objective == "cost" else -fun
         return OracleResult(
             objective_name=self.objective,
@@ -322,7 +377,9 @@ class _LP:
             on_hand=on_hand,
             order_indicator=ind,
             solve_seconds=seconds,
-            status=str(res.message),
+            status=message,
+            setups=setups,
+            mip_gap=gap,
         )
 
 
@@ -331,18 +388,37 @@ def _check_objective(objective: str) -> None:
         raise ValueError(f"objective: must be one of {list(OBJECTIVES)}, got {objective!r}")
 
 
+def _binary(net: Network, setups: str, time_limit: float) -> bool:
+    if setups not in SETUPS:
+        raise ValueError(f"setups: must be one of {list(SETUPS)}, got {setups!r}")
+    if not time_limit > 0:
+        raise ValueError(f"time_limit: must be > 0 seconds, got {time_limit!r}")
+    return setups == "binary" or (setups == "auto" and net.any_fixed_cost)
+
+
 def _check_demand(net: Network, demand: ArrayLike, batched: bool) -> F64:
     return check_demand(demand, periods=net.periods, n_stores=net.n_stores, batched=batched)
 
 
-def perfect_information_bound(net: Network, demand: ArrayLike, objective: Objective = "cost") -> OracleResult:
-    """Solve the perfect-information LP for one demand path.
+def perfect_information_bound(
+    net: Network,
+    demand: ArrayLike,
+    objective: Objective = "cost",
+    setups: Setups = "auto",
+    time_limit: float = 10.0,
+) -> OracleResult:
+    """Solve the perfect-information LP (or, with set-up costs, MILP) for one demand path.
 
     Args:
         net: the compiled network.
         demand: ``(T, S)`` customer demand of every store in every period (``T = net.periods``).
         objective: ``"cost"`` (least total cost over all agents and periods) or ``"profit"`` (most
             total profit: team revenue minus team cost).
+        setups: ``"auto"`` (binary set-ups when some edge has a fixed cost), ``"relaxed"`` (the LP,
+            ``y in [0, 1]``) or ``"binary"``. The MILP's bound is never below the LP's; if HiGHS finds
+            no incumbent (or no finite dual bound) within ``time_limit`` the LP is solved instead
+            (``result.setups`` says which).
+        time_limit: seconds for the MILP.
 
     Returns:
         The optimal plan and its value. ``result.objective`` is a lower bound on the total cost (an
@@ -354,12 +430,18 @@ def perfect_information_bound(net: Network, demand: ArrayLike, objective: Object
         OracleError: HiGHS did not report an optimal solution (the message names its status).
     """
     _check_objective(objective)
+    binary = _binary(net, setups, time_limit)
     d = _check_demand(net, demand, batched=False)
-    return _LP(net, objective).solve(d)
+    return _LP(net, objective).solve(d, binary, time_limit)
 
 
 def bound_many(
-    net: Network, demand: ArrayLike, objective: Objective = "cost", progress: bool = False
+    net: Network,
+    demand: ArrayLike,
+    objective: Objective = "cost",
+    progress: bool = False,
+    setups: Setups = "auto",
+    time_limit: float = 10.0,
 ) -> list[OracleResult]:
     """:func:`perfect_information_bound` for every path of a batch (the LP is built once).
 
@@ -369,6 +451,8 @@ def bound_many(
         objective: ``"cost"`` or ``"profit"``.
         progress: show a transient ``rich`` progress bar (on the terminal; nothing is printed
             otherwise).
+        setups: ``"auto"``, ``"relaxed"`` or ``"binary"`` (see :func:`perfect_information_bound`).
+        time_limit: seconds for each path's MILP.
 
     Returns:
         ``B`` results, in batch order.
@@ -378,17 +462,18 @@ def bound_many(
         OracleError: HiGHS failed on one of the paths.
     """
     _check_objective(objective)
+    binary = _binary(net, setups, time_limit)
     d = _check_demand(net, demand, batched=True)
     lp = _LP(net, objective)
     if not progress:
-        return [lp.solve(d[k]) for k in range(d.shape[0])]
+        return [lp.solve(d[k], binary, time_limit) for k in range(d.shape[0])]
     from rich.progress import Progress
 
     out = []
     with Progress(transient=True) as bar:
         task = bar.add_task(f"LP bounds ({net.name})", total=d.shape[0])
         for k in range(d.shape[0]):
-            out.append(lp.solve(d[k]))
+            out.append(lp.solve(d[k], binary, time_limit))
             bar.advance(task)
     return out
 

@@ -187,5 +187,16 @@ POLICIES: Registry[Any] = Registry(
             "s_S": "_make_s_S",
             "forecast_order_up_to": "_make_forecast",
         },
+    )
+    | _builtins(
+        "invmgmt_marl.policies.rolling",
+        {
+            "rolling": "make_rolling",
+            "rolling_ww": "make_rolling_ww",
+            "rolling_silver_meal": "make_rolling_silver_meal",
+            "rolling_luc": "make_rolling_luc",
+            "rolling_ppb": "make_rolling_ppb",
+            "rolling_ga": "make_rolling_ga",
+        },
     ),
 )
