@@ -354,6 +354,7 @@ def run_ablation(
         title=f"{scenario.name}: reward ablation, {grid.budget.backend} PPO ({grid.budget.policies}), "
         f"{seeds} seed(s)",
         reference=baseline.get("cost_per_agent_period"),
+        order=list(grid.configs),
     )
     return results
 
@@ -478,17 +479,25 @@ def _write_tables(results: Mapping[str, Any], out: Path) -> None:
 
 
 def _plot_curves(
-    records: Mapping[tuple[str, int], Any], path: Path, title: str = "", reference: float | None = None
+    records: Mapping[tuple[str, int], Any],
+    path: Path,
+    title: str = "",
+    reference: float | None = None,
+    order: list[str] | None = None,
 ) -> None:
     """Mean evaluation cost per configuration over iterations (band: min..max over seeds), on a linear
-    axis, with the tuned base-stock policy's test-set cost as a dashed reference line when given."""
+    axis, with the tuned base-stock policy's test-set cost as a dashed reference line when given;
+    configurations in ``order`` (the grid's), the legend beside the axes."""
+    from matplotlib.ticker import MaxNLocator
+
     from invmgmt_marl.plots import new_figure
 
-    fig = new_figure(figsize=(8, 4.8))
+    fig = new_figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.subplots()
-    by_config: dict[str, list[list[float]]] = {}
+    by_config: dict[str, list[list[float]]] = {c: [] for c in order or []}
     for (config, _), rec in sorted(records.items()):
         by_config.setdefault(config, []).append([r["eval_cost_per_agent_period"] for r in rec["curve"]])
+    by_config = {c: curves for c, curves in by_config.items() if curves}
     for config, curves in by_config.items():
         n = min(len(c) for c in curves)
         arr = np.array([c[:n] for c in curves])
@@ -503,7 +512,8 @@ def _plot_curves(
     ax.set_ylabel("evaluation cost per agent-period")
     if title:
         ax.set_title(title, fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.savefig(path, dpi=110)

@@ -349,6 +349,8 @@ def base_stock_reference(
 def plot_curve(result: TrainResult, path: str | Path, reference: float | None = None) -> Path:
     """Save a PNG of the evaluation cost per iteration; ``reference`` (e.g. :func:`base_stock_reference`)
     is drawn as a dashed horizontal line labelled "tuned base-stock"."""
+    from matplotlib.ticker import MaxNLocator
+
     from invmgmt_marl.plots import new_figure
 
     it = [r["iteration"] for r in result.curve]
@@ -360,8 +362,10 @@ def plot_curve(result: TrainResult, path: str | Path, reference: float | None = 
     ax.set_title(f"{result.backend} PPO ({result.policies}) on {result.scenario}")
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color="black", ls="--", lw=1.0, label=f"tuned base-stock ({reference:.2f})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)

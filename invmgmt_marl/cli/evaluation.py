@@ -277,7 +277,7 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
         if args.report is not None:
             written.append(episode_report(net, traj, args.report, episode=args.plot_episode))
     if written:
-        console.print(escape("wrote " + ", ".join(str(p) for p in written)))
+        console.print(escape("wrote " + ", ".join(str(p) for p in written)), soft_wrap=True)
     return 0
 
 

@@ -38,7 +38,7 @@ BACKENDS = ("rllib", "sb3")
 #: the library each backend trains with, besides torch: (module, extra)
 BACKEND_MODULES = {"rllib": ("ray.rllib", "rllib"), "sb3": ("stable_baselines3", "sb3")}
 #: ``ablate --quick``: a smoke run of the whole pipeline in about a minute (not a result to report)
-QUICK = {"seeds": 1, "iterations": 2, "steps_per_iteration": 512, "eval_episodes": 2, "test_episodes": 5}
+QUICK = {"seeds": 1, "iterations": 4, "steps_per_iteration": 1024, "eval_episodes": 4, "test_episodes": 10}
 
 
 def add_train_parser(sub: Any) -> None:
@@ -179,7 +179,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
             lines.insert(1, f"tuned base-stock on the same evaluation paths: {reference:.2f}")
         png = plot_curve(result, os.path.join(args.out, "learning_curve.png"), reference=reference)
         lines[-1] += f" and {png}"
-    console.print(escape("\n".join(lines)))
+    console.print(escape("\n".join(lines)), soft_wrap=True)
     return 0
 
 
@@ -266,6 +266,7 @@ def cmd_ablate(args: argparse.Namespace, console: Console) -> int:
         results = run_ablation(grid, scenario, seeds=seeds, out=out, parallel=args.parallel, progress=advance)
     console.out((out / "results.md").read_text(encoding="utf-8"), highlight=False)
     console.print(
-        escape(f"tables: {out}/results.md, results.csv, results.json; curves: {out}/learning_curves.png")
+        escape(f"tables: {out}/results.md, results.csv, results.json; curves: {out}/learning_curves.png"),
+        soft_wrap=True,
     )
     return 0 if results["rows"] else 1
