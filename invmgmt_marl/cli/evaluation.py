@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from invmgmt_marl.cli._common import (
     PLOTS_INSTALL,
+    TRUST_NOTE,
     HelpFormatter,
     build_policy,
     demand_override,
@@ -97,6 +98,13 @@ def add_parsers(sub: Any) -> None:
     )
     e.add_argument(
         "--tune", action="store_true", help="tune the policy family first on fresh training demand"
+    )
+    e.add_argument(
+        "--checkpoint",
+        metavar="BACKEND:PATH",
+        help="evaluate a policy saved by 'invmgmt-marl train' instead of a baseline: sb3:PATH (the .zip) or "
+        "rllib:PATH (the checkpoint folder); it must have been trained on this scenario's agents and "
+        f"spaces; {TRUST_NOTE}",
     )
     e.add_argument("--train-episodes", type=positive_int, default=64, help=train_help)
     e.add_argument(
@@ -194,6 +202,26 @@ def _check_picture_flags(args: argparse.Namespace) -> None:
         raise ImportError(f"{flag} needs matplotlib: {PLOTS_INSTALL}")
 
 
+CHECKPOINT_BACKENDS = ("sb3", "rllib")
+
+
+def load_checkpoint(spec: str, scenario: str) -> Any:
+    """The policy saved at ``BACKEND:PATH``, checked against ``scenario`` before anything is unpickled
+    (:class:`~invmgmt_marl.errors.CheckpointError` on a mismatch). Load only checkpoints you trust."""
+    backend, sep, path = spec.partition(":")
+    if not sep or backend not in CHECKPOINT_BACKENDS or not path:
+        raise ValueError(f"--checkpoint: expected sb3:PATH or rllib:PATH, got {quote(spec)}")
+    if not Path(path).exists():
+        raise ValueError(f"--checkpoint: no such file or folder {quote(path)}")
+    if backend == "sb3":
+        from invmgmt_marl.adapters.sb3 import load_sb3_policy
+
+        return load_sb3_policy(path, scenario=scenario)
+    from invmgmt_marl.adapters.rllib import load_rllib_policy
+
+    return load_rllib_policy(path, scenario=scenario)
+
+
 def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from invmgmt_marl.evaluate import evaluate, resolve_network
     from invmgmt_marl.oracle import OracleError
@@ -205,6 +233,8 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
         out_folder(args.out)  # a file or an unwritable folder fails now, not after the evaluation
     net = resolve_network(args.scenario, periods=args.periods, demand=demand_override(args.demand_process))
     options = parse_options(args.option)
+    if args.checkpoint is not None and (args.tune or options):
+        raise ValueError("--checkpoint: evaluates a trained policy; --tune and --option are for baselines")
     tuning = None
     if args.tune:
         if args.policy not in TUNABLE:
@@ -231,6 +261,8 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
                 + ", ".join(f"{k} {v:g}" for k, v in tuning.params.items())
             )
         )
+    elif args.checkpoint is not None:
+        policy = load_checkpoint(args.checkpoint, args.scenario)
     else:
         policy = build_policy(args.policy, net, options)
 
