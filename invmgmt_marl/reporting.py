@@ -222,7 +222,8 @@ def summary_table(ev: Evaluation) -> Table:
     from invmgmt_marl.plots import short_policy  # the full policy is in evaluation.json
 
     title = escape(
-        f"{ev.scenario}: {short_policy(ev.policy, 160)} over {ev.episodes} episode(s) of {ev.periods} periods "
+        f"{ev.scenario}: {short_policy(ev.policy, 160)} over {ev.episodes} episode(s) of {ev.periods} "
+        "periods "
         f"(demand: {ev.demand_source})"
     )
     rows = _table_rows(ev)
