@@ -47,6 +47,7 @@ __all__ = [
     "load_grid",
     "run_ablation",
     "trial_key",
+    "with_budget",
 ]
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,37 @@ def load_grid(
         except ScenarioError as err:
             raise AblationError(f"{p}: configs.{cname}.reward: {err}") from None
     return grid, base
+
+
+def with_budget(
+    grid: AblationGrid,
+    budget: Mapping[str, Any] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
+    configs: int | None = None,
+) -> AblationGrid:
+    """The grid with some budget or test-set settings replaced (the command line's budget flags).
+
+    Args:
+        grid: from :func:`load_grid`.
+        budget: fields of the grid's ``budget`` to replace (``iterations``, ``steps_per_iteration``, ...).
+        evaluation: fields of the grid's ``evaluation`` to replace (``episodes``, ``bound``, ...).
+        configs: keep only the first ``configs`` reward configurations (all when None).
+
+    Raises:
+        AblationError: a replaced value is out of range (naming the field and the value).
+
+    Trials of the changed grid have other keys (:func:`trial_key`), so a resumed run never mixes
+    results trained with different budgets.
+    """
+    data = grid.model_dump()
+    data["budget"] = {**data["budget"], **(budget or {})}
+    data["evaluation"] = {**data["evaluation"], **(evaluation or {})}
+    if configs is not None:
+        data["configs"] = dict(list(data["configs"].items())[:configs])
+    try:
+        return AblationGrid.model_validate(data)
+    except ValidationError as err:
+        raise AblationError(f"budget: {_format_error(err)}") from None
 
 
 def trial_key(grid: AblationGrid, scenario: Scenario, config: str, seed: int) -> str:
@@ -315,7 +347,14 @@ def run_ablation(
     results = _aggregate(grid, scenario, seeds, records, baseline)
     _atomic_json(out / "results.json", results)
     _write_tables(results, out)
-    _plot_curves(records, out / "learning_curves.png")
+    _plot_curves(
+        records,
+        out / "learning_curves.png",
+        title=f"{scenario.name}: reward ablation, {grid.budget.backend} PPO ({grid.budget.policies}), "
+        f"{seeds} seed(s)",
+        reference=baseline.get("cost_per_agent_period"),
+        order=list(grid.configs),
+    )
     return results
 
 
@@ -438,14 +477,26 @@ def _write_tables(results: Mapping[str, Any], out: Path) -> None:
     (out / "results.md").write_text(head + "\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _plot_curves(records: Mapping[tuple[str, int], Any], path: Path) -> None:
+def _plot_curves(
+    records: Mapping[tuple[str, int], Any],
+    path: Path,
+    title: str = "",
+    reference: float | None = None,
+    order: list[str] | None = None,
+) -> None:
+    """Mean evaluation cost per configuration over iterations (band: min..max over seeds), on a linear
+    axis, with the tuned base-stock policy's test-set cost as a dashed reference line when given;
+    configurations in ``order`` (the grid's), the legend beside the axes."""
+    from matplotlib.ticker import MaxNLocator
+
     from invmgmt_marl.plots import new_figure
 
-    fig = new_figure(figsize=(8, 4.5))
+    fig = new_figure(figsize=(10, 4.8), layout="constrained")
     ax = fig.subplots()
-    by_config: dict[str, list[list[float]]] = {}
+    by_config: dict[str, list[list[float]]] = {c: [] for c in order or []}
     for (config, _), rec in sorted(records.items()):
         by_config.setdefault(config, []).append([r["eval_cost_per_agent_period"] for r in rec["curve"]])
+    by_config = {c: curves for c, curves in by_config.items() if curves}
     for config, curves in by_config.items():
         n = min(len(c) for c in curves)
         arr = np.array([c[:n] for c in curves])
@@ -453,10 +504,15 @@ def _plot_curves(records: Mapping[tuple[str, int], Any], path: Path) -> None:
         ax.plot(it, arr.mean(axis=0), label=config)
         if len(curves) > 1:
             ax.fill_between(it, arr.min(axis=0), arr.max(axis=0), alpha=0.15)
+    if reference is not None and np.isfinite(reference):
+        label = f"tuned base-stock ({reference:.2f}, on the test set)"
+        ax.axhline(reference, color="black", ls="--", lw=1.0, label=label)
     ax.set_xlabel("iteration")
     ax.set_ylabel("evaluation cost per agent-period")
-    ax.set_yscale("log")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.savefig(path, dpi=110)

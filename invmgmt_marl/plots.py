@@ -10,6 +10,7 @@ paths = save_plots(evaluation, "out/")     # episode.png, bullwhip.png, costs.pn
 from __future__ import annotations
 
 import logging
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "plot_bullwhip",
     "plot_cost_breakdown",
     "save_plots",
+    "short_policy",
 ]
 
 logger = logging.getLogger(__name__)
@@ -141,26 +143,63 @@ def plot_bullwhip(
     return out
 
 
+#: beyond this many agents the cost breakdown puts agents on rows (horizontal bars)
+ROWS_FROM = 12
+
+
+def short_policy(text: str, limit: int = 60) -> str:
+    """A policy's ``repr`` for a title: as it is when short, else its name with ``(...)``."""
+    if len(text) <= limit:
+        return text
+    name = text.split("(", 1)[0]
+    return f"{name[:limit]}(...)"
+
+
 def plot_cost_breakdown(evaluation: Evaluation, path: str | Path) -> Path:
     """Stacked bars per node: mean episode cost by ledger cost field (``COST_FIELDS``; fields that are 0
-    everywhere are left out)."""
+    everywhere are left out).
+
+    Up to :data:`ROWS_FROM` agents the bars stand side by side; beyond, each agent is a row (horizontal
+    bars, the figure grows with the agents) so that 54 agents stay readable. The value axis is set from
+    the tallest stack (stacked bars pin the default margins at their tops, which clipped the tallest
+    bar), the legend sits outside the bars and the title is wrapped, never cut by the figure's edge.
+    """
     agents = list(evaluation.agents)
-    x = np.arange(len(agents))
-    fig = new_figure(figsize=(max(6, 1.3 * len(agents) + 2), 4.5))
+    n = len(agents)
+    x = np.arange(n)
+    rows = n > ROWS_FROM
+    if rows:
+        fig = new_figure(figsize=(9.5, 0.24 * n + 1.6), layout="constrained")
+    else:
+        fig = new_figure(figsize=(max(6.5, 1.1 * n + 3.5), 4.8), layout="constrained")
     ax = fig.subplots()
-    bottom = np.zeros(len(agents))
+    total = np.zeros(n)
     for f, v in evaluation.breakdown.items():
         m = v.mean(axis=0)
         if not np.any(m):
             continue
-        ax.bar(x, m, bottom=bottom, label=f.replace("_", " "))
-        bottom += m
-    ax.set_xticks(x, agents, rotation=20)
-    ax.set_ylabel(f"cost per episode (mean of {evaluation.episodes})")
-    ax.set_title(f"{evaluation.scenario}: cost breakdown, {evaluation.policy}"[:110])
-    ax.legend(fontsize="small")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
+        label = f.replace("_", " ")
+        if rows:
+            ax.barh(x, m, left=total, label=label, height=0.75)
+        else:
+            ax.bar(x, m, bottom=total, label=label)
+        total += m
+    top = float(total.max()) * 1.06 if np.any(total > 0) else 1.0
+    value_label = f"cost per episode (mean of {evaluation.episodes})"
+    if rows:
+        ax.set_yticks(x, agents, fontsize="small")
+        ax.set_ylim(n - 0.5, -0.5)  # the first agent on top
+        ax.set_xlim(0, top)
+        ax.set_xlabel(value_label)
+        ax.grid(axis="x", alpha=0.3)
+    else:
+        ax.set_xticks(x, agents, rotation=20 if n > 4 else 0, ha="right" if n > 4 else "center")
+        ax.set_ylim(0, top)
+        ax.set_ylabel(value_label)
+        ax.grid(axis="y", alpha=0.3)
+    title = f"{evaluation.scenario}: cost breakdown, {short_policy(evaluation.policy)}"
+    ax.set_title("\n".join(textwrap.wrap(title, 70)), fontsize=11)
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     out = Path(path)
     fig.savefig(out, dpi=110)
     return out

@@ -219,8 +219,11 @@ def summary_table(ev: Evaluation) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
+    from invmgmt_marl.plots import short_policy  # the full policy is in evaluation.json
+
     title = escape(
-        f"{ev.scenario}: {ev.policy} over {ev.episodes} episode(s) of {ev.periods} periods "
+        f"{ev.scenario}: {short_policy(ev.policy, 160)} over {ev.episodes} episode(s) of {ev.periods} "
+        "periods "
         f"(demand: {ev.demand_source})"
     )
     rows = _table_rows(ev)

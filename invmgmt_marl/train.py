@@ -24,7 +24,14 @@ from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.policies.agent import ObservationPolicy
 from invmgmt_marl.rollout import rollout
 
-__all__ = ["TrainResult", "train", "evaluation_demand", "cost_per_agent_period", "plot_curve"]
+__all__ = [
+    "TrainResult",
+    "train",
+    "evaluation_demand",
+    "cost_per_agent_period",
+    "plot_curve",
+    "base_stock_reference",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -320,8 +327,30 @@ def _is_best(result: TrainResult) -> bool:
     return costs[-1] <= min(costs)
 
 
-def plot_curve(result: TrainResult, path: str | Path) -> Path:
-    """Save a PNG of the evaluation cost (and training return) per iteration."""
+def base_stock_reference(
+    scenario: Any, eval_episodes: int = 10, seed: int = 0, train_episodes: int = 64, **env_kwargs: Any
+) -> float:
+    """The tuned base-stock policy's cost per agent-period on the evaluation paths ``train`` uses.
+
+    Base-stock levels are tuned on ``train_episodes`` fresh paths (seed 123, the benchmark's training
+    set; cached like ``invmgmt-marl evaluate --tune``) and scored on the same ``eval_episodes`` paths
+    (seed ``seed + 10_000``) as each iteration of :func:`train` with that ``seed``: the horizontal line
+    a learning curve is read against.
+    """
+    from invmgmt_marl.policies import tune
+
+    env = InventoryParallelEnv(scenario, **env_kwargs)
+    tuned = tune(env.net, "base_stock", episodes=train_episodes, seed=123, cache=True)
+    demand = evaluation_demand(env, eval_episodes, seed + 10_000)
+    traj = rollout(env.net, tuned.policy(env.net), demand=demand, keep="sum")
+    return float(traj.cost().sum(axis=1).mean() / (env.net.n_nodes * env.net.periods))
+
+
+def plot_curve(result: TrainResult, path: str | Path, reference: float | None = None) -> Path:
+    """Save a PNG of the evaluation cost per iteration; ``reference`` (e.g. :func:`base_stock_reference`)
+    is drawn as a dashed horizontal line labelled "tuned base-stock"."""
+    from matplotlib.ticker import MaxNLocator
+
     from invmgmt_marl.plots import new_figure
 
     it = [r["iteration"] for r in result.curve]
@@ -331,8 +360,12 @@ def plot_curve(result: TrainResult, path: str | Path) -> Path:
     ax.set_xlabel("iteration")
     ax.set_ylabel("cost per agent-period (deterministic policy)")
     ax.set_title(f"{result.backend} PPO ({result.policies}) on {result.scenario}")
+    if reference is not None and np.isfinite(reference):
+        ax.axhline(reference, color="black", ls="--", lw=1.0, label=f"tuned base-stock ({reference:.2f})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")
     fig.tight_layout()
     out = Path(path)
     fig.savefig(out, dpi=110)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,28 @@ from rich.console import Console
 from rich.markup import escape
 
 from invmgmt_marl.cli._common import (
+    PLOTS_INSTALL,
+    TRUST_NOTE,
     HelpFormatter,
+    build_policy,
     demand_override,
     demand_process_parent,
     episodes_parent,
+    has_module,
+    nonnegative_int,
     objective_parent,
+    out_folder,
     out_parent,
     parse_options,
     periods_parent,
+    positive_int,
     scenario_parent,
     seed_parent,
+    stderr_console,
+    tune_policy,
 )
+from invmgmt_marl.cli._errors import print_note
+from invmgmt_marl.errors import quote
 from invmgmt_marl.metrics import ECHELON_GROUPINGS
 from invmgmt_marl.registry import POLICIES
 
@@ -87,17 +99,42 @@ def add_parsers(sub: Any) -> None:
     e.add_argument(
         "--tune", action="store_true", help="tune the policy family first on fresh training demand"
     )
-    e.add_argument("--train-episodes", type=int, default=64, help=train_help)
     e.add_argument(
-        "--train-seed", type=int, default=123, help="seed of the training paths (not the test seed)"
+        "--checkpoint",
+        metavar="BACKEND:PATH",
+        help="evaluate a policy saved by 'invmgmt-marl train' instead of a baseline: sb3:PATH (the .zip) or "
+        "rllib:PATH (the checkpoint folder); it must have been trained on this scenario's agents and "
+        f"spaces; {TRUST_NOTE}",
+    )
+    e.add_argument("--train-episodes", type=positive_int, default=64, help=train_help)
+    e.add_argument(
+        "--train-seed",
+        type=nonnegative_int,
+        default=123,
+        help="seed of the training paths (not the test seed)",
     )
     src = e.add_mutually_exclusive_group()
     src.add_argument("--demand", help="demand-set folder (ours or Liu et al.'s layout)")
-    src.add_argument("--episodes", type=int, default=20, help="test paths to draw when no --demand is given")
+    src.add_argument(
+        "--episodes", type=positive_int, default=20, help="test paths to draw when no --demand is given"
+    )
     e.add_argument("--by", default="role", choices=ECHELON_GROUPINGS, help="echelon grouping for bullwhip")
     e.add_argument("--no-bound", action="store_true", help="skip the perfect-information bound")
     e.add_argument("--no-plots", action="store_true", help="with --out: write no PNG plots")
-    e.add_argument("--plot-episode", type=int, default=0, help="episode shown in the time-series plots")
+    e.add_argument(
+        "--plot-episode",
+        type=nonnegative_int,
+        default=0,
+        help="episode shown in the time-series plots, the animation and the report",
+    )
+    e.add_argument(
+        "--animate",
+        metavar="PATH",
+        help="also write an animation of that episode, one frame per period: .gif, or .mp4 (needs ffmpeg)",
+    )
+    e.add_argument(
+        "--report", metavar="PATH", help="also write a one-page episode report PNG (diagram and time series)"
+    )
     e.set_defaults(handler=run_evaluate)
 
     b = sub.add_parser(
@@ -114,8 +151,10 @@ def add_parsers(sub: Any) -> None:
             out_parent("docs/benchmark.md", help="markdown file to write"),
         ],
     )
-    b.add_argument("--train-episodes", type=int, default=64, help="training paths of the tuned baselines")
-    b.add_argument("--train-seed", type=int, default=123, help="seed of the training paths")
+    b.add_argument(
+        "--train-episodes", type=positive_int, default=64, help="training paths of the tuned baselines"
+    )
+    b.add_argument("--train-seed", type=nonnegative_int, default=123, help="seed of the training paths")
     b.add_argument("--scenarios", help="comma-separated scenario names (default: shipped, up to 12 agents)")
     b.add_argument("--policies", help="comma-separated baselines (default: all)")
     b.add_argument("--no-bound", action="store_true", help="skip the perfect-information bound")
@@ -143,13 +182,59 @@ def run_demand(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _check_picture_flags(args: argparse.Namespace) -> None:
+    """Fail before any work when ``--animate`` / ``--report`` cannot be written (matplotlib, ffmpeg,
+    file suffix)."""
+    if args.animate is None and args.report is None:
+        return
+    if args.animate is not None:
+        suffix = Path(args.animate).suffix.lower()
+        if suffix not in (".gif", ".mp4"):
+            raise ValueError(f"--animate: expected a .gif or .mp4 file name, got {quote(args.animate)}")
+        if suffix == ".mp4" and shutil.which("ffmpeg") is None:
+            raise ValueError(
+                f"--animate: writing {quote(args.animate)} needs ffmpeg on the PATH; write a .gif instead"
+            )
+    if args.report is not None and Path(args.report).suffix.lower() != ".png":
+        raise ValueError(f"--report: expected a .png file name, got {quote(args.report)}")
+    if not has_module("matplotlib"):
+        flag = "--animate" if args.animate is not None else "--report"
+        raise ImportError(f"{flag} needs matplotlib: {PLOTS_INSTALL}")
+
+
+CHECKPOINT_BACKENDS = ("sb3", "rllib")
+
+
+def load_checkpoint(spec: str, scenario: str) -> Any:
+    """The policy saved at ``BACKEND:PATH``, checked against ``scenario`` before anything is unpickled
+    (:class:`~invmgmt_marl.errors.CheckpointError` on a mismatch). Load only checkpoints you trust."""
+    backend, sep, path = spec.partition(":")
+    if not sep or backend not in CHECKPOINT_BACKENDS or not path:
+        raise ValueError(f"--checkpoint: expected sb3:PATH or rllib:PATH, got {quote(spec)}")
+    if not Path(path).exists():
+        raise ValueError(f"--checkpoint: no such file or folder {quote(path)}")
+    if backend == "sb3":
+        from invmgmt_marl.adapters.sb3 import load_sb3_policy
+
+        return load_sb3_policy(path, scenario=scenario)
+    from invmgmt_marl.adapters.rllib import load_rllib_policy
+
+    return load_rllib_policy(path, scenario=scenario)
+
+
 def run_evaluate(args: argparse.Namespace, console: Console) -> int:
     from invmgmt_marl.evaluate import evaluate, resolve_network
-    from invmgmt_marl.policies import TUNABLE, make_policy, tune
+    from invmgmt_marl.oracle import OracleError
+    from invmgmt_marl.policies import TUNABLE
     from invmgmt_marl.reporting import summary_table, write_evaluation
 
+    _check_picture_flags(args)
+    if args.out is not None:
+        out_folder(args.out)  # a file or an unwritable folder fails now, not after the evaluation
     net = resolve_network(args.scenario, periods=args.periods, demand=demand_override(args.demand_process))
     options = parse_options(args.option)
+    if args.checkpoint is not None and (args.tune or options):
+        raise ValueError("--checkpoint: evaluates a trained policy; --tune and --option are for baselines")
     tuning = None
     if args.tune:
         if args.policy not in TUNABLE:
@@ -158,15 +243,15 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
             raise ValueError(
                 f"--train-seed: must differ from the test --seed ({args.seed}), got {args.train_seed}"
             )
-        tuning = tune(
+        tuning = tune_policy(
             net,
             args.policy,
+            options,
             episodes=args.train_episodes,
             seed=args.train_seed,
             objective=args.objective,
             progress=console.is_terminal,
             cache=True,
-            **options,
         )
         policy = tuning.policy(net)
         console.print(
@@ -176,28 +261,55 @@ def run_evaluate(args: argparse.Namespace, console: Console) -> int:
                 + ", ".join(f"{k} {v:g}" for k, v in tuning.params.items())
             )
         )
+    elif args.checkpoint is not None:
+        policy = load_checkpoint(args.checkpoint, args.scenario)
     else:
-        policy = make_policy(args.policy, net, **options)
-    with console.status(escape(f"evaluating {policy!r} on {net.name}")):
-        ev = evaluate(
+        policy = build_policy(args.policy, net, options)
+
+    def run(bound: bool) -> Any:
+        return evaluate(
             policy,
             net,
             demand=args.demand,
             episodes=args.episodes,
             seed=args.seed,
-            bound=not args.no_bound,
+            bound=bound,
             objective=args.objective,
             by=args.by,
             progress=False,
         )
-    console.print(summary_table(ev))
-    if args.out:
-        written = write_evaluation(ev, args.out, None if tuning is None else {"tuning": asdict(tuning)})
-        if not args.no_plots:
-            from invmgmt_marl.plots import save_plots
 
-            written += save_plots(ev, args.out, episode=args.plot_episode)
-        console.print("wrote " + ", ".join(str(p) for p in written))
+    with console.status(escape(f"evaluating {policy!r} on {net.name}")):
+        try:
+            ev = run(not args.no_bound)
+        except OracleError as err:  # features the LP does not model: evaluate without the bound
+            print_note(stderr_console(), f"no perfect-information bound: {err}")
+            ev = run(False)
+    if not 0 <= args.plot_episode < ev.episodes:
+        raise ValueError(f"--plot-episode: expected 0..{ev.episodes - 1}, got {args.plot_episode}")
+    console.print(summary_table(ev))
+    written: list[Path] = []
+    if args.out:
+        written += write_evaluation(ev, args.out, None if tuning is None else {"tuning": asdict(tuning)})
+        if not args.no_plots:
+            if has_module("matplotlib"):
+                from invmgmt_marl.plots import save_plots
+
+                written += save_plots(ev, args.out, episode=args.plot_episode)
+            else:
+                note = f"no plots written (the tables are): plots need matplotlib: {PLOTS_INSTALL}"
+                print_note(stderr_console(), note, "warning")
+    if args.animate is not None or args.report is not None:
+        from invmgmt_marl.frames import episode_report, save_animation
+
+        traj = ev.trajectory
+        if args.animate is not None:
+            with console.status(escape(f"drawing {ev.periods} frames of episode {args.plot_episode}")):
+                written.append(save_animation((net, traj), args.animate, episode=args.plot_episode))
+        if args.report is not None:
+            written.append(episode_report(net, traj, args.report, episode=args.plot_episode))
+    if written:
+        console.print(escape("wrote " + ", ".join(str(p) for p in written)), soft_wrap=True)
     return 0
 
 

@@ -11,11 +11,16 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from invmgmt_marl import reporting
 from invmgmt_marl.cli._common import (
     HelpFormatter,
+    build_policy,
+    check_levels,
     episodes_parent,
+    nonnegative_float,
+    nonnegative_int,
     parse_options,
     periods_parent,
     scenario_parent,
@@ -23,7 +28,6 @@ from invmgmt_marl.cli._common import (
 )
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.metrics import trajectory_summary
-from invmgmt_marl.policies import make_policy
 from invmgmt_marl.registry import POLICIES
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario import load_scenario
@@ -44,14 +48,18 @@ def add_parser(sub: Any) -> None:
         "--policy", default="base_stock", choices=POLICIES.names(), help="baseline policy (untuned)"
     )
     s.add_argument("--levels", help="base-stock levels, one per agent, comma separated (default: heuristic)")
-    s.add_argument("--quantity", type=float, default=0.0, help="order quantity of the constant policy")
+    s.add_argument(
+        "--quantity", type=nonnegative_float, default=0.0, help="order quantity of the constant policy"
+    )
     s.add_argument(
         "--option",
         action="append",
         metavar="KEY=VALUE",
         help="other policy option (repeatable), values parsed as JSON, e.g. safety=2",
     )
-    s.add_argument("--trace", type=int, default=10, help="periods of episode 0 to print (0: none)")
+    s.add_argument(
+        "--trace", type=nonnegative_int, default=10, help="periods of episode 0 to print (0: none)"
+    )
     s.add_argument("--json", help="also write the summary as JSON to this path")
     s.set_defaults(handler=run)
 
@@ -62,10 +70,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
     kwargs: dict[str, Any] = parse_options(args.option)
     if args.policy == "constant":
         kwargs["quantity"] = args.quantity
-    if args.policy == "base_stock" and args.levels:
-        kwargs["levels"] = [float(x) for x in args.levels.split(",")]
-    policy = make_policy(args.policy, net, **kwargs)
-    with console.status(f"simulating {args.episodes} episode(s) of {sc.name}"):
+    if args.levels and args.policy != "base_stock":
+        raise ValueError(f"--levels: only for --policy base_stock, got --policy {args.policy}")
+    if args.levels:
+        kwargs["levels"] = check_levels(net, args.levels)
+    policy = build_policy(args.policy, net, kwargs)
+    with console.status(escape(f"simulating {args.episodes} episode(s) of {sc.name}")):
         traj = rollout(net, policy, episodes=args.episodes, seed=args.seed)
     summary = trajectory_summary(net, traj)
     summary["policy"] = repr(policy)
