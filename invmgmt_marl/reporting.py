@@ -356,7 +356,8 @@ coordinate descent on {train_episodes} fresh training paths drawn with seed {tra
   stationary policy's steady-state cost (mean cost per agent-period after a warm-up of a quarter of
   the episode), never against the raw episode mean. In parentheses: the rung and the quantity. It is
   an upper bound on the policy's distance from the best non-anticipating policy (up to sampling
-  error). The rungs bound cost: on profit-scored scenarios only the LP applies.
+  error; ± its standard error over the test episodes, the bounds being exact). The rungs bound cost:
+  on profit-scored scenarios only the LP applies.
 - **gap to best policy**: the gap to the best policy in this table on the same test paths.
 - **score**: `(value - floor) / (bound - floor)` with floor = ordering nothing (0 = the floor,
   1 = the perfect-information bound).
@@ -439,7 +440,7 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
         profit_txt = _md(s["profit"] / n_ap) if obj == "profit" else "–"
         gap = _md(s["bound"]["gap"], ".0%") if s.get("bound") else "–"
         valid = s.get("best_valid_bound")
-        valid_txt = "–" if valid is None else f"{_md(valid['gap'], '.0%')} ({_short_gap(valid)})"
+        valid_txt = "–" if valid is None else _gap_cell(valid)
         best = s.get("best_policy")
         best_txt = "–" if best is None else _md(best["gap"], ".1%")
         score = _md(s.get("score"), ".3f")
@@ -452,6 +453,13 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
     if note:
         head += [note, ""]
     return "\n".join(head + lines) + "\n"
+
+
+def _gap_cell(g: Mapping[str, Any]) -> str:
+    """``"-1% ± 2% (clark_scarf, steady state)"``: a valid gap, its standard error, bound and quantity."""
+    se = g.get("gap_stderr")
+    err = f" ± {_md(se, '.0%')}" if se is not None and math.isfinite(se) and se > 0 else ""
+    return f"{_md(g['gap'], '.0%')}{err} ({_short_gap(g)})"
 
 
 def _short_gap(g: Mapping[str, Any]) -> str:
@@ -493,7 +501,7 @@ def ladder_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
                 if bp is not None and (r["label"] + (" (tuned)" if r["tuned"] else "")) == bp["label"]:
                     best = f"{bp['label']}: {_md(bp['value_per_agent_period'])}"
                     g = s.get("best_valid_bound")
-                    best_gap = "–" if g is None else f"{_md(g['gap'], '.0%')} ({_short_gap(g)})"
+                    best_gap = "–" if g is None else _gap_cell(g)
         lines.append(
             f"| {name} | {obj} | {cells['oracle']} | {cells[('newsvendor', 'episode')]} | "
             f"{cells[('newsvendor', 'long_run')]} | {cells[('clark_scarf', 'long_run')]} | {best} | "

@@ -25,7 +25,7 @@ __all__ = ["add_ablate_parser", "add_train_parser", "cmd_ablate", "cmd_train"]
 
 #: module layouts of the trained policies (``invmgmt_marl.train.train``'s ``policies``)
 POLICY_LAYOUTS = ("shared", "per_role", "per_agent")
-BACKENDS = ("rllib", "sb3")
+BACKENDS = ("rllib", "sb3", "torchrl")
 
 
 def add_train_parser(sub: Any) -> None:
@@ -72,6 +72,9 @@ def add_train_parser(sub: Any) -> None:
     t.add_argument("--reward", choices=REWARD_SCHEMES.names(), help="override the scenario's")
     t.add_argument("--alpha", type=float, help="own/team reward mix, overrides the scenario's")
     t.add_argument("--lr", type=float, help="PPO learning rate")
+    t.add_argument(
+        "--algo", default="mappo", choices=("mappo", "ippo"), help="torchrl backend: MAPPO or IPPO"
+    )
     t.set_defaults(handler=cmd_train)
 
 
@@ -87,7 +90,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     demand = demand_override(args.demand_process)
     if demand is not None:
         env_kwargs["demand"] = demand
-    ppo = {"lr" if args.backend == "rllib" else "learning_rate": args.lr} if args.lr else {}
+    ppo = {"learning_rate" if args.backend == "sb3" else "lr": args.lr} if args.lr else {}
     console.print(
         f"training {args.backend} PPO ({args.policies}) on [bold]{args.scenario}[/bold] for "
         f"{args.iterations} "
@@ -118,6 +121,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
             steps_per_iteration=args.steps_per_iteration,
             max_seconds=args.max_seconds,
             keep_best=args.keep_best,
+            algo=args.algo,
             progress=progress,
             ppo=ppo,
             **env_kwargs,
