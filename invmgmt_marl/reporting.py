@@ -356,8 +356,8 @@ coordinate descent on {train_episodes} fresh training paths drawn with seed {tra
   stationary policy's steady-state cost (mean cost per agent-period after a warm-up of a quarter of
   the episode), never against the raw episode mean. In parentheses: the rung and the quantity. It is
   an upper bound on the policy's distance from the best non-anticipating policy (up to sampling
-  error; ± its standard error over the test episodes, the bounds being exact). The rungs bound cost:
-  on profit-scored scenarios only the LP applies.
+  error; ± the standard error of the policy's mean over the test episodes, relative to the bound).
+  The rungs bound cost: on profit-scored scenarios only the LP applies.
 - **gap to best policy**: the gap to the best policy in this table on the same test paths.
 - **score**: `(value - floor) / (bound - floor)` with floor = ordering nothing (0 = the floor,
   1 = the perfect-information bound).
