@@ -179,7 +179,7 @@ class InventoryParallelEnv(ParallelEnv):
             raise InvalidActionError(
                 f"actions: expected a mapping {{agent: action}}, got {type(actions).__name__}"
             )
-        orders, clipped = self.interface.decode(actions, self.agents)
+        orders, clipped = self.interface.decode(actions, self.agents, self._sim_state)
         t = self._sim_state.t
         shock = None if self._supply is None else self._supply.at(t)
         self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)

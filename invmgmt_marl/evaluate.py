@@ -47,6 +47,7 @@ from invmgmt_marl.validation import check_demand
 if TYPE_CHECKING:  # pragma: no cover
     from rich.table import Table
 
+    from invmgmt_marl.bounds import Bound, Skipped
     from invmgmt_marl.policies import Policy
     from invmgmt_marl.scenario.schema import Scenario
 
@@ -124,7 +125,9 @@ class Evaluation:
     ``node_order_cv (B, N)``, ``demand_cv (B,)``, ``turns (B, S)``, ``system_turns (B,)``).
     ``value`` is the episode's team cost (``objective="cost"``) or profit (``"profit"``); ``bound`` the
     perfect-information optimum of the same objective and ``floor`` the do-nothing policy's value,
-    both per episode (``None`` when not computed).
+    both per episode (``None`` when not computed). ``ladder`` holds the rungs of
+    :func:`invmgmt_marl.bounds.bound_ladder` (None: not computed) and ``stationary`` whether the policy
+    ignores the period index (then its steady-state cost is compared with the long-run rungs).
     """
 
     scenario: str
@@ -140,6 +143,8 @@ class Evaluation:
     kpis: dict[str, F64]  # KPI name -> (B,) or (B, X)
     bound: F64 | None = None  # (B,)
     floor: F64 | None = None  # (B,)
+    ladder: tuple[Bound | Skipped, ...] | None = None
+    stationary: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
     trajectory: Trajectory | None = field(default=None, repr=False)
     network: Network | None = field(default=None, repr=False)
@@ -303,7 +308,31 @@ class Evaluation:
             out["floor"] = {"policy": "ConstantPolicy(0)", "value": fl, "per_agent_period": fl / n_ap}
             if self.bound is not None:
                 out["score"] = float(M.normalised_score(value, fl, float(self.bound.mean())))
+        out.update(self._ladder_summary(value / n_ap, out))
         return out
+
+    def _ladder_summary(self, value_per_ap: float, s: dict[str, Any]) -> dict[str, Any]:
+        """``ladder`` (the LP and every rung), ``valid_gaps`` (every valid comparison) and
+        ``best_valid_bound`` (the smallest gap) of :mod:`invmgmt_marl.bounds.gaps`."""
+        from invmgmt_marl.bounds.gaps import best_valid_gap, perfect_information_record, rung_record
+
+        lp = None if s["bound"] is None else float(s["bound"]["per_agent_period"])
+        rungs = [] if lp is None else [perfect_information_record(lp, self.objective)]
+        rungs += [rung_record(r) for r in self.ladder or ()]
+        b = self.episodes
+        vpe = self.value / (len(self.agents) * self.periods)
+        se = float(vpe.std(ddof=1) / math.sqrt(b)) if b > 1 else None
+        steady: tuple[float, float | None] | None = None
+        if self.stationary:
+            ss = self.kpis["steady_state_cost"]
+            steady = (float(ss.mean()), float(ss.std(ddof=1) / math.sqrt(b)) if b > 1 else None)
+        best, gaps = best_valid_gap(self.ladder or (), (value_per_ap, se), steady, lp, self.objective)
+        return {
+            "ladder": rungs,
+            "stationary": self.stationary,
+            "valid_gaps": [g.to_dict() for g in gaps],
+            "best_valid_bound": None if best is None else best.to_dict(),
+        }
 
     def episode_rows(self) -> list[dict[str, Any]]:
         """One flat dict per episode (the CSV rows): value, team cost and revenue, every KPI column
@@ -359,6 +388,8 @@ def evaluate(
     by: str = "role",
     progress: bool = False,
     keep_trajectory: bool = True,
+    ladder: bool | Sequence[Bound | Skipped] = True,
+    stationary: bool | None = None,
     **overrides: Any,
 ) -> Evaluation:
     """Evaluate ``policy`` on a scenario in one batched rollout over all episodes.
@@ -382,6 +413,13 @@ def evaluate(
             (:func:`~invmgmt_marl.metrics.echelon_levels`).
         progress: show a transient progress bar while the bounds are solved.
         keep_trajectory: keep the policy's trajectory on the result (for plots).
+        ladder: compute the bound ladder (:func:`invmgmt_marl.bounds.bound_ladder`), reported with the
+            gap to the best valid bound (:mod:`invmgmt_marl.bounds.gaps`). Its rungs are expectations
+            under the scenario's demand process: meaningful when the paths are drawn from it. A
+            sequence of rungs is used as given (computed once for many evaluations).
+        stationary: whether the policy ignores the period index, so that its steady-state cost may be
+            compared with the long-run rungs; default: the policy's ``stationary`` attribute (the
+            baselines set it), else False.
         **overrides: scenario overrides (``periods``, ``demand`` process mapping, ...).
 
     Returns:
@@ -428,6 +466,18 @@ def evaluate(
     elif bound is not False and bound is not None:
         bound_v = _per_episode(bound, batch, "bound")
 
+    rungs = None
+    if ladder is True:
+        from invmgmt_marl.bounds import bound_ladder
+
+        t0 = time.perf_counter()
+        rungs = tuple(bound_ladder(net))
+        seconds["ladder"] = time.perf_counter() - t0
+    elif ladder is not False:
+        rungs = tuple(ladder)
+    if stationary is None:
+        stationary = bool(getattr(pol, "stationary", False))
+
     return Evaluation(
         scenario=net.name,
         policy=repr(pol),
@@ -442,6 +492,8 @@ def evaluate(
         kpis=compute_kpis(traj, net, by),
         bound=bound_v,
         floor=floor_v,
+        ladder=rungs,
+        stationary=stationary,
         seconds=seconds,
         trajectory=traj if keep_trajectory else None,
         network=net,
@@ -535,9 +587,14 @@ def run_benchmark(
     floor and the score all use the scenario's objective.
 
     Returns one dict per (scenario, baseline): ``scenario``, ``label``, ``tuned``, ``params``,
-    ``summary`` (:meth:`Evaluation.summary`), plus one ``label="perfect-information bound"`` row per
-    scenario when ``bound``.
+    ``summary`` (:meth:`Evaluation.summary`, with ``best_policy``: the best baseline on the scenario's
+    test set and this row's gap to it), then one ``kind="oracle"`` row (``label`` the
+    :data:`~invmgmt_marl.bounds.gaps.PERFECT_INFORMATION` LP) when ``bound``, then one
+    ``kind="ladder"`` row per rung of :func:`~invmgmt_marl.bounds.bound_ladder` that applies.
     """
+    from invmgmt_marl.bounds import Bound, bound_ladder
+    from invmgmt_marl.bounds.gaps import PERFECT_INFORMATION
+
     if objective != "auto":
         check_objective(objective)
     if train_seed == seed:
@@ -557,6 +614,8 @@ def run_benchmark(
                 )
             except OracleError as err:  # features the LP cannot bound: the table shows no bound
                 logger.warning("benchmark: %s", err)
+        rungs = bound_ladder(net)
+        first = len(rows)
         floor_traj = rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")
         floor_v = M.total_cost(floor_traj).sum(axis=1)
         if obj == "profit":
@@ -574,6 +633,7 @@ def run_benchmark(
                 floor=floor_v,
                 objective=obj,
                 keep_trajectory=False,
+                ladder=rungs,
             )
             summ = ev.summary()
             summ["demand_source"] = f"sampled, seed {seed}"
@@ -592,11 +652,12 @@ def run_benchmark(
             logger.info(
                 "benchmark %s %s: %.3f per agent-period", name, b.label, summ["cost"]["per_agent_period"]
             )
+        _best_policy(rows[first:], obj)
         if bound_v is not None:
             rows.append(
                 {
                     "scenario": net.name,
-                    "label": "perfect-information bound",
+                    "label": PERFECT_INFORMATION,
                     "kind": "oracle",
                     "tuned": False,
                     "params": None,
@@ -618,4 +679,48 @@ def run_benchmark(
                     },
                 }
             )
+        rows += [_ladder_row(net.name, r, obj) for r in rungs if isinstance(r, Bound)]
     return rows
+
+
+def _value_per_agent_period(s: dict[str, Any]) -> float:
+    n_ap = len(s["agents"]) * s["periods"]
+    return float(s["cost"]["per_agent_period"] if s["objective"] == "cost" else s["profit"] / n_ap)
+
+
+def _best_policy(rows: list[dict[str, Any]], objective: Objective) -> None:
+    """Put ``best_policy`` (the best row's label and value per agent-period, this row's gap to it)
+    into each row's summary: the best known policy on this scenario's test set."""
+    from invmgmt_marl.bounds.gaps import relative_gap
+
+    if not rows:
+        return
+    vals = [_value_per_agent_period(r["summary"]) for r in rows]
+    k = int(np.argmin(vals) if objective == "cost" else np.argmax(vals))
+    label = rows[k]["label"] + (" (tuned)" if rows[k]["tuned"] else "")
+    for r, v in zip(rows, vals, strict=True):
+        r["summary"]["best_policy"] = {
+            "label": label,
+            "value_per_agent_period": vals[k],
+            "gap": relative_gap(v, vals[k], objective),
+        }
+
+
+def _ladder_row(scenario: str, rung: Bound, objective: Objective) -> dict[str, Any]:
+    """A benchmark row for one rung of the bound ladder (a cost bound, per agent-period)."""
+    from invmgmt_marl.bounds.gaps import rung_record
+
+    return {
+        "scenario": scenario,
+        "label": rung.name,
+        "kind": "ladder",
+        "tuned": False,
+        "params": None,
+        "train_cost_per_agent_period": None,
+        "summary": {
+            "objective": objective,
+            "rung": rung_record(rung),
+            "cost": {"per_agent_period": rung.value, "stderr_per_agent_period": None},
+            "levels": [],
+        },
+    }

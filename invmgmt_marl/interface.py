@@ -11,6 +11,17 @@ Each agent orders on its inbound edges (scenario order). Action types (the regis
 - ``discrete``: ``Discrete(prod(max_order + 1))``; index ``a`` decodes in mixed radix with the first
   edge most significant (two edges with 0..4 each: ``a = 5 * q0 + q1``, as in Liu et al.).
 - ``multidiscrete``: ``MultiDiscrete(max_order + 1)``, one integer quantity per edge.
+- ``order_up_to``: ``Box(0, target_max, shape=(k,))``, a target inventory position per inbound edge;
+  the order on each edge closes the gap between the target and the node's installation inventory
+  position (on hand + in transit to it + owed to it - owed by it), at least 0 and at most the edge's
+  ``max_order``. Edges are filled in scenario order and each order counts towards the position the
+  next edge sees, so equal targets on every edge are base-stock with the first source preferred
+  (``BaseStockPolicy``), and a higher target on a later edge is a dual-index rule. ``target_max``
+  defaults to ``max_order * (lead_time + 2)`` per edge (:func:`target_max`). Decoding needs the
+  simulator state (``decode(actions, agents, state)``).
+- ``order_up_to_echelon``: the same with the echelon inventory position (stock at and downstream of
+  the node, minus customer backlog downstream, plus what its suppliers owe it), as
+  ``EchelonBaseStockPolicy``; ``target_max`` is summed over the node's echelon.
 
 With ``shared=True`` every agent gets the same space, padded to the largest one; the padding entries
 are ignored and indices beyond an agent's own range are clipped (and counted).
@@ -42,6 +53,9 @@ __all__ = [
     "BoxCodec",
     "DiscreteCodec",
     "MultiDiscreteCodec",
+    "OrderUpToCodec",
+    "EchelonOrderUpToCodec",
+    "target_max",
     "check_interface",
     "make_codec",
     "network_interface",
@@ -60,6 +74,8 @@ class ActionCodec:
 
     name: ClassVar[str]
     integer: ClassVar[bool]
+    #: decoding needs the simulator state (``decode(actions, agents, state)``)
+    needs_state: ClassVar[bool] = False
 
     def __init__(self, net: Network, shared: bool = False, strict: bool = False):
         self.net = net
@@ -68,10 +84,11 @@ class ActionCodec:
         self.strict = strict
         self.edges = net.agent_edges  # per agent: inbound edge indices
         self.width = max(len(e) for e in self.edges)  # padded action length (box / multidiscrete)
-        self.high = [net.max_order[e] for e in self.edges]  # per agent (k,)
+        self._edge_high = self._edge_bounds()  # (E,) the largest action entry of each edge
+        self.high = [self._edge_high[e] for e in self.edges]  # per agent (k,)
         # bounds as the float32 Box stores them: its own high (e.g. float32(0.1) > 0.1) is in bounds
         self._limit = [np.maximum(h, h.astype(np.float32).astype(np.float64)) for h in self.high]
-        self._edge_limit = np.maximum(net.max_order, net.max_order.astype(np.float32).astype(np.float64))
+        self._edge_limit = np.maximum(self._edge_high, self._edge_high.astype(np.float32).astype(np.float64))
         self._prepare()
         self.spaces = {
             a: (self._shared_space() if shared else self._space(i)) for i, a in enumerate(net.agents)
@@ -93,6 +110,14 @@ class ActionCodec:
     def _prepare(self) -> None:
         """Tables a subclass needs before spaces are built."""
 
+    def _edge_bounds(self) -> F64:
+        """``(E,)`` the largest value of each edge's action entry: ``max_order`` for quantities."""
+        return np.asarray(self.net.max_order, dtype=np.float64)
+
+    def _finish(self, values: F64, state: SimState | None) -> F64:
+        """Decoded per-edge values ``(B, E)`` -> orders ``(B, E)``: the identity for quantities."""
+        return values
+
     def _space(self, i: int) -> spaces.Space[Any]:
         raise NotImplementedError
 
@@ -105,8 +130,11 @@ class ActionCodec:
         return (self.net.n_nodes, self.width)
 
     # ---------------------------------------------------------------------------------------------
-    def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
-        """Turn ``{agent: action}`` into ``(1, E)`` orders and ``{agent: entries clipped}``."""
+    def decode(
+        self, actions: Mapping[str, Any], agents: list[str], state: SimState | None = None
+    ) -> tuple[F64, dict[str, int]]:
+        """Turn ``{agent: action}`` into ``(1, E)`` orders and ``{agent: entries clipped}``.
+        ``state`` (batch 1) is needed by codecs with ``needs_state`` (order-up-to targets)."""
         if len(agents) == self.net.n_nodes and len(actions) == len(agents):
             try:
                 vals = [actions[a] for a in agents]
@@ -115,8 +143,9 @@ class ActionCodec:
             if vals is not None:
                 q = self._fast(vals)
                 if q is not None:
-                    return q, dict.fromkeys(agents, 0)
-        return self._decode_checked(actions, agents)
+                    return self._finish(q, state), dict.fromkeys(agents, 0)
+        q, clipped = self._decode_checked(actions, agents)
+        return self._finish(q, state), clipped
 
     def _fast(self, vals: list[Any]) -> F64 | None:
         """The common case in a few array operations; ``None`` sends anything unusual to the checked path."""
@@ -166,9 +195,12 @@ class ActionCodec:
         """One agent's checked action array -> ``(k,)`` quantities and the number of entries clipped."""
         raise NotImplementedError
 
-    def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
+    def decode_batch(
+        self, actions: NDArray[Any], state: SimState | None = None
+    ) -> tuple[F64, NDArray[np.int64]]:
         """Batched decode without per-agent validation messages: ``(B, *batch_shape)`` ->
-        ``((B, E)`` orders, ``(B, N)`` clipped counts). Non-finite values raise."""
+        ``((B, E)`` orders, ``(B, N)`` clipped counts). Non-finite values raise. ``state`` (batch
+        ``B``) is needed by codecs with ``needs_state``."""
         a = np.asarray(actions, dtype=np.float64)
         expected = self.batch_shape
         if a.ndim != len(expected) + 1 or a.shape[1:] != expected:
@@ -183,7 +215,7 @@ class ActionCodec:
             orders[:, e], clipped[:, i] = self._decode_rows(i, a[:, i])
         if self.strict and (self._outside_shared(a) if self.shared else clipped.any()):
             raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
-        return orders, clipped
+        return self._finish(orders, state), clipped
 
     def _decode_rows(self, i: int, a: F64) -> tuple[F64, NDArray[np.int64]]:
         """Agent ``i``'s actions over the batch -> ``(B, k)`` quantities, ``(B,)`` clipped counts."""
@@ -211,7 +243,7 @@ class _QuantityCodec(ActionCodec):
         q = flat.take(self._flat_pos)
         if not np.isfinite(flat).all() or ((q < 0) | (q > self._edge_limit)).any():
             return None
-        q = np.minimum(q, self.net.max_order)
+        q = np.minimum(q, self._edge_high)
         if self.integer and (q != np.round(q)).any():
             return None
         return q[None]
@@ -258,6 +290,97 @@ class MultiDiscreteCodec(_QuantityCodec):
     def _shared_space(self) -> spaces.Space[Any]:
         top = max(int(h.max()) for h in self.high)
         return spaces.MultiDiscrete(np.full(self.width, top + 1, dtype=np.int64))
+
+
+def target_max(net: Network, echelon: bool = False) -> F64:
+    """``(E,)`` default upper bound of an order-up-to target per edge: ``max_order * (lead_time + 2)``
+    (what an order cap lets a node have on order and on hand over its lead time, plus a period of
+    slack); with ``echelon``, summed over the edges into the node's echelon (itself and downstream)."""
+    own = np.asarray(net.max_order * (net.lead_time + 2), dtype=np.float64)
+    if not echelon:
+        return own
+    per_node = np.zeros(net.n_nodes)
+    np.maximum.at(per_node, net.edge_dst, own)  # the node's largest inbound target bound
+    total = _echelon_matrix(net) @ per_node  # (N,) summed over the echelon
+    return np.maximum(own, total[net.edge_dst])
+
+
+def _echelon_matrix(net: Network) -> F64:
+    """``(N, N)``: ``M[i, j] = 1`` if node ``j`` is node ``i`` or downstream of it."""
+    m = np.eye(net.n_nodes)
+    internal = np.flatnonzero(net.edge_src < net.n_nodes)
+    for _ in range(net.n_nodes):  # transitive closure by repeated propagation (N is small)
+        nxt = m.copy()
+        for e in internal:
+            nxt[:, net.edge_dst[e]] = np.maximum(nxt[:, net.edge_dst[e]], m[:, net.edge_src[e]])
+        if np.array_equal(nxt, m):
+            break
+        m = nxt
+    return m
+
+
+class OrderUpToCodec(BoxCodec):
+    """``Box(0, target_max, shape=(k,))``: a target inventory position per inbound edge; the order is
+    the gap to it, in ``[0, max_order]`` (module docstring). Targets outside the box are clipped and
+    counted like quantities."""
+
+    name = "order_up_to"
+    integer = False
+    needs_state = True
+    echelon: ClassVar[bool] = False
+
+    def _edge_bounds(self) -> F64:
+        return target_max(self.net, self.echelon)
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        net = self.net
+        # the k-th inbound edge of every node that has one, for k = 0 .. width-1
+        self._rank_nodes = [
+            np.array([i for i, e in enumerate(self.edges) if len(e) > k], dtype=np.int64)
+            for k in range(self.width)
+        ]
+        self._rank_edges = [
+            np.array([self.edges[i][k] for i in nodes], dtype=np.int64)
+            for k, nodes in enumerate(self._rank_nodes)
+        ]
+        self._echelon_t = _echelon_matrix(net).T if self.echelon else None
+
+    def position(self, state: SimState) -> F64:
+        """``(B, N)`` the inventory position the targets are compared with."""
+        net = self.net
+        in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst
+        owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
+        if self._echelon_t is not None:
+            cust_backlog = state.backlog[:, net.n_edges :] @ net.customer_of_store
+            return (state.on_hand + in_transit - cust_backlog) @ self._echelon_t + owed_to
+        owed_by = state.backlog @ net.out_from_src
+        return state.on_hand + in_transit + owed_to - owed_by
+
+    def _finish(self, values: F64, state: SimState | None) -> F64:
+        if state is None:
+            raise InvalidActionError(
+                f"actions: {self.name} targets need the simulator state to decode: "
+                "decode(actions, agents, state) / decode_batch(actions, state)"
+            )
+        pos = self.position(state).copy()
+        if pos.shape[0] != values.shape[0]:
+            raise InvalidActionError(
+                f"actions: {values.shape[0]} rows of targets for a state of batch {pos.shape[0]}"
+            )
+        orders = np.zeros_like(values)
+        for nodes, edges in zip(self._rank_nodes, self._rank_edges, strict=True):
+            q = np.clip(values[:, edges] - pos[:, nodes], 0.0, self.net.max_order[edges])
+            orders[:, edges] = q
+            pos[:, nodes] += q  # the next edge of the node sees this order in its position
+        return orders
+
+
+class EchelonOrderUpToCodec(OrderUpToCodec):
+    """:class:`OrderUpToCodec` on the echelon inventory position (``EchelonBaseStockPolicy``'s)."""
+
+    name = "order_up_to_echelon"
+    echelon = True
 
 
 class DiscreteCodec(ActionCodec):
@@ -393,13 +516,18 @@ class AgentInterface:
         """``(B, N * F)`` float32 centralised state."""
         return global_state(self.net, state, self.scale).astype(np.float32)
 
-    def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
-        """``{agent: action}`` -> ``(1, E)`` orders and ``{agent: entries clipped}``."""
-        return self.codec.decode(actions, agents)
+    def decode(
+        self, actions: Mapping[str, Any], agents: list[str], state: SimState | None = None
+    ) -> tuple[F64, dict[str, int]]:
+        """``{agent: action}`` -> ``(1, E)`` orders and ``{agent: entries clipped}`` (``state``: the
+        current simulator state, needed by order-up-to actions)."""
+        return self.codec.decode(actions, agents, state)
 
-    def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
+    def decode_batch(
+        self, actions: NDArray[Any], state: SimState | None = None
+    ) -> tuple[F64, NDArray[np.int64]]:
         """``(B, *codec.batch_shape)`` actions -> ``(B, E)`` orders and ``(B, N)`` clipped counts."""
-        return self.codec.decode_batch(actions)
+        return self.codec.decode_batch(actions, state)
 
 
 # ---- the network a trained policy expects (checkpoint signatures) -----------------------------

@@ -41,6 +41,8 @@ __all__ = [
     "episode_columns",
     "format_value",
     "nanmean",
+    "steady_state_cost",
+    "steady_state_warmup",
 ]
 
 F64 = NDArray[np.float64]
@@ -130,6 +132,21 @@ def nanmean(a: F64) -> F64:
     return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
+def steady_state_warmup(periods: int) -> int:
+    """The warm-up periods left out of :func:`steady_state_cost`: a quarter of the episode."""
+    return periods // 4
+
+
+def steady_state_cost(traj: Trajectory, net: Network, by: str = "role") -> F64:
+    """``(B,)`` team cost per agent-period over periods ``warmup .. T-1`` (:func:`steady_state_warmup`):
+    each episode's estimate of a stationary policy's long-run cost, what a ``horizon="long_run"``
+    bound (:mod:`invmgmt_marl.bounds`) is compared with (as in
+    :func:`invmgmt_marl.bounds.steady_state_cost`)."""
+    w = steady_state_warmup(net.periods)
+    cost = sum(traj.node(f)[w:] for f in COST_FIELDS)  # (T - w, B, N)
+    return np.asarray(cost, dtype=np.float64).sum(axis=2).mean(axis=0) / net.n_nodes
+
+
 def _cost_field(f: str) -> Formula:
     def formula(traj: Trajectory, net: Network, by: str) -> F64:
         return traj.node(f).sum(axis=0)
@@ -168,6 +185,19 @@ KPIS: tuple[KPI, ...] = (
             hide_zero=True,
         )
         for f in COST_FIELDS
+    ),
+    KPI(
+        "steady_state_cost",
+        steady_state_cost,
+        "episode",
+        "money",
+        ",.2f",
+        False,
+        "team cost per agent-period after a warm-up of a quarter of the episode: a stationary policy's "
+        "long-run cost, compared with the long-run bounds",
+        label="steady-state cost /agent",
+        summary=("steady_state", "cost_per_agent_period"),
+        table=False,
     ),
     KPI(
         "revenue",

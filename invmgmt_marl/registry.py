@@ -170,7 +170,13 @@ ACTION_TYPES: Registry[Any] = Registry(
     "action type",
     _builtins(
         "invmgmt_marl.interface",
-        {"box": "BoxCodec", "discrete": "DiscreteCodec", "multidiscrete": "MultiDiscreteCodec"},
+        {
+            "box": "BoxCodec",
+            "discrete": "DiscreteCodec",
+            "multidiscrete": "MultiDiscreteCodec",
+            "order_up_to": "OrderUpToCodec",
+            "order_up_to_echelon": "EchelonOrderUpToCodec",
+        },
     ),
 )
 

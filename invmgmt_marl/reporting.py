@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl import kpis as K
+from invmgmt_marl.bounds.gaps import PERFECT_INFORMATION
 from invmgmt_marl.kpis import format_value
 from invmgmt_marl.sim.ledger import COST_FIELDS
 
@@ -55,6 +56,9 @@ __all__ = [
     "summary_table",
     "benchmark_markdown",
     "benchmark_document",
+    "ladder_markdown",
+    "rung_title",
+    "gap_text",
     "BENCHMARK_HEAD",
     "LIU_START",
     "LIU_END",
@@ -194,18 +198,62 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
     if s["bound"] is not None:
         rows.append(
             _Row(
-                "perfect-information bound",
+                PERFECT_INFORMATION,
                 None,
                 format_value(s["bound"]["per_agent_period"], ",.2f") + " /agent",
             )
         )
-        rows.append(_Row("gap to bound", None, format_value(s["bound"]["gap"], ".1%")))
+        rows.append(_Row("gap to perfect information", None, format_value(s["bound"]["gap"], ".1%")))
+    rows += _ladder_rows(s)
     if s["floor"] is not None:
         rows.append(
             _Row("do-nothing floor", None, format_value(s["floor"]["per_agent_period"], ",.2f") + " /agent")
         )
     if s["score"] is not None:
         rows.append(_Row("normalised score", None, format_value(s["score"], ",.2f")))
+    return rows
+
+
+def rung_title(rung: Mapping[str, Any]) -> str:
+    """``"newsvendor lower bound (episode)"``, ``"clark_scarf optimum (long run)"``: a ladder entry's
+    name, kind and horizon (:func:`invmgmt_marl.bounds.gaps.rung_record`)."""
+    if rung.get("label"):
+        return str(rung["label"])
+    kind = str(rung["kind"]).replace("_", " ")
+    return f"{rung['name']} {kind} ({str(rung['horizon']).replace('_', ' ')})"
+
+
+def gap_text(g: Mapping[str, Any] | None, fmt: str = ".1%") -> str:
+    """A valid gap (:class:`invmgmt_marl.bounds.gaps.ValidGap` as a dict) with its bound and the
+    quantity it was measured on: ``"12.3% ± 0.4% (newsvendor, episode mean)"``."""
+    if g is None:
+        return "–"
+    se = g.get("gap_stderr")
+    err = f" ± {format_value(se, fmt)}" if se is not None and math.isfinite(se) else ""
+    return f"{format_value(g['gap'], fmt)}{err} ({g['bound']}, {g['quantity']})"
+
+
+def _ladder_rows(s: Mapping[str, Any]) -> list[_Row]:
+    """The bound ladder's rungs (the LP has its own row), the steady-state cost when it was compared,
+    and the gaps to the best valid bound and the best known policy."""
+    rows = []
+    for r in s.get("ladder") or ():
+        if r["name"] == "perfect_information":
+            continue
+        if "skipped" in r:
+            rows.append(_Row(f"{r['name']} (not applicable)", None, "–"))
+            continue
+        rows.append(_Row(rung_title(r), None, format_value(r["per_agent_period"], ",.2f") + " /agent"))
+    if any(g["quantity"] == "steady-state cost" for g in s.get("valid_gaps") or ()):
+        ss = s["steady_state"]["cost_per_agent_period"]
+        rows.append(_Row("steady-state cost", None, format_value(ss, ",.2f") + " /agent"))
+    if s.get("best_valid_bound") is not None:
+        rows.append(_Row("gap to best valid bound", None, gap_text(s["best_valid_bound"])))
+    best = s.get("best_policy")
+    if best is not None:
+        rows.append(
+            _Row("gap to best known policy", None, f"{format_value(best['gap'], '.1%')} ({best['label']})")
+        )
     return rows
 
 
@@ -300,13 +348,25 @@ coordinate descent on {train_episodes} fresh training paths drawn with seed {tra
   periods, averaged over the nodes of each level, from the stores up; in parentheses the CV of
   customer demand. A level whose nodes seldom order (the urgent-side nodes of `net_2x3`) shows a
   large CV from a tiny mean.
-- **gap to bound**: the gap between the policy's and the bound's mean objective, the bound being the
-  perfect-information linear program (`invmgmt_marl.oracle`) on each test path: the best any policy
-  could reach knowing the whole demand path in advance. It is far from what a non-anticipating
-  policy can reach, so gaps are large. Scenarios with perishable stock or assembly have no bound
-  (the LP does not model them).
+- **gap to perfect information**: the gap between the policy's and the bound's mean objective, the
+  bound being the perfect-information linear program (`invmgmt_marl.oracle`) on each test path: the
+  best any policy could reach knowing the whole demand path in advance. It is far from what a
+  non-anticipating policy can reach, so these gaps are large. Scenarios with perishable stock or
+  assembly have no such bound (the LP does not model them).
+- **gap to best valid bound**: the smallest gap to a rung of the bound ladder (`invmgmt_marl.bounds`,
+  [bounds.md](bounds.md)), each measured on the quantity it bounds: whole-episode rungs (and the LP)
+  against the episode mean; long-run rungs (newsvendor long run, Clark-Scarf) only against a
+  stationary policy's steady-state cost (mean cost per agent-period after a warm-up of a quarter of
+  the episode), never against the raw episode mean. In parentheses: the rung and the quantity. It is
+  an upper bound on the policy's distance from the best non-anticipating policy (up to sampling
+  error; ± the standard error of the policy's mean over the test episodes, relative to the bound).
+  The rungs bound cost: on profit-scored scenarios only the LP applies.
+- **gap to best policy**: the gap to the best policy in this table on the same test paths.
 - **score**: `(value - floor) / (bound - floor)` with floor = ordering nothing (0 = the floor,
-  1 = the bound).
+  1 = the perfect-information bound).
+- Bold rows are bounds: the LP (mean over the test paths) and every rung of the ladder that applies,
+  with its kind (`lower_bound`, or `optimum`: attained by a known policy) and horizon. The table
+  [Bound ladder per scenario](#bound-ladder-per-scenario) below sums them up.
 
 """
 
@@ -349,10 +409,10 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
     lines = [
         "| scenario | scored on | policy | cost / agent-period (± s.e.) | profit / agent-period | "
         + "".join(f"{k.markdown} | " for k in cols)
-        + "gap to bound | score |",
+        + "gap to perfect information | gap to best valid bound | gap to best policy | score |",
         "|---|---|---|---:|---:|"
         + "".join("---|" if k.axis == "level" else "---:|" for k in cols)
-        + "---:|---:|",
+        + "---:|---:|---:|---:|",
     ]
     for r in rows:
         s = r["summary"]
@@ -369,22 +429,88 @@ def benchmark_markdown(rows: Sequence[Mapping[str, Any]], command: str, note: st
             lines.append(
                 f"| {r['scenario']} | {obj} | **{policy}** | {cost_cell} | {profit_cell} | "
                 + "– | " * len(cols)
-                + "0 | 1 |"
+                + "0 | – | – | 1 |"
+            )
+            continue
+        if r["kind"] == "ladder":
+            lines.append(
+                f"| {r['scenario']} | cost | **{rung_title(s['rung'])}** | {cost_txt} | – | "
+                + "– | " * len(cols)
+                + "– | – | – | – |"
             )
             continue
         n_ap = len(s["agents"]) * s["periods"]
         profit_txt = _md(s["profit"] / n_ap) if obj == "profit" else "–"
         gap = _md(s["bound"]["gap"], ".0%") if s.get("bound") else "–"
+        valid = s.get("best_valid_bound")
+        valid_txt = "–" if valid is None else _gap_cell(valid)
+        best = s.get("best_policy")
+        best_txt = "–" if best is None else _md(best["gap"], ".1%")
         score = _md(s.get("score"), ".3f")
         lines.append(
             f"| {s['scenario']} | {obj} | {policy} | {cost_txt} | {profit_txt} | "
             + "".join(f"{_markdown_cell(s, k.name)} | " for k in cols)
-            + f"{gap} | {score} |"
+            + f"{gap} | {valid_txt} | {best_txt} | {score} |"
         )
     head = [f"Regenerate with: `{command}`", ""]
     if note:
         head += [note, ""]
     return "\n".join(head + lines) + "\n"
+
+
+def _gap_cell(g: Mapping[str, Any]) -> str:
+    """``"-1% ± 2% (clark_scarf, steady state)"``: a valid gap, its standard error, bound and quantity."""
+    se = g.get("gap_stderr")
+    err = f" ± {_md(se, '.0%')}" if se is not None and math.isfinite(se) and se > 0 else ""
+    return f"{_md(g['gap'], '.0%')}{err} ({_short_gap(g)})"
+
+
+def _short_gap(g: Mapping[str, Any]) -> str:
+    name = "perfect information" if g["bound"] == "perfect_information" else str(g["bound"])
+    return f"{name}, {'steady state' if g['quantity'] == 'steady-state cost' else 'episode'}"
+
+
+def ladder_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The bound ladder per scenario from :func:`~invmgmt_marl.evaluate.run_benchmark` rows: the LP,
+    every rung that applies (per agent-period), the best policy and its gap to the best valid bound."""
+    order: list[str] = []
+    by: dict[str, list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r["scenario"] not in by:
+            order.append(r["scenario"])
+        by.setdefault(r["scenario"], []).append(r)
+    lines = [
+        "| scenario | scored on | perfect information | newsvendor (episode) | newsvendor (long run) "
+        "| Clark-Scarf (long run) | best policy | its gap to the best valid bound |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for name in order:
+        rs = by[name]
+        cells = {"oracle": "–", ("newsvendor", "episode"): "–", ("newsvendor", "long_run"): "–"}
+        cells[("clark_scarf", "long_run")] = "–"
+        obj, best, best_gap = "cost", "–", "–"
+        for r in rs:
+            s = r["summary"]
+            if r["kind"] == "oracle":
+                cells["oracle"] = _md(s["cost"]["per_agent_period"])
+            elif r["kind"] == "ladder":
+                rung = s["rung"]
+                key = (rung["name"], rung["horizon"])
+                tag = " (optimum)" if rung["kind"] == "optimum" else ""
+                cells[key] = _md(rung["per_agent_period"], ".3f") + tag
+            else:
+                obj = s.get("objective", "cost")
+                bp = s.get("best_policy")
+                if bp is not None and (r["label"] + (" (tuned)" if r["tuned"] else "")) == bp["label"]:
+                    best = f"{bp['label']}: {_md(bp['value_per_agent_period'])}"
+                    g = s.get("best_valid_bound")
+                    best_gap = "–" if g is None else _gap_cell(g)
+        lines.append(
+            f"| {name} | {obj} | {cells['oracle']} | {cells[('newsvendor', 'episode')]} | "
+            f"{cells[('newsvendor', 'long_run')]} | {cells[('clark_scarf', 'long_run')]} | {best} | "
+            f"{best_gap} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def benchmark_document(
@@ -407,6 +533,13 @@ def benchmark_document(
         train_seed=train_seed,
         n_cost=_NUMBER_WORDS.get(n_cost, str(n_cost)),
     ) + benchmark_markdown(rows, command)
+    text += (
+        "\n## Bound ladder per scenario\n\n"
+        "Per agent-period. Perfect information: mean of the LP over the test paths (profit on "
+        "profit-scored scenarios); the other rungs bound expected cost ([bounds.md](bounds.md)); "
+        "`–`: the rung does not apply (the reasons are in `bound_ladder`'s `Skipped` entries).\n\n"
+        + ladder_markdown(rows)
+    )
     if previous is not None and LIU_START in previous and LIU_END in previous:
         text += "\n" + previous[previous.index(LIU_START) : previous.index(LIU_END) + len(LIU_END)] + "\n"
     return text

@@ -1,4 +1,8 @@
-"""Train PPO on a scenario with RLlib or Stable-Baselines3 and keep a learning curve.
+"""Train PPO on a scenario with RLlib, Stable-Baselines3 or TorchRL and keep a learning curve.
+
+The ``torchrl`` backend trains multi-agent PPO (``algo="mappo"``: centralised critic on the env's
+state; ``"ippo"``: independent critics) through the native batched
+:class:`~invmgmt_marl.adapters.torchrl.InventoryTorchRLEnv` (:mod:`invmgmt_marl.adapters.torchrl_ppo`).
 
 Both backends are evaluated the same way after every iteration: the current policy acts
 deterministically on a fixed set of evaluation demand paths (drawn once from the scenario with
@@ -91,6 +95,7 @@ def train(
     ppo: Mapping[str, Any] | None = None,
     max_seconds: float | None = None,
     keep_best: bool = False,
+    algo: str = "mappo",
     **env_kwargs: Any,
 ) -> TrainResult:
     """Train PPO and return the learning curve; checkpoints and ``results.json`` go to ``out``.
@@ -113,12 +118,15 @@ def train(
         max_seconds: stop after the iteration that crosses this wall-clock budget.
         keep_best: also save the policy with the lowest evaluation cost so far under ``out/best``
             (the evaluation set is not a test set: score the saved policy on separate demand).
+        algo: the torchrl backend's algorithm, ``mappo`` or ``ippo`` (ignored by the others).
         **env_kwargs: ``parallel_env`` keywords (``action_type``, ``reward``, ``alpha``, ``demand``, ...).
     """
-    if backend not in ("rllib", "sb3"):
-        raise ValueError(f"backend: expected 'rllib' or 'sb3', got {backend!r}")
-    if backend == "sb3" and policies != "shared":
-        raise ValueError(f"policies: the sb3 backend trains one shared policy, got {policies!r}")
+    if backend not in ("rllib", "sb3", "torchrl"):
+        raise ValueError(f"backend: expected 'rllib', 'sb3' or 'torchrl', got {backend!r}")
+    if backend in ("sb3", "torchrl") and policies != "shared":
+        raise ValueError(f"policies: the {backend} backend trains one shared policy, got {policies!r}")
+    if backend == "torchrl" and algo not in ("mappo", "ippo"):
+        raise ValueError(f"algo: expected 'mappo' or 'ippo', got {algo!r}")
     torch = require("torch", backend)
     torch.set_num_threads(1)  # 2 threads on 2 cores made RLlib iterations 4-14x slower here
     outdir = Path(out).resolve() if out is not None else None  # RLlib (pyarrow) needs absolute paths
@@ -129,6 +137,11 @@ def train(
     result = TrainResult(
         backend, str(scenario), policies, seed, config={"env": env_kwargs, "ppo": dict(ppo or {})}
     )
+    if backend == "torchrl":
+        result.config["algo"] = algo
+        settings_t = dict(ppo or {})
+        settings_t.setdefault("algo", algo)
+        ppo = settings_t
     start = time.perf_counter()
     deadline = None if max_seconds is None else start + max_seconds
     settings = dict(ppo or {})
@@ -152,7 +165,7 @@ def train(
         deadline,
         keep_best,
     )
-    (_train_rllib if backend == "rllib" else _train_sb3)(job)
+    {"rllib": _train_rllib, "sb3": _train_sb3, "torchrl": _train_torchrl}[backend](job)
     result.seconds = time.perf_counter() - start
     if outdir is not None:
         result.to_json(outdir / "results.json")
@@ -294,6 +307,59 @@ def _train_sb3(job: _Job) -> None:
         result.checkpoint = str(
             _save_sb3(model, outdir / "sb3_ppo.zip", scenario, env_kwargs, high is not None, env)
         )
+
+
+def _train_torchrl(job: _Job) -> None:
+    """MAPPO / IPPO through TorchRL (``ppo["algo"]``; the other keys are
+    :class:`~invmgmt_marl.adapters.torchrl_ppo.PPOSettings` fields). The final actor's weights go to
+    ``out/torchrl_actor.pt`` (a ``state_dict``)."""
+    result, env, scenario, policies, iterations, seed, outdir, eval_demand = job[:8]
+    steps, progress, ppo, env_kwargs, deadline = (
+        job.steps,
+        job.progress,
+        dict(job.ppo),
+        job.env_kwargs,
+        job.deadline,
+    )
+    from invmgmt_marl.adapters.torchrl import InventoryTorchRLEnv
+    from invmgmt_marl.adapters.torchrl_ppo import PPOSettings, TorchRLTrainer
+
+    algo = str(ppo.pop("algo", "mappo"))
+    if "num_episodes" not in ppo:  # steps_per_iteration counts agent steps, as for sb3
+        ppo["num_episodes"] = max(1, steps // (env.net.n_nodes * env.net.periods))
+    unknown = sorted(set(ppo) - set(PPOSettings.__dataclass_fields__))
+    if unknown:
+        raise ValueError(
+            f"ppo: unknown torchrl PPO setting(s) {unknown}; "
+            f"known: {sorted(PPOSettings.__dataclass_fields__)}"
+        )
+    settings = PPOSettings(**ppo)
+    tenv = InventoryTorchRLEnv(scenario, num_episodes=settings.num_episodes, seed=seed, **env_kwargs)
+    trainer = TorchRLTrainer(tenv, algo, settings, seed=seed)
+    policy = ObservationPolicy(
+        trainer.act_fn(), groups={"shared": list(env.possible_agents)}, shared_spaces=True
+    )
+    per_iteration = settings.num_episodes * env.net.periods
+    result.config["eval_cost_initial"] = cost_per_agent_period(env, policy, eval_demand)  # untrained
+    for it in range(1, iterations + 1):
+        row = trainer.iterate()
+        _record(
+            result,
+            {
+                "iteration": it,
+                "env_steps": float(it * per_iteration),
+                **row,
+                "eval_cost_per_agent_period": cost_per_agent_period(env, policy, eval_demand),
+            },
+            progress,
+        )
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    if outdir is not None:
+        torch = require("torch", "torchrl")
+        path = outdir / "torchrl_actor.pt"
+        torch.save(trainer.actor.state_dict(), path)
+        result.checkpoint = str(path)
 
 
 def _save_sb3(

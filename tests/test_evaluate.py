@@ -124,7 +124,7 @@ def test_serialisation_and_table(tmp_path: Path) -> None:
     console = Console(record=True, width=200)
     console.print(table)
     out = console.export_text()
-    assert "fill rate" in out and "gap to bound" in out and "bullwhip (supplier)" in out
+    assert "fill rate" in out and "gap to perfect information" in out and "bullwhip (supplier)" in out
 
 
 def test_cli_evaluate_tune_and_plots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,14 +194,15 @@ def test_cli_benchmark_keeps_liu_section(tmp_path: Path, monkeypatch: pytest.Mon
     text = doc.read_text()
     assert "LIU TABLE" in text and not text.startswith("old")
     assert "Regenerate with: `invmgmt-marl benchmark --episodes 2" in text
-    table = [ln for ln in text.splitlines() if ln.startswith("| ")][1:]
-    assert len(table) == 2 * 3  # 2 scenarios x (floor, base_stock, bound)
+    main_table = text.split("## Bound ladder per scenario")[0]
+    table = [ln for ln in main_table.splitlines() if ln.startswith("| ")][1:]
+    assert len(table) == 2 * 3  # 2 scenarios x (floor, base_stock, bound); Merton demand: no other rung
     assert any("floor: order nothing" in ln and "| 0.000 |" in ln for ln in table)
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert [r["label"] for r in rows[:3]] == [
         "floor: order nothing",
         "base_stock",
-        "perfect-information bound",
+        "perfect-information (knows the future)",
     ]
 
 

@@ -3,6 +3,8 @@
 - :mod:`invmgmt_marl.adapters.sb3`: a native batched Stable-Baselines3 ``VecEnv`` (extra ``sb3``).
 - :mod:`invmgmt_marl.adapters.supersuit`: the ParallelEnv through SuperSuit's vector wrappers (extra ``sb3``).
 - :mod:`invmgmt_marl.adapters.rllib`: Ray RLlib env registration, PPO configs, checkpoints (extra ``rllib``).
+- :mod:`invmgmt_marl.adapters.torchrl`: a native batched TorchRL ``EnvBase`` (extra ``torchrl``);
+  :mod:`invmgmt_marl.adapters.torchrl_ppo`: MAPPO / IPPO on it.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[name-defined]
         acts = self._actions.astype(self.action_space.dtype).reshape((b, *self.interface.codec.batch_shape))
         if self._action_high is not None:  # [-1, 1] -> [0, high]
             acts = (np.clip(acts, -1.0, 1.0) + 1.0) * 0.5 * self._action_high
-        orders, _ = self.interface.decode_batch(acts)
+        orders, _ = self.interface.decode_batch(acts, self._state)
         t = self._state.t
         check_inputs(self.net, orders, self._demand[:, t])  # actions come from outside: no NaN orders
         shock = None if self._supply is None else self._supply.at(t)

@@ -315,6 +315,9 @@ class MDPPolicy:
     the store's stock (by age), this period's arrival and the pipeline from the state, orders the
     table's quantity on the store's inbound edge and nothing elsewhere."""
 
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
+
     def __init__(self, solution: MDPSolution) -> None:
         self.solution = solution
 

@@ -34,9 +34,13 @@ __all__ = ["add_ablate_parser", "add_train_parser", "cmd_ablate", "cmd_train"]
 
 #: module layouts of the trained policies (``invmgmt_marl.train.train``'s ``policies``)
 POLICY_LAYOUTS = ("shared", "per_role", "per_agent")
-BACKENDS = ("rllib", "sb3")
+BACKENDS = ("rllib", "sb3", "torchrl")
 #: the library each backend trains with, besides torch: (module, extra)
-BACKEND_MODULES = {"rllib": ("ray.rllib", "rllib"), "sb3": ("stable_baselines3", "sb3")}
+BACKEND_MODULES = {
+    "rllib": ("ray.rllib", "rllib"),
+    "sb3": ("stable_baselines3", "sb3"),
+    "torchrl": ("torchrl", "torchrl"),
+}
 #: ``ablate --quick``: a smoke run of the whole pipeline in about a minute (not a result to report)
 QUICK = {"seeds": 1, "iterations": 4, "steps_per_iteration": 1024, "eval_episodes": 4, "test_episodes": 10}
 
@@ -93,6 +97,9 @@ def add_train_parser(sub: Any) -> None:
     t.add_argument("--alpha", type=finite_float, help="own/team reward mix, overrides the scenario's")
     t.add_argument("--lr", type=positive_float, help="PPO learning rate")
     t.add_argument(
+        "--algo", default="mappo", choices=("mappo", "ippo"), help="torchrl backend: MAPPO or IPPO"
+    )
+    t.add_argument(
         "--no-reference",
         action="store_true",
         help="draw no tuned base-stock line on the learning curve (it tunes base-stock levels, cached)",
@@ -130,7 +137,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
     demand = demand_override(args.demand_process)
     if demand is not None:
         env_kwargs["demand"] = demand
-    ppo = {"lr" if args.backend == "rllib" else "learning_rate": args.lr} if args.lr else {}
+    ppo = {"learning_rate" if args.backend == "sb3" else "lr": args.lr} if args.lr else {}
     console.print(
         f"training {args.backend} PPO ({args.policies}) on [bold]{escape(args.scenario)}[/bold] for "
         f"{args.iterations} "
@@ -159,6 +166,7 @@ def cmd_train(args: argparse.Namespace, console: Console) -> int:
             steps_per_iteration=args.steps_per_iteration,
             max_seconds=args.max_seconds,
             keep_best=args.keep_best,
+            algo=args.algo,
             progress=progress,
             ppo=ppo,
             **env_kwargs,

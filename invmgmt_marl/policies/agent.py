@@ -105,5 +105,5 @@ class ObservationPolicy:
                 actions[:, idx, :width] = out.reshape(batch, len(idx), width)
             else:
                 actions[:, idx] = out.reshape(batch, len(idx))
-        orders, _ = iface.decode_batch(np.round(actions) if codec.integer else actions)
+        orders, _ = iface.decode_batch(np.round(actions) if codec.integer else actions, state)
         return orders

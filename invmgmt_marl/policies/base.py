@@ -67,6 +67,9 @@ def _per_node(values: Any, name: str) -> F64:
 class ConstantPolicy:
     """Order the same quantity on every edge every period (a scalar or one value per edge)."""
 
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
+
     def __init__(self, quantity: float | F64 = 0.0) -> None:
         self.quantity = np.asarray(quantity, dtype=np.float64)
 
@@ -79,6 +82,9 @@ class ConstantPolicy:
 
 class RandomPolicy:
     """Uniform random orders in ``[0, max_order]`` (integers if ``integer``)."""
+
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
 
     def __init__(self, integer: bool = True) -> None:
         self.integer = integer
@@ -173,6 +179,9 @@ def assembly_orders(net: Network, state: SimState, level: F64, orders: F64, acti
 class BaseStockPolicy:
     """Installation base-stock (order-up-to): each node orders ``max(0, S - inventory position)``."""
 
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
+
     def __init__(self, levels: Any, integer: bool = False) -> None:
         self.levels = _per_node(levels, "levels")
         self.integer = integer
@@ -188,6 +197,9 @@ class BaseStockPolicy:
 
 class EchelonBaseStockPolicy:
     """Echelon base-stock: each node orders ``max(0, S_echelon - echelon inventory position)``."""
+
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
 
     def __init__(self, levels: Any, integer: bool = False) -> None:
         self.levels = _per_node(levels, "levels")
@@ -206,6 +218,9 @@ class EchelonBaseStockPolicy:
 
 class SSPolicy:
     """(s, S): when the inventory position is at or below ``s``, order up to ``S``; else nothing."""
+
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
 
     def __init__(self, s: Any, S: Any, integer: bool = False) -> None:  # noqa: N803 (the literature's name)
         self.s = _per_node(s, "s")
@@ -241,6 +256,9 @@ class ForecastOrderUpToPolicy:
             ``"requests"`` from the orders each node itself receives.
         echelon: compare the level with the echelon inventory position instead of the installation one.
     """
+
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
 
     def __init__(
         self,

@@ -22,11 +22,15 @@ from tests.helpers import REPO_ROOT
 
 PERIODS = 25
 SCENARIOS = invmgmt_marl.list_scenarios()
-ACTION_TYPES = ["box", "discrete", "multidiscrete"]
+ACTION_TYPES = ["box", "discrete", "multidiscrete", "order_up_to"]
 VIEWS = ["local", "neighbours", "global"]
 COMBOS = [
     pytest.param(sc, at, view, shared, id=f"{sc}-{at}-{view}-{'shared' if shared else 'own'}")
     for sc, at, view, shared in itertools.product(SCENARIOS, ACTION_TYPES, VIEWS, [False, True])
+] + [  # the echelon variant differs from order_up_to only in the position it decodes against
+    pytest.param(sc, "order_up_to_echelon", "local", shared, id=f"{sc}-order_up_to_echelon-local-{s}")
+    for sc in SCENARIOS
+    for shared, s in ((False, "own"), (True, "shared"))
 ]
 
 
