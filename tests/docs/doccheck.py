@@ -256,6 +256,41 @@ def _environment(workdir: Path) -> Iterator[None]:
                 os.environ[k] = v
 
 
+_RegistryState = dict[str, tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _registry_state() -> _RegistryState:
+    """A copy of every registry's entries (``invmgmt_marl.registry``)."""
+    from invmgmt_marl import registry
+
+    return {
+        name: (dict(reg._lazy), dict(reg._loaded))
+        for name, reg in vars(registry).items()
+        if isinstance(reg, registry.Registry)
+    }
+
+
+def _set_registry_state(state: _RegistryState) -> None:
+    from invmgmt_marl import registry
+
+    for name, (lazy, loaded) in state.items():
+        reg = getattr(registry, name)
+        reg._lazy, reg._loaded = dict(lazy), dict(loaded)
+
+
+@contextlib.contextmanager
+def _own_registries(runner: PageRunner) -> Iterator[None]:
+    """Run with the page's own registries: what one page registers (a view, a demand process) is not
+    seen by another page, which a reader running that page alone would not have either."""
+    outside = _registry_state()
+    _set_registry_state(runner.registries)
+    try:
+        yield
+    finally:
+        runner.registries = _registry_state()
+        _set_registry_state(outside)
+
+
 class PageRunner:
     """Runs the blocks of one page in order, in one namespace and one temporary working directory."""
 
@@ -268,6 +303,7 @@ class PageRunner:
             workdir = Path(self._tmp.name)
         self.workdir = workdir
         self.namespace: dict[str, Any] = {"__name__": "__doc_example__"}
+        self.registries = _registry_state()  # as the page starts: as the process has them now
         self.printed: dict[int, str] = {}  # block line -> what it printed
         self.errors: dict[int, str] = {}  # block line -> traceback
         self._next = 0
@@ -287,7 +323,12 @@ class PageRunner:
 
     def _run(self, block: Block) -> None:
         buf = io.StringIO()
-        with _in_dir(self.workdir), _environment(self.workdir), contextlib.redirect_stdout(buf):
+        with (
+            _in_dir(self.workdir),
+            _environment(self.workdir),
+            _own_registries(self),
+            contextlib.redirect_stdout(buf),
+        ):
             try:
                 if block.file is not None:
                     import yaml

@@ -79,3 +79,30 @@ def test_runner_compares_output_and_shares_a_namespace(tmp_path: Path) -> None:
         assert (runner.workdir / "written.txt").exists() and not (ROOT / "written.txt").exists()
     finally:
         runner.close()
+
+
+def test_what_a_page_registers_stays_in_that_page(tmp_path: Path) -> None:
+    from invmgmt_marl.registry import VIEWS
+
+    registers = tmp_path / "registers.md"
+    registers.write_text(
+        "```python\nfrom invmgmt_marl.observe import register_view\n\n"
+        "@register_view('doc_test_view')\ndef v(net, feats):\n    return feats\n```\n"
+        "```python\nfrom invmgmt_marl.registry import VIEWS\nprint('doc_test_view' in VIEWS)\n```\n"
+        "```text\nTrue\n```\n",
+        encoding="utf-8",
+    )
+    reads = tmp_path / "reads.md"
+    reads.write_text(
+        "```python\nfrom invmgmt_marl.registry import VIEWS\nprint('doc_test_view' in VIEWS)\n```\n"
+        "```text\nFalse\n```\n",
+        encoding="utf-8",
+    )
+    first, second = PageRunner(registers), PageRunner(reads)
+    try:
+        first.check(first.blocks[1])  # the page's later block sees its own registration ...
+        second.check(second.blocks[0])  # ... another page does not
+        assert "doc_test_view" not in VIEWS  # and neither does the test process
+    finally:
+        first.close()
+        second.close()
