@@ -31,7 +31,7 @@ def _close_runners() -> Iterator[None]:
 )
 def test_doc_block(block: Block) -> None:
     if block.skip is not None:
-        pytest.skip(block.skip)
+        pytest.skip(f"{block.id}: {block.skip}")
     runner = _RUNNERS.get(block.path)
     if runner is None:
         runner = _RUNNERS[block.path] = PageRunner(ROOT / block.path)
