@@ -213,7 +213,10 @@ def _train_rllib(job: _Job) -> None:
             address=address,
             include_dashboard=False,
             log_to_driver=False,
-            **({} if address else {"num_cpus": max(2, num_env_runners + 1)}),
+            # one CPU per env runner and per learner actor, plus the driver (a local instance only)
+            **(
+                {} if address else {"num_cpus": max(2, num_env_runners + int(ppo.get("num_learners", 0)) + 1)}
+            ),
         )
     settings = {"train_batch_size": steps, "minibatch_size": max(64, steps // 8), "num_epochs": 10, **ppo}
     config = ppo_config(
