@@ -259,7 +259,10 @@ def compile_network(sc: Scenario) -> Network:
         ),
         not_assembly=np.array([0.0 if nd.bom is not None else 1.0 for nd in nodes]),
         any_assembly=any(nd.bom is not None for nd in nodes),
-        store_integer=np.array([nodes[i].demand.integer for i in stores], dtype=np.bool_),  # type: ignore[union-attr]
+        store_integer=np.array(
+            [nodes[i].demand.integer if nodes[i].demand is not None else True for i in stores],  # type: ignore[union-attr]
+            dtype=np.bool_,
+        ),
         goodwill=gw,
         goodwill_on=np.array([nodes[i].goodwill is not None for i in stores], dtype=bool),
         any_goodwill=any(nodes[i].goodwill is not None for i in stores),

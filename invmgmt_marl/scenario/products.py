@@ -68,7 +68,7 @@ def read_product_table(path: Any, base_dir: str | None) -> tuple[str, list[dict[
 
     Columns are :class:`~invmgmt_marl.scenario.schema.ProductSpec` fields (``name`` required);
     ``demand.<key>`` columns build the product's demand mapping (``demand.process``, ``demand.mean``,
-    ...). Empty cells mean "not given". Relative paths resolve against ``base_dir`` (the YAML's folder).
+    ``demand.seasonal.amplitude``, ...). Empty cells mean "not given". Relative paths resolve against ``base_dir`` (the YAML's folder).
 
     Returns:
         ``(absolute path, rows as mappings)``.
@@ -120,8 +120,12 @@ def read_product_table(path: Any, base_dir: str | None) -> tuple[str, list[dict[
                     value = _cell(v, c)
                     if value is None:
                         continue
-                    if c.startswith("demand."):
-                        row.setdefault("demand", {})[c[len("demand.") :]] = value
+                    if c.startswith("demand."):  # demand.mean, demand.seasonal.amplitude, ...
+                        *parents, leaf = c.split(".")
+                        node = row
+                        for part in parents:
+                            node = node.setdefault(part, {})
+                        node[leaf] = value
                     else:
                         row[c] = value if c != "name" else v.strip()
                 rows.append(row)
