@@ -240,7 +240,8 @@ class ProductInterface:
 
     # ---- actions -----------------------------------------------------------------------------
     def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
-        """``{agent: action}`` -> ``(1, P, E)`` orders and ``{agent: entries clipped}``."""
+        """``{agent: action}`` -> ``(1, P, E)`` orders and ``{agent: entries clipped}`` (agents that
+        clipped nothing may be left out)."""
         if len(actions) != len(agents) or len(agents) != self.n_agents:
             return self._decode_checked(actions, agents)
         try:
@@ -257,7 +258,7 @@ class ProductInterface:
         if out.any():
             return self._decode_checked(actions, agents)
         q = np.minimum(flat, self._flat_high)
-        return q.take(self._flat_pos)[None], dict.fromkeys(agents, 0)
+        return q.take(self._flat_pos)[None], {}  # nothing clipped (infos read a missing agent as 0)
 
     def _decode_checked(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
         if len(actions) != len(agents) or any(a not in actions for a in agents):
@@ -348,10 +349,15 @@ class ProductInterface:
     def infos(self, ledger: Ledger | None, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
         """Per-agent infos. Node agents: their node's ledger totals (every node field), ``clipped``
         and ``t``. SKU agents: ``clipped`` and ``t`` only (6,000 agents x 28 fields would cost more
-        than the step): their ledger rows are in ``env.last_ledger`` (``(B, K, P, N)``)."""
+        than the step), and the agents that clipped nothing share one dict object (treat infos as
+        read-only); their ledger rows are in ``env.last_ledger`` (``(B, K, P, N)``)."""
         t = -1 if ledger is None else ledger.t
-        if self.sku:
-            return {a: {"clipped": clipped.get(a, 0), "t": t} for a in self.agents}
+        if self.sku:  # one shared (read-only) dict for every agent that clipped nothing: 6,000 agents
+            infos = dict.fromkeys(self.agents, {"clipped": 0, "t": t})  # cost one dict, not 6,000
+            for a, c in clipped.items():
+                if c:
+                    infos[a] = {"clipped": c, "t": t}
+            return infos
         if ledger is None:
             zeros = dict.fromkeys(NODE_FIELDS, 0.0)
             return {a: {**zeros, "clipped": 0, "t": -1} for a in self.agents}
