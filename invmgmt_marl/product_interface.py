@@ -246,7 +246,7 @@ class ProductInterface:
             return self._decode_checked(actions, agents)
         try:
             vals = [actions[a] for a in agents]
-            flat = np.concatenate([np.stack(vals[g[0] : g[-1] + 1]).reshape(-1) for g in self._groups])
+            flat = np.concatenate([np.array(vals[g[0] : g[-1] + 1]).reshape(-1) for g in self._groups])
         except (KeyError, TypeError, ValueError):
             return self._decode_checked(actions, agents)
         if flat.shape != self._flat_high.shape or flat.dtype.kind not in "biuf":
