@@ -68,7 +68,8 @@ def read_product_table(path: Any, base_dir: str | None) -> tuple[str, list[dict[
 
     Columns are :class:`~invmgmt_marl.scenario.schema.ProductSpec` fields (``name`` required);
     ``demand.<key>`` columns build the product's demand mapping (``demand.process``, ``demand.mean``,
-    ``demand.seasonal.amplitude``, ...). Empty cells mean "not given". Relative paths resolve against ``base_dir`` (the YAML's folder).
+    ``demand.seasonal.amplitude``, ...). Empty cells mean "not given". Relative paths resolve
+    against ``base_dir`` (the YAML's folder).
 
     Returns:
         ``(absolute path, rows as mappings)``.
