@@ -3,6 +3,7 @@
     python benchmarks/throughput.py            # about 2 minutes
     python benchmarks/throughput.py --quick    # under 20 s, fewer repeats / episodes
     python benchmarks/throughput.py --json out.json
+    python benchmarks/throughput.py --products # the product (SKU) section only
 
 Every figure is the median over repeats within this one run. Random actions / orders and demand
 are generated before timing, so only the environment (or simulator) is measured. See README.md.
@@ -34,6 +35,13 @@ BATCHES = (1, 64, 4096)
 TARGET_ENV = 30_000  # ParallelEnv serial, env-steps/s (the original Liu et al. env does ~10k)
 TARGET_SIM = 5_000_000  # batched simulator at batch 4096, agent-steps/s
 GYM_IDS = ("GymInvMgmt/Serial-v0", "GymInvMgmt/MultiEchelon-v0")
+PRODUCT_SCENARIOS = ("sku200_1w", "sku2000_3w")
+PRODUCT_BATCHES = (1, 16)
+# MABIM (ReplenishmentEnv) on this machine type, from issue 10: agent-steps/s and reset seconds
+MABIM = {"sku200_1w": (220_000, 2.3), "sku2000_3w": (970_000, 8.5)}
+TARGET_SKU_ENV = 2_000_000  # ParallelEnv agent-steps/s on sku2000_3w with SKU agents
+TARGET_SKU_SIM = 30_000_000  # batched simulator agent-steps/s on sku2000_3w
+TARGET_RESET_S = 0.05
 MIB = 2**20
 
 
@@ -158,6 +166,147 @@ def bench_gym(env_id: str, repeats: int, min_time: float) -> dict:
         "spread": spread,
         "nodes_total": core.graph.number_of_nodes(),
     }
+
+
+# --------------------------------------------------------------------------------------------------
+def bench_product_env(name: str, repeats: int, min_time: float) -> dict:
+    """ParallelEnv with SKU agents (one per node x product): agent-steps/s, reset time, peak memory."""
+    tracemalloc.start()
+    env = invmgmt_marl.parallel_env(name, agents="node_product")
+    env.reset(seed=0)
+    periods, n_agents = env.net.periods, len(env.possible_agents)
+    rng = np.random.default_rng(0)
+    pool = [{a: random_action(env.action_space(a), rng) for a in env.possible_agents} for _ in range(4)]
+    for t in range(periods):
+        env.step(pool[t % 4])
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    def episode() -> None:
+        env.reset()
+        for t in range(periods):
+            env.step(pool[t % 4])
+
+    sps, spread = rate(episode, periods, repeats, min_time)
+    resets = []
+    for _ in range(max(5, repeats)):
+        t0 = time.perf_counter()
+        env.reset()
+        resets.append(time.perf_counter() - t0)
+    return {
+        "scenario": name,
+        "agents": n_agents,
+        "periods": periods,
+        "env_steps_per_s": sps,
+        "agent_steps_per_s": sps * n_agents,
+        "spread": spread,
+        "reset_s": statistics.median(resets),
+        "peak_mib": peak / MIB,
+    }
+
+
+def bench_product_sim(name: str, batch: int, repeats: int, min_time: float) -> dict:
+    """sim.step on a product network: agent-steps = batch x nodes x products per step."""
+    net = compile_network(invmgmt_marl.load_scenario(name))
+    T, P = net.periods, net.n_products
+    rng = np.random.default_rng(0)
+    orders = rng.uniform(0.0, 1.0, size=(T, batch, P, net.n_edges)) * net.max_order
+    demand = sample_network_demand(net, rng, batch, T)  # (B, T, P, S)
+
+    def episode() -> None:
+        state = initial_state(net, batch)
+        for t in range(T):
+            state, _ = step(net, state, orders[t], demand[:, t])
+
+    sps, spread = rate(episode, T * batch, repeats, min_time)
+    agents = net.n_nodes * P
+    return {
+        "scenario": name,
+        "batch": batch,
+        "agents": agents,
+        "env_steps_per_s": sps,
+        "agent_steps_per_s": sps * agents,
+        "spread": spread,
+    }
+
+
+def run_products(repeats: int, min_time: float) -> dict:
+    out: dict = {
+        "product_env": [bench_product_env(n, repeats, min_time) for n in PRODUCT_SCENARIOS],
+        "product_sim": [
+            bench_product_sim(n, b, repeats, min_time) for n in PRODUCT_SCENARIOS for b in PRODUCT_BATCHES
+        ],
+    }
+    big_env = next(r for r in out["product_env"] if r["scenario"] == "sku2000_3w")
+    big_sim = max(r["agent_steps_per_s"] for r in out["product_sim"] if r["scenario"] == "sku2000_3w")
+    out["product_targets"] = [
+        target(
+            "ParallelEnv sku2000_3w SKU agents agent-steps/s", big_env["agent_steps_per_s"], TARGET_SKU_ENV
+        ),
+        target("sim sku2000_3w agent-steps/s (best batch)", big_sim, TARGET_SKU_SIM),
+        {
+            "what": "reset() sku2000_3w, ms (at most)",
+            "value": 1e3 * big_env["reset_s"],
+            "target": 1e3 * TARGET_RESET_S,
+            "met": big_env["reset_s"] <= TARGET_RESET_S,
+        },
+    ]
+    return out
+
+
+def report_products(res: dict) -> None:
+    n = "{:,.0f}".format
+    table(
+        "Products: PettingZoo ParallelEnv with SKU agents (agents='node_product'), random actions",
+        [
+            "scenario",
+            "agents",
+            "env-steps/s",
+            "agent-steps/s",
+            "MABIM agent-steps/s",
+            "reset ms",
+            "MABIM reset s",
+            "peak MiB",
+            "spread",
+        ],
+        [
+            [
+                r["scenario"],
+                r["agents"],
+                n(r["env_steps_per_s"]),
+                n(r["agent_steps_per_s"]),
+                n(MABIM[r["scenario"]][0]),
+                f"{1e3 * r['reset_s']:.1f}",
+                f"{MABIM[r['scenario']][1]:.1f}",
+                f"{r['peak_mib']:.1f}",
+                pct(r),
+            ]
+            for r in res["product_env"]
+        ],
+    )
+    table(
+        "Products: batched simulator, sim.step (agent = node x product)",
+        ["scenario", "batch", "agents", "env-steps/s", "agent-steps/s", "spread"],
+        [
+            [
+                r["scenario"],
+                r["batch"],
+                r["agents"],
+                n(r["env_steps_per_s"]),
+                n(r["agent_steps_per_s"]),
+                pct(r),
+            ]
+            for r in res["product_sim"]
+        ],
+    )
+    table(
+        "Product targets (issue 10)",
+        ["figure", "value", "target", "met"],
+        [
+            [t["what"], n(t["value"]), n(t["target"]), "yes" if t["met"] else "NO"]
+            for t in res["product_targets"]
+        ],
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -307,11 +456,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats and episodes (< 20 s)")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    p.add_argument("--products", action="store_true", help="the product (SKU) section only")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    res = run_all(args.quick)
+    repeats, min_time = (3, 0.1) if args.quick else (5, 1.0)
+    if args.products:
+        res = {"header": header(), **run_products(repeats, min_time)}
+    else:
+        res = run_all(args.quick)
+        res.update(run_products(repeats, min_time))
     res["wall_s"] = time.perf_counter() - t0
-    report(res)
+    if not args.products:
+        report(res)
+    report_products(res)
     print(f"\ntotal {res['wall_s']:.1f} s")
     if args.json:
         with open(args.json, "w") as fh:

@@ -7,12 +7,14 @@ each other.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl import fingerprint
+from invmgmt_marl.scenario.products import product_values
 from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, Scenario
 from invmgmt_marl.sim.network import Network, RewardGroup
 
@@ -163,7 +165,9 @@ def compile_network(sc: Scenario) -> Network:
             rel[:, j] = [e.reliability.p_disruption, *e.reliability.fill]
 
     max_order_all = max_order
-    return Network(
+    if sc.has_products:  # the per-product values decide the observation scale too
+        max_order_all = product_values(sc).max_order
+    net = Network(
         name=sc.name,
         fingerprint=scenario_fingerprint(sc),
         obs_scale=float(sc.observation.scale)
@@ -255,7 +259,10 @@ def compile_network(sc: Scenario) -> Network:
         ),
         not_assembly=np.array([0.0 if nd.bom is not None else 1.0 for nd in nodes]),
         any_assembly=any(nd.bom is not None for nd in nodes),
-        store_integer=np.array([nodes[i].demand.integer for i in stores], dtype=np.bool_),  # type: ignore[union-attr]
+        store_integer=np.array(
+            [nodes[i].demand.integer if nodes[i].demand is not None else True for i in stores],  # type: ignore[union-attr]
+            dtype=np.bool_,
+        ),
         goodwill=gw,
         goodwill_on=np.array([nodes[i].goodwill is not None for i in stores], dtype=bool),
         any_goodwill=any(nodes[i].goodwill is not None for i in stores),
@@ -273,4 +280,55 @@ def compile_network(sc: Scenario) -> Network:
         any_transit_holding=any(e.transit_holding_cost > 0 for e in sc.edges),
         upstream=pad(ups),
         downstream=pad(downs),
+    )
+    return _with_products(sc, net) if sc.has_products else net
+
+
+def _with_products(sc: Scenario, net: Network) -> Network:
+    """The network of a scenario with products: per-product arrays (P before the node / edge axis),
+    per-(edge, product) lead times in the pipeline layout, and the shared constraints."""
+    v = product_values(sc)
+    p_cnt, e_cnt = len(v.names), net.n_edges
+    lead = v.lead_time  # (P, E)
+    lmax = int(lead.max())
+    pipe0 = np.zeros((p_cnt, e_cnt, lmax))
+    pipe0[:, :, : net.initial_pipeline.shape[1]] = net.initial_pipeline[None, :, :lmax]
+    flat_pe = np.arange(p_cnt * e_cnt).reshape(p_cnt, e_cnt)  # (p, e) -> p * E + e
+    insert = flat_pe[None] * lmax + (np.arange(lmax)[:, None, None] + lead[None]) % lmax  # (L, P, E)
+    nodes = sc.nodes
+
+    def per_product(x: F64) -> F64:
+        return np.ascontiguousarray(np.broadcast_to(x, (p_cnt, *x.shape)))
+
+    return dataclasses.replace(
+        net,
+        max_lead=lmax,
+        holding_cost=v.holding_cost,
+        backlog_cost=v.backlog_cost,
+        lost_sales_cost=v.lost_sales_cost,
+        price=v.price,
+        initial_on_hand=v.initial_on_hand,
+        demand_specs=tuple(d for row in v.demand for d in row),
+        lead_time=lead,
+        unit_cost=v.unit_cost,
+        max_order=v.max_order,
+        initial_pipeline=pipe0,
+        initial_orders=per_product(net.initial_orders),
+        initial_demand=per_product(net.initial_demand),
+        initial_backlog=per_product(net.initial_backlog),
+        uniform_lead=bool((lead == lmax).all()),
+        pipe_order=(np.arange(lmax)[:, None] + np.arange(lmax)[None, :]) % lmax,
+        pipe_insert_idx=insert.reshape(lmax, p_cnt * e_cnt),
+        any_storage=False,  # storage is shared by products, in volume units (below)
+        product_axis=True,
+        n_products=p_cnt,
+        products=v.names,
+        volume=v.volume,
+        any_shared_storage=any(nd.storage_capacity is not None for nd in nodes),
+        overflow_refuse=np.array([nd.overflow == "refuse" for nd in nodes], dtype=bool),
+        overflow_cost=np.array([nd.overflow_cost for nd in nodes], dtype=np.float64),
+        any_budget=any(nd.order_budget is not None for nd in nodes),
+        order_budget=np.array(
+            [nd.order_budget if nd.order_budget is not None else np.inf for nd in nodes], dtype=np.float64
+        ),
     )

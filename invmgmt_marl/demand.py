@@ -690,12 +690,11 @@ def sample_demand(
 def sample_network_demand(
     net: Network, rng: np.random.Generator, batch: int, periods: int | None = None
 ) -> NDArray[np.float64]:
-    """Draw ``(batch, periods)`` demand for a compiled network's stores (``periods`` defaults to the
-    network's), correlated by its scenario's ``demand_correlation`` when that is set."""
-    return sample_demand(
-        list(net.demand_specs),
-        rng,
-        batch,
-        net.periods if periods is None else periods,
-        correlation=net.demand_correlation,
-    )
+    """Draw ``(batch, periods, S)`` demand for a compiled network's stores (``periods`` defaults to the
+    network's), correlated by its scenario's ``demand_correlation`` when that is set; ``(batch,
+    periods, P, S)`` in a network with products."""
+    t = net.periods if periods is None else periods
+    d = sample_demand(list(net.demand_specs), rng, batch, t, correlation=net.demand_correlation)
+    if getattr(net, "product_axis", False):  # one stream per (product, store), product-major: (B, T, P, S)
+        return d.reshape(batch, t, net.n_products, net.n_stores)
+    return d

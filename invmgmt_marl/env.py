@@ -21,10 +21,9 @@ from pettingzoo import ParallelEnv
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.errors import InvalidActionError
-from invmgmt_marl.interface import AgentInterface
-from invmgmt_marl.rewards import compute_rewards
+from invmgmt_marl.product_interface import make_interface
 from invmgmt_marl.scenario import Scenario, load_scenario
-from invmgmt_marl.sim import NODE_FIELDS, initial_state, step
+from invmgmt_marl.sim import initial_state, step
 from invmgmt_marl.sim.ledger import Ledger
 from invmgmt_marl.sim.state import SimState
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
@@ -57,6 +56,8 @@ class InventoryParallelEnv(ParallelEnv):
             actions outside the shared space raise; entries beyond an agent's own bounds are clipped
             and counted, since they are legal samples of its (padded) space.
         max_cycles: PettingZoo's name for the episode length (the same as ``periods=``).
+        agents: ``"node"`` (one agent per node) or, in scenarios with products, ``"node_product"``
+            (one agent per node and product, ``store_0__sku12``; docs/products.md).
         reward_scale: multiply every reward by this (a training convenience: value functions learn
             better from rewards of order one; infos keep the unscaled ledger).
         **overrides: scenario overrides: ``periods``, ``action_type``, ``max_order``, ``view``,
@@ -79,6 +80,7 @@ class InventoryParallelEnv(ParallelEnv):
         strict: bool = False,
         reward_scale: float = 1.0,
         max_cycles: int | None = None,
+        agents: str = "node",
         **overrides: Any,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -99,9 +101,9 @@ class InventoryParallelEnv(ParallelEnv):
             raise ValueError(f"reward_scale: must be a positive finite number, got {reward_scale!r}")
         self.reward_scale = float(reward_scale)
         self.shared_spaces = shared_spaces
-        self.possible_agents = list(self.net.agents)
+        self.interface = make_interface(self.net, agents=agents, shared_spaces=shared_spaces, strict=strict)
+        self.possible_agents = list(self.interface.agents)
         self.agents: list[str] = []
-        self.interface = AgentInterface(self.net, shared_spaces=shared_spaces, strict=strict)
         self.action_spaces = self.interface.action_spaces
         self.observation_spaces = self.interface.observation_spaces
         self.state_space = self.interface.state_space
@@ -110,7 +112,10 @@ class InventoryParallelEnv(ParallelEnv):
         self._rng: np.random.Generator | None = None
         self._seeded = False
         self._sim_state = initial_state(self.net, 1)
-        self._demand = np.zeros((1, self.net.periods, self.net.n_stores))
+        per_store = (
+            (self.net.n_products, self.net.n_stores) if self.net.product_axis else (self.net.n_stores,)
+        )
+        self._demand = np.zeros((1, self.net.periods, *per_store))
         self._supply: SupplyPath | None = None
         self._ledger: Ledger | None = None
 
@@ -153,8 +158,7 @@ class InventoryParallelEnv(ParallelEnv):
         self._sim_state = initial_state(net, 1)
         self._ledger = None
         self.agents = list(self.possible_agents)
-        zeros = dict.fromkeys(NODE_FIELDS, 0.0)
-        return self._observations(), {a: {**zeros, "clipped": 0, "t": -1} for a in self.agents}
+        return self._observations(), self.interface.infos(None, {})
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -184,7 +188,7 @@ class InventoryParallelEnv(ParallelEnv):
         shock = None if self._supply is None else self._supply.at(t)
         self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)
         self._ledger = ledger
-        r = compute_rewards(self.net, ledger)[0]
+        r = self.interface.rewards(ledger)[0]
         obs = self._observations()
         done = self._sim_state.t >= self.net.periods
         agents = self.agents
@@ -193,7 +197,7 @@ class InventoryParallelEnv(ParallelEnv):
         rewards = dict(zip(agents, r.tolist(), strict=True))
         terminations = dict.fromkeys(agents, False)
         truncations = dict.fromkeys(agents, done)
-        infos = self._infos(ledger, clipped)
+        infos = self.interface.infos(ledger, clipped)
         if done:
             self.agents = []
         return obs, rewards, terminations, truncations, infos
@@ -201,16 +205,6 @@ class InventoryParallelEnv(ParallelEnv):
     # ---------------------------------------------------------------------------------------------
     def _observations(self) -> dict[str, NDArray[np.float32]]:
         return dict(zip(self.possible_agents, self.interface.observe(self._sim_state)[0], strict=True))
-
-    def _infos(self, ledger: Ledger, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
-        rows = ledger.nodes[0].T.tolist()  # (N, K)
-        infos = {}
-        for agent, row in zip(self.possible_agents, rows, strict=True):
-            info = dict(zip(NODE_FIELDS, row, strict=True))
-            info["clipped"] = clipped[agent]
-            info["t"] = ledger.t
-            infos[agent] = info
-        return infos
 
     def state(self) -> NDArray[np.float32]:
         """The centralised state: every node's local features, flattened."""

@@ -43,7 +43,9 @@ from numpy.typing import NDArray
 from invmgmt_marl.errors import CheckpointError, InvalidActionError, quote
 from invmgmt_marl.observe import global_state, n_features, observe, view_dim
 from invmgmt_marl.registry import ACTION_TYPES, VIEWS
+from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import ROLES
+from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -511,6 +513,30 @@ class AgentInterface:
         if self._roles is not None:
             o = np.concatenate([o, np.broadcast_to(self._roles, (o.shape[0], *self._roles.shape))], axis=2)
         return o
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """Agent names: the order of every per-agent axis (one agent per node)."""
+        return self.net.agents
+
+    def rewards(self, ledger: Ledger) -> F64:
+        """``(B, N)`` rewards under the network's reward plan (``rewards.compute_rewards``)."""
+        return compute_rewards(self.net, ledger)
+
+    def infos(self, ledger: Ledger | None, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+        """Per-agent infos: every node field of the ledger (zeros before the first step, ``ledger``
+        ``None``), the entries clipped and the period ``t`` (-1 at reset)."""
+        if ledger is None:
+            zeros = dict.fromkeys(NODE_FIELDS, 0.0)
+            return {a: {**zeros, "clipped": 0, "t": -1} for a in self.net.agents}
+        rows = ledger.nodes[0].T.tolist()  # (N, K)
+        infos = {}
+        for agent, row in zip(self.net.agents, rows, strict=True):
+            info = dict(zip(NODE_FIELDS, row, strict=True))
+            info["clipped"] = clipped[agent]
+            info["t"] = ledger.t
+            infos[agent] = info
+        return infos
 
     def state(self, state: SimState) -> F32:
         """``(B, N * F)`` float32 centralised state."""

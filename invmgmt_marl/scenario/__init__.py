@@ -1,6 +1,12 @@
 """Scenario schema (validated, frozen) and the YAML loader."""
 
-from invmgmt_marl.scenario.loader import apply_overrides, list_scenarios, load_scenario, scenario_dir
+from invmgmt_marl.scenario.loader import (
+    apply_overrides,
+    list_product_scenarios,
+    list_scenarios,
+    load_scenario,
+    scenario_dir,
+)
 from invmgmt_marl.scenario.schema import (
     EXTERNAL,
     ROLES,
@@ -27,6 +33,7 @@ __all__ = [
     "Scenario",
     "Seasonal",
     "apply_overrides",
+    "list_product_scenarios",
     "list_scenarios",
     "load_scenario",
     "scenario_dir",

@@ -13,7 +13,14 @@ from invmgmt_marl._io import load_yaml_file
 from invmgmt_marl.errors import ScenarioError
 from invmgmt_marl.scenario.schema import Scenario, validate_scenario
 
-__all__ = ["scenario_dir", "list_scenarios", "load_scenario", "apply_overrides", "OVERRIDES"]
+__all__ = [
+    "scenario_dir",
+    "list_scenarios",
+    "list_product_scenarios",
+    "load_scenario",
+    "apply_overrides",
+    "OVERRIDES",
+]
 
 
 def scenario_dir() -> Path:
@@ -28,6 +35,13 @@ def scenario_dir() -> Path:
 def list_scenarios() -> list[str]:
     """Names of the shipped scenarios, sorted."""
     return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
+
+
+def list_product_scenarios() -> list[str]:
+    """Names of the shipped scenarios with products (``scenarios/products/*.yaml``), sorted. They load
+    by name like the others; :func:`list_scenarios` leaves them out until every tool (diagrams, the
+    LP bound, KPIs, rendering) handles a product axis (docs/products.md)."""
+    return sorted(p.stem for p in (scenario_dir() / "products").glob("*.yaml"))
 
 
 def _read_yaml(path: Path) -> Any:
@@ -103,6 +117,8 @@ def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: A
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml") or not p.exists():
         cand = scenario_dir() / f"{name_or_path}.yaml"
+        if not cand.exists() and str(name_or_path) in list_product_scenarios():
+            cand = scenario_dir() / "products" / f"{name_or_path}.yaml"
         if not cand.exists():
             raise ScenarioError(
                 f"scenario: unknown scenario {str(name_or_path)!r}; shipped: {list_scenarios()} "

@@ -34,6 +34,8 @@ __all__ = [
     "TransitLoss",
     "NodeSpec",
     "EdgeSpec",
+    "ProductSpec",
+    "ProductOverride",
     "ActionSpec",
     "ObservationSpec",
     "RewardOverride",
@@ -261,6 +263,12 @@ class NodeSpec(_Frozen):
     bom: dict[str, Pos] | None = None  # assembly: units of each supplier's component per unit made
     production_capacity: Pos | None = None  # assembly: most units made per period
     goodwill: Goodwill | None = None  # stores: demand reacts to service
+    # shared constraints of scenarios with products (docs/products.md): storage_capacity is then in
+    # volume units; arrivals beyond it are cut proportionally across products and either refused
+    # ("refuse") or kept and charged ("keep"); overflow_cost is charged per unit beyond capacity
+    overflow: Literal["refuse", "keep"] = "refuse"
+    overflow_cost: NonNeg = 0.0
+    order_budget: NonNeg | None = None  # money per period for orders (unit_cost x quantity); scaled down
 
 
 class EdgeSpec(_Frozen):
@@ -296,6 +304,49 @@ class EdgeSpec(_Frozen):
             if any(b[0] <= a[0] for a, b in zip(tiers, tiers[1:], strict=False)):
                 raise ValueError(f"unit_cost_tiers: quantities must increase, got {tiers}")
         return self
+
+
+#: a product name: it ends agent names (``store_0__sku12``), so letters, digits, ``_`` and ``-`` only, no
+#: double underscore (words of letters and digits joined by single "_" or "-"), at most 64 characters
+PRODUCT_NAME = r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*"
+
+
+class ProductSpec(_Frozen):
+    """One product (SKU). Every field but ``name`` and ``volume`` is optional: when given it replaces,
+    for this product, the scalar of the same name on every node (``holding_cost``, ``backlog_cost``,
+    ``lost_sales_cost``, ``price``, ``initial_on_hand``, ``demand`` at stores) or edge (``unit_cost``,
+    ``max_order``; ``lead_time`` on edges from ``external`` only: the vendor lead time); when absent
+    the node's or edge's scalar applies to the product (scalars broadcast)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{PRODUCT_NAME}$")]
+    volume: Pos = 1.0  # storage volume of one unit (storage_capacity is in volume units)
+    unit_cost: NonNeg | None = None
+    price: NonNeg | None = None
+    holding_cost: NonNeg | None = None
+    backlog_cost: NonNeg | None = None
+    lost_sales_cost: NonNeg | None = None
+    initial_on_hand: NonNeg | None = None
+    lead_time: Annotated[int, Field(ge=1, le=MAX_LEAD_TIME)] | None = None
+    max_order: Pos | None = None
+    demand: DemandSpec | None = None
+
+
+class ProductOverride(_Frozen):
+    """A per-(node, product) or per-(edge, product) value, winning over the product's and the scalar.
+
+    With ``node``: ``initial_on_hand``, ``holding_cost``, and ``demand`` (stores). With ``edge`` (the
+    index in ``edges``): ``lead_time``, ``unit_cost``, ``max_order``.
+    """
+
+    product: str
+    node: str | None = None
+    edge: Annotated[int, Field(ge=0)] | None = None
+    initial_on_hand: NonNeg | None = None
+    holding_cost: NonNeg | None = None
+    demand: DemandSpec | None = None
+    lead_time: Annotated[int, Field(ge=1, le=MAX_LEAD_TIME)] | None = None
+    unit_cost: NonNeg | None = None
+    max_order: Pos | None = None
 
 
 class ActionSpec(_Frozen):
@@ -364,6 +415,52 @@ class Scenario(_Frozen):
     # customer demand correlated across stores by a Gaussian copula: one rho for every pair, or an
     # (S, S) matrix over the stores in node order (docs/demand.md)
     demand_correlation: Annotated[float, Field(allow_inf_nan=False)] | list[list[float]] | None = None
+    # products (docs/products.md): a list, or a CSV table next to the YAML (one row per product, a
+    # column per ProductSpec field, ``demand.<key>`` columns for the demand); never both
+    products: list[ProductSpec] | None = None
+    product_table: str | None = None
+    product_overrides: list[ProductOverride] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_product_table(cls, data: Any, info: Any) -> Any:
+        if not isinstance(data, Mapping) or data.get("product_table") is None:
+            return data
+        from invmgmt_marl.scenario.products import read_product_table
+
+        if data.get("products") is not None:
+            raise ValueError(
+                f"product_table: give products as a list or as a table, not both, got "
+                f"{quote(data.get('product_table'))} and a list of {len(data['products'])}"
+            )
+        base = (info.context or {}).get("base_dir")
+        path, rows = read_product_table(data["product_table"], base)
+        return {**data, "product_table": path, "products": rows}
+
+    @model_validator(mode="after")
+    def _check_products(self) -> Scenario:
+        if self.products is None:
+            for i, n in enumerate(self.nodes):
+                for f in ("overflow", "overflow_cost", "order_budget"):
+                    if f in n.model_fields_set:
+                        raise ValueError(
+                            f"nodes[{i}] ({self.agents[i]}).{f}: shared constraints need products: (a "
+                            f"scenario with a product list), got {quote(getattr(n, f))}"
+                        )
+            if self.product_overrides:
+                raise ValueError(
+                    f"product_overrides: need products:, got {len(self.product_overrides)} override(s)"
+                )
+            return self
+        from invmgmt_marl.scenario.products import check_products
+
+        check_products(self)
+        return self
+
+    @property
+    def has_products(self) -> bool:
+        """Whether the scenario declares products (the simulator then carries a product axis)."""
+        return self.products is not None
 
     @field_validator("name")
     @classmethod
@@ -505,7 +602,7 @@ class Scenario(_Frozen):
                     f"{where}.production_capacity: only assembly nodes (with a bom) produce, got "
                     f"{n.production_capacity}"
                 )
-            if n.role == "store" and n.demand is None:
+            if n.role == "store" and n.demand is None and self.products is None:  # products may bring theirs
                 raise ValueError(f"{where}.demand: a store needs a demand process, got None")
             if n.role != "store":
                 for field in (
@@ -546,7 +643,9 @@ class Scenario(_Frozen):
             if (e.source, e.target) in seen and e.source != EXTERNAL:
                 raise ValueError(f"{where}: duplicate edge {e.source!r} -> {e.target!r}")
             seen.add((e.source, e.target))
-            if e.source == EXTERNAL and self.nodes[index[e.target]].role != "supplier":
+            if e.source == EXTERNAL and self.nodes[index[e.target]].role not in (
+                ("supplier", "store") if self.products is not None else ("supplier",)
+            ):
                 raise ValueError(
                     f"{where}.to: only suppliers order from {EXTERNAL!r}, got {e.target!r} "
                     f"(role {self.nodes[index[e.target]].role})"
@@ -593,8 +692,12 @@ class Scenario(_Frozen):
                 raise ValueError(f"nodes[{i}] ({a}): a supplier needs an edge from {EXTERNAL!r}")
             # with an inbound edge everywhere, no cycles and external edges only into suppliers, every
             # store is reachable from a supplier: checked here all the same, against future relaxations
-            if role == "store" and not any(
-                self.nodes[index[x]].role == "supplier" for x in nx.ancestors(g, a) if x != EXTERNAL
+            if (
+                role == "store"
+                and not any(
+                    self.nodes[index[x]].role == "supplier" for x in nx.ancestors(g, a) if x != EXTERNAL
+                )
+                and not (self.products is not None and g.has_edge(EXTERNAL, a))
             ):
                 raise ValueError(f"nodes[{i}] ({a}): store is not reachable from any supplier")
         return self
@@ -605,6 +708,16 @@ class Scenario(_Frozen):
         for i, n in enumerate(self.nodes):
             if n.demand is not None:
                 d["nodes"][i]["demand"] = n.demand.to_dict()
+            for f, default in (("overflow", "refuse"), ("overflow_cost", 0.0)):  # only when set: older
+                if d["nodes"][i].get(f) == default:  # scenarios keep their mapping and fingerprint
+                    del d["nodes"][i][f]
+        for key in ("products", "product_overrides"):
+            for i, x in enumerate(getattr(self, key) or ()):
+                if x.demand is not None:
+                    d[key][i]["demand"] = x.demand.to_dict()
+        if not d.get("product_overrides"):
+            d.pop("product_overrides", None)
+        d.pop("product_table", None)  # the table's rows are in products (and its path is machine-specific)
         return d
 
 

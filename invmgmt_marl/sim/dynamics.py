@@ -8,8 +8,13 @@ the optional features (docs/features.md) act at the steps marked with them:
    stock at assembly nodes; the youngest age bucket at perishable nodes] and can be shipped in this
    same period. [Assembly nodes then make as many units as their scarcest component allows, up to
    their production capacity.]
-2. **Orders placed.** Each node orders a quantity on each of its inbound edges. Orders reach the
-   supplier at once (no information delay) and add to what the supplier owes on that edge.
+   [With products, a node's products share its storage capacity in volume units: when arrivals do
+   not fit, every product's arrivals are cut by the same fraction, and the cut units are refused or
+   kept and charged, as the node declares.]
+2. **Orders placed.** Each node orders a quantity on each of its inbound edges [for each product].
+   [Orders costing more than the node's ordering budget are scaled down by one factor; the cut is
+   recorded as rejected.] Orders reach the supplier at once (no information delay) and add to what
+   the supplier owes on that edge.
 3. **Customer demand** of period ``t`` is realised at the stores [x goodwill] and adds to what each
    store owes its customers.
 4. **Shipping.** Each node serves what it owes on each outflow (its outbound edges and, for stores,
@@ -28,6 +33,10 @@ the optional features (docs/features.md) act at the steps marked with them:
    quantity-discount tier], fixed cost per positive order, [transit holding cost on units in transit,
    waste cost on units that expire at the end of the period,] revenue on sales (and transfer revenue
    on internal shipments). [Goodwill moves with the period's service.]
+
+With products (``net.product_axis``) every array carries a product axis ``P`` before its node or
+edge axis, every product is shipped and allocated on its own, and only the shared constraints
+(storage volume, ordering budget) couple products. Units are conserved per product and in total.
 
 Units are conserved: for every node ``on_hand' + components' = on_hand + components + received -
 shipped - expired - consumed + assembled``; for every outflow ``backlog' + lost = backlog + requested -
@@ -64,10 +73,11 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
             if net.alloc_before is not None:
                 avail -= required @ net.alloc_before
             else:
-                grid = np.zeros((required.shape[0], net.alloc_grid_size))
-                grid[:, net.alloc_grid_idx + 1] = required
-                grid = grid.reshape(required.shape[0], -1, net.alloc_grid_width).cumsum(axis=2)
-                avail -= grid.reshape(required.shape[0], -1).take(net.alloc_grid_idx, axis=1)
+                lead = required.shape[:-1]
+                grid = np.zeros((*lead, net.alloc_grid_size))
+                grid[..., net.alloc_grid_idx + 1] = required
+                grid = grid.reshape(*lead, -1, net.alloc_grid_width).cumsum(axis=-1)
+                avail -= grid.reshape(*lead, -1).take(net.alloc_grid_idx, axis=-1)
         shipped = np.minimum(np.maximum(avail, 0.0), required)
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)
@@ -83,16 +93,17 @@ def allocate(net: Network, available: F64, required: F64) -> F64:
 
     Args:
         net: the network.
-        available: ``(B, N)`` stock each node can ship this period.
+        available: ``(B, N)`` stock each node can ship this period (``(B, P, N)`` with products:
+            every product is allocated on its own).
         required: ``(B, O)`` requirement on each outflow (edges, then customer streams), already
-            capped by shipping capacity.
+            capped by shipping capacity (``(B, P, O)`` with products).
 
     Returns:
-        ``(B, O)`` shipped quantities: ``0 <= shipped <= required`` and, per node,
+        ``(B, O)`` (or ``(B, P, O)``) shipped quantities: ``0 <= shipped <= required`` and, per node,
         ``sum(shipped) <= available``.
     """
-    shipped = _allocate_sorted(net, available, required.take(net.alloc_order, axis=1))
-    return shipped.take(net.alloc_inverse, axis=1)
+    shipped = _allocate_sorted(net, available, required.take(net.alloc_order, axis=-1))
+    return shipped.take(net.alloc_inverse, axis=-1)
 
 
 _REDUCE = np.add.reduce
@@ -107,9 +118,9 @@ def step(
         net: the compiled network (static).
         state: the state at the start of period ``state.t``.
         orders: ``(B, E)`` finite, non-negative order quantities on every edge (already clipped to
-            ``[0, net.max_order]``).
+            ``[0, net.max_order]``); ``(B, P, E)`` in a network with products (``net.product_axis``).
         demand: ``(B, S)`` finite, non-negative customer demand at every store for this period
-            (before goodwill, which the simulator applies itself).
+            (before goodwill, which the simulator applies itself); ``(B, P, S)`` with products.
         supply: this period's supply randomness (:func:`~invmgmt_marl.sim.supply.sample_supply`),
             required when the network has stochastic lead times, unreliable suppliers or transit loss.
 
@@ -124,19 +135,20 @@ def step(
     first bad entry and costs two reductions per array.
     """
     t = state.t
-    batch = orders.shape[0]
+    lead = orders.shape[:-1]  # (B,), or (B, P) with a product axis
+    batch = lead[0]
     n_edges = net.n_edges
     slot = t % net.max_lead
     if net.any_uncertain_supply and supply is None:
         raise ValueError("supply: this network has uncertain supply; pass supply=sample_supply(...).at(t)")
-    nodes = np.empty((len(NODE_FIELDS), batch, net.n_nodes))  # field-major: every field is contiguous
-    edges = np.empty((len(EDGE_FIELDS), batch, n_edges))
+    nodes = np.empty((len(NODE_FIELDS), *lead, net.n_nodes))  # field-major: every field is contiguous
+    edges = np.empty((len(EDGE_FIELDS), *lead, n_edges))
 
     # 1. arrivals: slot t % L of the ring buffer holds what is due on every edge this period
     pipeline = state.pipeline.copy()
     arrived = edges[_E_ARRIVED]
-    arrived[...] = pipeline[:, :, slot]
-    pipeline[:, :, slot] = 0.0
+    arrived[...] = pipeline[..., slot]
+    pipeline[..., slot] = 0.0
     if net.any_transit_loss:  # part of what arrives was lost on the way
         np.multiply(arrived, supply.loss, out=edges[_E_TRANSIT_LOST])  # type: ignore[union-attr]
         incoming = arrived - edges[_E_TRANSIT_LOST]
@@ -153,9 +165,13 @@ def step(
         incoming = incoming * (accept @ net.edge_to_dst.T)
         received = incoming @ net.edge_to_dst
         np.subtract(gross, received, out=nodes[_REFUSED])
+        nodes[_OVERFLOW] = nodes[_REFUSED]
+    elif net.any_shared_storage:  # products share the node's volume: arrivals cut proportionally
+        received = _shared_storage(net, stock, incoming @ net.edge_to_dst, nodes)
     else:
         received = incoming @ net.edge_to_dst  # (B, N)
         nodes[_REFUSED] = 0.0
+        nodes[_OVERFLOW] = 0.0
     nodes[_RECEIVED] = received
     age = state.age
     if net.any_assembly:  # components wait at assembly nodes; as many units as possible are made
@@ -181,10 +197,14 @@ def step(
     if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
         scaled = demand * state.goodwill  # type: ignore[operator]
         demand = np.where(net.goodwill_on, np.where(net.store_integer, np.rint(scaled), scaled), demand)
-    flows = np.empty((4, batch, net.n_outflows))  # requested, owed, shipped, backlog
+    if net.any_budget:  # orders beyond a node's budget are scaled down, the rest rejected
+        orders = _apply_budget(net, orders, nodes[_REJECTED])
+    else:
+        nodes[_REJECTED] = 0.0
+    flows = np.empty((4, *lead, net.n_outflows))  # requested, owed, shipped, backlog
     requested, owed, shipped, backlog = flows
-    requested[:, :n_edges] = orders
-    requested[:, n_edges:] = demand
+    requested[..., :n_edges] = orders
+    requested[..., n_edges:] = demand
     np.add(state.backlog, requested, out=owed)
     required = np.minimum(owed, net.out_capacity) if net.any_capacity else owed
 
@@ -192,37 +212,37 @@ def step(
     if net.alloc_identity:
         shipped[...] = _allocate_sorted(net, available, required)
     else:
-        shipped[...] = _allocate_sorted(net, available, required.take(net.alloc_order, axis=1)).take(
-            net.alloc_inverse, axis=1
+        shipped[...] = _allocate_sorted(net, available, required.take(net.alloc_order, axis=-1)).take(
+            net.alloc_inverse, axis=-1
         )
     if net.any_reliability:
-        shipped[:, :n_edges] *= supply.fill  # type: ignore[union-attr]
+        shipped[..., :n_edges] *= supply.fill  # type: ignore[union-attr]
 
     # 5. unmet requirements: backlogged, or lost at lost-sales stores
     np.subtract(owed, shipped, out=backlog)
     if net.any_lost:
-        lost = backlog[:, n_edges:] * net.store_lost_sales
-        backlog[:, n_edges:] -= lost
+        lost = backlog[..., n_edges:] * net.store_lost_sales
+        backlog[..., n_edges:] -= lost
 
     # 6. in transit: a shipment on an edge lands in the slot of period t + lead_time (+ extra)
     edge_shipped = edges[_E_SHIPPED]
-    edge_shipped[...] = shipped[:, :n_edges]
+    edge_shipped[...] = shipped[..., :n_edges]
     if net.any_lead_jitter:
         slots = (t + net.lead_time + supply.lead_extra) % net.max_lead  # type: ignore[union-attr]
         pipeline[np.arange(batch)[:, None], np.arange(n_edges)[None, :], slots] += edge_shipped
     elif net.uniform_lead:
-        pipeline[:, :, (t + net.max_lead) % net.max_lead] += edge_shipped
-    else:
+        pipeline[..., (t + net.max_lead) % net.max_lead] += edge_shipped
+    else:  # (with products the flat index runs over (P, E, L))
         flat = pipeline.reshape(batch, -1)
-        flat[:, net.pipe_insert_idx[slot]] += edge_shipped
+        flat[:, net.pipe_insert_idx[slot]] += edge_shipped.reshape(batch, -1)
 
     # 7. ledger: aggregate flows to nodes with incidence matrices, then price them
     np.matmul(
         flows, net.out_from_src, out=nodes[_REQUESTED : _BACKLOG + 1]
     )  # requested, owed, shipped, backlog
     edges[_E_ORDERED] = orders
-    edges[_E_BACKLOG] = backlog[:, :n_edges]
-    _REDUCE(pipeline, axis=2, out=edges[_E_IN_TRANSIT])
+    edges[_E_BACKLOG] = backlog[..., :n_edges]
+    _REDUCE(pipeline, axis=-1, out=edges[_E_IN_TRANSIT])
     if net.any_tiers:  # all-units quantity discounts on what is dispatched
         tier = (edge_shipped[:, :, None] >= net.tier_qty[None]).sum(axis=2) - 1
         unit = np.take_along_axis(
@@ -240,7 +260,7 @@ def step(
     np.matmul(
         edges[: _E_TRANSIT_HOLDING_COST + 1], net.edge_to_dst, out=nodes[_ORDERED : _TRANSIT_HOLDING_COST + 1]
     )
-    np.matmul(shipped[:, n_edges:], net.customer_of_store, out=nodes[_SOLD])
+    np.matmul(shipped[..., n_edges:], net.customer_of_store, out=nodes[_SOLD])
     if net.any_lost:
         np.matmul(lost, net.customer_of_store, out=nodes[_LOST])
     else:
@@ -266,6 +286,8 @@ def step(
     else:
         nodes[_COMPONENTS] = 0.0
         np.multiply(on_hand, net.holding_cost, out=nodes[_HOLDING_COST])
+    if net.any_shared_storage:  # the overflow charge is a storage cost: booked with holding
+        nodes[_HOLDING_COST] += nodes[_OVERFLOW] * net.overflow_cost
     np.multiply(nodes[_BACKLOG], net.backlog_cost, out=nodes[_BACKLOG_COST])
     np.multiply(nodes[_LOST], net.lost_sales_cost, out=nodes[_LOST_SALES_COST])
     np.multiply(nodes[_EXPIRED], net.waste_cost, out=nodes[_WASTE_COST])
@@ -285,13 +307,46 @@ def step(
         )
 
     demand = demand.copy()  # state and ledger never alias the caller's arrays
-    ledger = Ledger(
-        t, nodes.transpose(1, 0, 2), edges.transpose(1, 0, 2), demand, edge_shipped @ net.external_f
-    )
+    ledger = Ledger(t, nodes.swapaxes(0, 1), edges.swapaxes(0, 1), demand, edge_shipped @ net.external_f)
     next_state = SimState(
         t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[_E_ORDERED], demand, age, components, goodwill
     )
     return next_state, ledger
+
+
+def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:
+    """Arrivals at nodes whose products share a storage capacity in volume units.
+
+    ``stock`` and ``gross`` (what arrives) are ``(B, P, N)``. Where the arrivals' volume exceeds the
+    room left (capacity minus the volume in stock), every product's arrivals are cut by the same
+    fraction ``room / arriving volume`` (proportional acceptance); the cut units are the node's
+    ``overflow``: refused (they leave the system) at ``overflow: refuse`` nodes, kept at ``overflow:
+    keep`` nodes. Writes ``refused`` and ``overflow`` into ``nodes`` and returns the units received.
+    """
+    room = np.maximum(net.storage_capacity - net.volume @ stock, 0.0)  # (B, N)
+    arriving = net.volume @ gross  # (B, N) volume
+    accept = np.ones_like(arriving)
+    np.divide(room, arriving, out=accept, where=arriving > room)
+    accepted = gross * accept[..., None, :]
+    np.subtract(gross, accepted, out=nodes[_OVERFLOW])
+    received = np.where(net.overflow_refuse, accepted, gross)
+    np.subtract(gross, received, out=nodes[_REFUSED])
+    return received
+
+
+def _apply_budget(net: Network, orders: F64, rejected: F64) -> F64:
+    """Orders within each node's ordering budget per period.
+
+    ``orders`` ``(B, P, E)``; a node whose orders cost (``unit_cost`` x quantity, over its inbound
+    edges and products) more than its ``order_budget`` has every order scaled by ``budget / cost``.
+    Writes the units cut, per (node, product), into ``rejected`` ``(B, P, N)``; returns the orders kept.
+    """
+    cost = ((orders * net.unit_cost) @ net.edge_to_dst).sum(axis=-2)  # (B, N)
+    keep = np.ones_like(cost)
+    np.divide(net.order_budget, cost, out=keep, where=cost > net.order_budget)
+    kept = orders * (keep @ net.edge_to_dst.T)[..., None, :]
+    np.matmul(orders - kept, net.edge_to_dst, out=rejected)
+    return kept
 
 
 def _ship_oldest_first(age: F64, shipped: F64) -> F64:
@@ -331,6 +386,8 @@ _COMPONENTS = int(NodeField.COMPONENTS)
 _ASSEMBLED = int(NodeField.ASSEMBLED)
 _CONSUMED = int(NodeField.CONSUMED)
 _EXPIRED = int(NodeField.EXPIRED)
+_REJECTED = int(NodeField.REJECTED)
+_OVERFLOW = int(NodeField.OVERFLOW)
 _REVENUE = int(NodeField.REVENUE)
 _SERVICE_LEVEL = int(NodeField.SERVICE_LEVEL)
 _E_ORDERED = int(EdgeField.EDGE_ORDERED)

@@ -4,6 +4,8 @@ Rewards and KPIs are functions of the ledger; nothing downstream re-derives inve
 Node fields are stored stacked in one array ``nodes`` of shape ``(B, K, N)`` (``K = len(NODE_FIELDS)``)
 and read by name, ``ledger.on_hand`` -> ``(B, N)``; edge fields likewise in ``edges`` ``(B, 9, E)``.
 One array makes the ledger cheap to build, to copy into infos and to accumulate over an episode.
+In a network with products every field has a product axis too: ``nodes`` ``(B, K, P, N)``,
+``ledger.on_hand`` -> ``(B, P, N)``; :func:`node_totals` sums products into node totals.
 
 Units (node fields):
     requested        new requests that reached the node this period (downstream orders + customer demand)
@@ -25,13 +27,16 @@ Units (node fields):
     assembled        units made from components this period (assembly nodes)
     consumed         component units used up by assembly this period
     expired          units that passed their shelf life at the end of the period (perishable nodes)
+    rejected         order units cut by the node's ordering budget (``ordered`` is what was kept)
+    overflow         arriving units beyond the node's storage capacity: refused (then also counted
+                     in ``refused``) or kept and charged ``overflow_cost`` each (booked in holding_cost)
 
 Money (node fields, all >= 0; reward schemes combine them with signs):
     ordering_cost    unit cost x units shipped *to* the node on each inbound edge this period (paid when
                      the supplier dispatches, as in Liu et al.; all-units quantity discounts by tier)
     fixed_cost       fixed_cost of each inbound edge on which a positive order was placed
     transit_holding_cost  transit_holding_cost x units in transit to the node (end of period)
-    holding_cost     holding_cost x (on_hand + components) (end of period)
+    holding_cost     holding_cost x (on_hand + components) (end of period), plus overflow_cost x overflow
     backlog_cost     backlog_cost x backlog (end of period)
     lost_sales_cost  lost_sales_cost x lost
     waste_cost       waste_cost x expired
@@ -65,6 +70,7 @@ __all__ = [
     "NodeField",
     "edge_row",
     "node_row",
+    "node_totals",
 ]
 
 F64 = NDArray[np.float64]
@@ -102,6 +108,9 @@ class NodeField(IntEnum):
     EXPIRED = 23
     REVENUE = 24
     SERVICE_LEVEL = 25
+    # shared constraints of networks with products (zero elsewhere)
+    REJECTED = 26
+    OVERFLOW = 27
 
 
 class EdgeField(IntEnum):
@@ -219,6 +228,8 @@ class Ledger(_LedgerArrays):
         expired: F64
         revenue: F64
         service_level: F64
+        rejected: F64
+        overflow: F64
         edge_ordered: F64
         edge_backlog: F64
         edge_in_transit: F64
@@ -234,3 +245,15 @@ for _k, _name in enumerate(NODE_FIELDS):
     setattr(Ledger, _name, _Field("nodes", _k))
 for _k, _name in enumerate(EDGE_FIELDS):
     setattr(Ledger, _name, _Field("edges", _k))
+
+
+def node_totals(ledger: Ledger) -> Ledger:
+    """Node totals of a ledger with a product axis: ``nodes (B, K, P, N)`` -> ``(B, K, N)`` and
+    ``edges (B, 9, P, E)`` -> ``(B, 9, E)`` summed over products, ``service_level`` recomputed as
+    shipped / owed of the totals, ``demand`` ``(B, P, S)`` -> ``(B, S)``, ``external_in`` -> ``(B,)``."""
+    nodes = ledger.nodes.sum(axis=2)
+    owed, shipped = nodes[:, NodeField.OWED], nodes[:, NodeField.SHIPPED]
+    nodes[:, NodeField.SERVICE_LEVEL] = 1.0 - (owed - shipped) / np.maximum(owed, 1e-300)
+    return Ledger(
+        ledger.t, nodes, ledger.edges.sum(axis=2), ledger.demand.sum(axis=1), ledger.external_in.sum(axis=1)
+    )

@@ -17,7 +17,7 @@ Index conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -162,6 +162,21 @@ class Network:
     # neighbours (for observation views): padded with -1
     upstream: I64  # (N, max_in) internal upstream nodes
     downstream: I64  # (N, max_out) downstream nodes
+
+    # products (docs/products.md). With a product axis, state and ledger arrays carry P after the
+    # batch axis, and these fields become per product: holding_cost, backlog_cost, lost_sales_cost,
+    # price, initial_on_hand (P, N); unit_cost, max_order, lead_time, initial_orders (P, E);
+    # initial_pipeline (P, E, L); initial_backlog (P, O); initial_demand (P, S); demand_specs (P * S,)
+    # product-major. Without products (the default) nothing has a product axis.
+    product_axis: bool = False
+    n_products: int = 1  # P
+    products: tuple[str, ...] = ()  # (P,) product names
+    volume: F64 = field(default_factory=lambda: np.ones(1))  # (P,) storage volume per unit
+    any_shared_storage: bool = False  # storage_capacity (N,) is then in volume units, shared by products
+    overflow_refuse: BoolA = field(default_factory=lambda: np.ones(1, dtype=bool))  # (N,) refuse, else keep
+    overflow_cost: F64 = field(default_factory=lambda: np.zeros(1))  # (N,) per unit beyond capacity
+    any_budget: bool = False
+    order_budget: F64 = field(default_factory=lambda: np.full(1, np.inf))  # (N,) money per period
 
     @property
     def n_outflows(self) -> int:

@@ -23,6 +23,7 @@ class SimState(NamedTuple):
     """
 
     t: int  # the next period to simulate, 0..periods
+    # with products (net.product_axis) the first five carry a product axis after B: (B, P, N), ...
     on_hand: F64  # (B, N) units in stock at each node
     backlog: F64  # (B, O) units owed on each outflow (edges, then each store's customers)
     pipeline: F64  # (B, E, L) ring buffer: slot (t + k) % L holds what arrives on the edge in period t + k
@@ -46,15 +47,20 @@ def initial_state(net: Network, batch: int = 1) -> SimState:
     """The state at ``t = 0`` from the scenario's initial stock, backlogs and pipelines."""
     return SimState(
         t=0,
-        on_hand=np.tile(net.initial_on_hand, (batch, 1)),
-        backlog=np.tile(net.initial_backlog, (batch, 1)),
-        pipeline=np.tile(net.initial_pipeline, (batch, 1, 1)),
-        last_orders=np.tile(net.initial_orders, (batch, 1)),
-        last_demand=np.tile(net.initial_demand, (batch, 1)),
+        on_hand=_rows(net.initial_on_hand, batch),
+        backlog=_rows(net.initial_backlog, batch),
+        pipeline=_rows(net.initial_pipeline, batch),
+        last_orders=_rows(net.initial_orders, batch),
+        last_demand=_rows(net.initial_demand, batch),
         age=_initial_age(net, batch) if net.any_perishable else None,
         components=np.zeros((batch, net.n_edges)) if net.any_assembly else None,
         goodwill=np.tile(net.goodwill[4], (batch, 1)) if net.any_goodwill else None,
     )
+
+
+def _rows(x: F64, batch: int) -> F64:
+    """``batch`` copies of ``x`` stacked on a new leading axis (a fresh, contiguous array)."""
+    return np.broadcast_to(x, (batch, *x.shape)).copy()
 
 
 def _initial_age(net: Network, batch: int) -> F64:
