@@ -239,7 +239,9 @@ class ProductInterface:
         ).astype(np.float32)
 
     # ---- actions -----------------------------------------------------------------------------
-    def decode(self, actions: Mapping[str, Any], agents: list[str]) -> tuple[F64, dict[str, int]]:
+    def decode(
+        self, actions: Mapping[str, Any], agents: list[str], state: SimState | None = None
+    ) -> tuple[F64, dict[str, int]]:
         """``{agent: action}`` -> ``(1, P, E)`` orders and ``{agent: entries clipped}`` (agents that
         clipped nothing may be left out)."""
         if len(actions) != len(agents) or len(agents) != self.n_agents:
@@ -309,7 +311,9 @@ class ProductInterface:
         """Shape of one episode's actions in :meth:`decode_batch`: ``(A, width)``."""
         return (self.n_agents, self.width)
 
-    def decode_batch(self, actions: NDArray[Any]) -> tuple[F64, NDArray[np.int64]]:
+    def decode_batch(
+        self, actions: NDArray[Any], state: SimState | None = None
+    ) -> tuple[F64, NDArray[np.int64]]:
         """``(B, A, width)`` actions (each agent's own entries first, the rest ignored) -> ``(B, P, E)``
         orders and ``(B, A)`` clipped counts."""
         a = np.asarray(actions, dtype=np.float64)
