@@ -179,7 +179,7 @@ class InventoryParallelEnv(ParallelEnv):
             if self._rng is None:
                 raise RuntimeError("step() called before reset(); call reset() first")
             raise RuntimeError("step() called after the episode ended; call reset() first")
-        if not isinstance(actions, Mapping):
+        if type(actions) is not dict and not isinstance(actions, Mapping):
             raise InvalidActionError(
                 f"actions: expected a mapping {{agent: action}}, got {type(actions).__name__}"
             )

@@ -33,6 +33,7 @@ unknown or missing agents raise :class:`~invmgmt_marl.errors.InvalidActionError`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -42,8 +43,8 @@ from numpy.typing import NDArray
 
 from invmgmt_marl.errors import CheckpointError, InvalidActionError, quote
 from invmgmt_marl.observe import global_state, n_features, observe, view_dim
-from invmgmt_marl.registry import ACTION_TYPES, VIEWS
-from invmgmt_marl.rewards import compute_rewards
+from invmgmt_marl.registry import ACTION_TYPES, REWARD_SCHEMES, VIEWS
+from invmgmt_marl.rewards import compute_rewards, mix
 from invmgmt_marl.scenario import ROLES
 from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
@@ -521,7 +522,18 @@ class AgentInterface:
 
     def rewards(self, ledger: Ledger) -> F64:
         """``(B, N)`` rewards under the network's reward plan (``rewards.compute_rewards``)."""
+        fast = self._uniform_reward
+        if fast is not None:  # one scheme and one own/team mix for everyone: resolved once
+            scheme, weights, alpha = fast
+            return mix(scheme(self.net, ledger, weights), alpha)
         return compute_rewards(self.net, ledger)
+
+    @functools.cached_property
+    def _uniform_reward(self) -> tuple[Any, dict[str, float], float] | None:
+        plan = self.net.reward_plan
+        if len(plan) == 1 and bool(np.all(plan[0].alphas == plan[0].alphas[0])):
+            return REWARD_SCHEMES.get(plan[0].scheme), dict(plan[0].weights), float(plan[0].alphas[0])
+        return None
 
     def infos(self, ledger: Ledger | None, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
         """Per-agent infos: every node field of the ledger (zeros before the first step, ``ledger``
