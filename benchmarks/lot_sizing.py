@@ -1,7 +1,7 @@
 """Lot-sizing study (docs/lot_sizing.md): rolling-horizon planners vs tuned (s, S) and base-stock vs
 the perfect-information MILP bound, on the same test demand paths.
 
-    python benchmarks/lot_sizing.py                      # both scenarios, 8 test paths each
+    python benchmarks/lot_sizing.py                      # all three scenarios, 8 test paths each
     python benchmarks/lot_sizing.py --episodes 16 --scenarios lot_sizing
 
 Protocol per scenario: training paths (seed 0) tune the baselines (coordinate descent,
@@ -91,7 +91,7 @@ def study(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scenarios", nargs="+", default=["lot_sizing", "hmarl"])
+    ap.add_argument("--scenarios", nargs="+", default=["lot_sizing", "lot_sizing_merton", "hmarl"])
     ap.add_argument("--episodes", type=int, default=8, help="test paths per scenario")
     ap.add_argument("--train", type=int, default=16, help="training paths (tuning)")
     ap.add_argument("--horizon", type=int, default=8, help="rolling planning horizon")
