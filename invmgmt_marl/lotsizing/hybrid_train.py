@@ -118,7 +118,9 @@ def train_hybrid(
     venv = vec.VecNormalize(vec.VecMonitor(raw), norm_obs=False, norm_reward=True, gamma=settings["gamma"])
     n_steps = max(8, steps_per_iteration // venv.num_envs)
     settings.setdefault("n_steps", n_steps)
-    settings.setdefault("batch_size", max(64, (settings["n_steps"] * venv.num_envs) // 8))
+    total = settings["n_steps"] * venv.num_envs  # samples per iteration
+    # about 8 minibatches, of a size that divides the samples (else SB3 warns and drops a remainder)
+    settings.setdefault("batch_size", max(d for d in range(1, max(1, total // 8) + 1) if total % d == 0))
     settings.setdefault("policy_kwargs", {"log_std_init": -1.0})
     model = sb3.PPO("MlpPolicy", venv, seed=seed, verbose=0, device="cpu", **settings)
 
