@@ -30,6 +30,7 @@ def make_sb3_vec_env(
     num_envs: int = 8,
     seed: int | None = None,
     supersuit_padding: bool = False,
+    env: Any = None,
     **env_kwargs: Any,
 ) -> Any:
     """A Stable-Baselines3 VecEnv of ``num_envs`` episodes x agents slots.
@@ -39,11 +40,16 @@ def make_sb3_vec_env(
         num_envs: episodes run side by side (slots = ``num_envs * n_agents``).
         seed: seed of the first reset (copy ``i`` is seeded ``seed + i``); ``PPO(seed=...)`` also works.
         supersuit_padding: pad with SuperSuit's wrappers instead of the env's ``shared_spaces``.
+        env: a ready ParallelEnv to vectorise instead (e.g. a
+            :class:`~invmgmt_marl.lotsizing.hybrid.HybridPlannerEnv` with ``shared_spaces=True``);
+            ``scenario`` and ``env_kwargs`` are then ignored. Its copies are independent.
         **env_kwargs: passed to :class:`~invmgmt_marl.env.InventoryParallelEnv`.
     """
     ss = require("supersuit", "sb3")
     vec_base = require("stable_baselines3.common.vec_env", "sb3")
-    if supersuit_padding:
+    if env is not None:
+        pass
+    elif supersuit_padding:
         env = InventoryParallelEnv(scenario, **env_kwargs)
         env = ss.agent_indicator_v0(ss.pad_action_space_v0(ss.pad_observations_v0(env)))
     else:

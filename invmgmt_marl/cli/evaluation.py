@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,13 @@ def add_parsers(sub: Any) -> None:
     b.add_argument("--train-seed", type=nonnegative_int, default=123, help="seed of the training paths")
     b.add_argument("--scenarios", help="comma-separated scenario names (default: shipped, up to 12 agents)")
     b.add_argument("--policies", help="comma-separated baselines (default: all)")
+    b.add_argument(
+        "--policy",
+        action="append",
+        metavar="NAME[:KEY=VALUE,...]",
+        help="also benchmark this registered policy, untuned, with these options (repeatable), e.g. "
+        "rolling_ww:horizon=8,window=6 or rolling_silver_meal",
+    )
     b.add_argument("--no-bound", action="store_true", help="skip the perfect-information bound")
     b.add_argument("--json", help="also write every row as JSON")
     b.set_defaults(handler=run_benchmark)
@@ -329,12 +337,54 @@ def _benchmark_command(args: argparse.Namespace) -> str:
     ):
         if v is not None:
             cmd.append(f"{flag} {v}")
+    for spec in args.policy or []:
+        cmd.append(f"--policy {spec}")
     if args.objective != "auto":
         cmd.append(f"--objective {args.objective}")
     if args.no_bound:
         cmd.append("--no-bound")
     cmd.append(f"--out {args.out}")
     return " ".join(cmd)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``text`` split at the commas outside brackets and braces (``a=1,levels=[1,2]`` -> 2 items)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [s for s in items if s.strip()]
+
+
+def extra_baselines(
+    specs: Sequence[str] | None, scenario: str = "serial", flag: str = "--policy"
+) -> list[Any]:
+    """``["NAME[:KEY=VALUE,...]", ...]`` -> untuned :class:`~invmgmt_marl.evaluate.Baseline` rows.
+
+    Each spec's policy is built once on ``scenario`` first, so an unknown name or option fails before
+    any work (ValueError naming the flag). The row's label is the spec itself.
+    """
+    from invmgmt_marl.compile import compile_network
+    from invmgmt_marl.evaluate import Baseline
+    from invmgmt_marl.scenario import load_scenario
+
+    out: list[Any] = []
+    net = None
+    for spec in specs or []:
+        name, _, rest = spec.partition(":")
+        name = name.strip()
+        if name not in POLICIES.names():
+            raise ValueError(f"{flag}: unknown policy {quote(name)}; known: {', '.join(POLICIES.names())}")
+        options = parse_options(_split_top_level(rest), flag)
+        if net is None:
+            net = compile_network(load_scenario(scenario))
+        build_policy(name, net, options, flag)
+        out.append(Baseline(spec.strip(), name, False, options))
+    return out
 
 
 def run_benchmark(args: argparse.Namespace, console: Console) -> int:
@@ -348,7 +398,10 @@ def run_benchmark(args: argparse.Namespace, console: Console) -> int:
         seed=args.seed,
         train_episodes=args.train_episodes,
         train_seed=args.train_seed,
-        baselines=select_baselines(args.policies.split(",") if args.policies else None, "--policies"),
+        baselines=(
+            *select_baselines(args.policies.split(",") if args.policies else None, "--policies"),
+            *extra_baselines(args.policy, args.scenarios.split(",")[0] if args.scenarios else "serial"),
+        ),
         bound=not args.no_bound,
         progress=console.is_terminal,
         periods=args.periods,

@@ -19,11 +19,17 @@ A zero action (``0`` / zeros) reproduces the planner policy exactly. ``n_in`` is
 of inbound edges (padded to the largest with ``shared_spaces``). Observations are the inner env's,
 followed by the agent's proposals divided by the observation scale (padded to the most inbound edges);
 rewards, terminations, truncations and infos are the inner env's.
+
+:class:`HybridPolicy` runs a trained residual policy on the batched simulator (``rollout``,
+``evaluate``), building the same observations and orders as the env through the same two functions,
+:func:`hybrid_observations` and :func:`apply_residuals`; :meth:`HybridPlannerEnv.batch_policy` makes one
+with the env's settings. Training: :func:`invmgmt_marl.lotsizing.hybrid_train.train_hybrid`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import copy
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,13 +39,137 @@ from pettingzoo import ParallelEnv
 
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError
+from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.policies.base import Policy, split_over_edges
+from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
-__all__ = ["HybridPlannerEnv", "MODES"]
+__all__ = ["HybridPlannerEnv", "HybridPolicy", "MODES", "apply_residuals", "hybrid_observations"]
 
 F64 = NDArray[np.float64]
+F32 = NDArray[np.float32]
 MODES: tuple[str, ...] = ("scale", "shift", "gate")
+#: ``act(observations (M, D) float32) -> actions (M, A)`` (``(M,)`` for ``"gate"``)
+HybridActFn = Callable[[F32], NDArray[Any]]
+
+
+def _next_lots(plan: F64) -> F64:
+    """``(B,)`` the first positive lot of each row of ``plan`` ``(B, H)``, else 0."""
+    pos = plan > 0
+    first = pos.argmax(axis=1)
+    return np.where(pos.any(axis=1), plan[np.arange(plan.shape[0]), first], 0.0)
+
+
+def apply_residuals(
+    net: Network,
+    mode: str,
+    proposal: F64,
+    actions: NDArray[Any],
+    last_plan: F64 | None = None,
+) -> F64:
+    """``(B, E)`` the orders that the agents' actions make of the planner's proposal.
+
+    Args:
+        net: the network.
+        mode: ``"scale"``, ``"shift"`` or ``"gate"`` (see the module docstring).
+        proposal: ``(B, E)`` the planner's orders.
+        actions: ``(B, N, A)`` residuals in [-1, 1] (clipped; agent ``i`` uses its first ``n_in``
+            entries) for ``"scale"`` / ``"shift"``; ``(B, N)`` choices 0 / 1 / 2 for ``"gate"``.
+        last_plan: ``(B, N, H)`` the planner's lots by period (``RollingHorizonPolicy.last_plan``);
+            the next positive one is what gate choice 2 orders. ``None``: choice 2 orders nothing extra.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode: expected one of {list(MODES)}, got {mode!r}")
+    prop = np.asarray(proposal, dtype=np.float64)
+    act = np.asarray(actions)
+    orders = prop.copy()
+    batch = prop.shape[0]
+    for i, e in enumerate(net.agent_edges):
+        e = np.asarray(e, dtype=np.int64)
+        if mode == "gate":
+            choice = act[:, i].astype(np.int64)  # (B,)
+            orders[np.ix_(choice == 1, e)] = 0.0
+            now = (choice == 2) & (prop[:, e].sum(axis=1) <= 0)
+            if now.any() and last_plan is not None:
+                q = np.zeros((batch, net.n_nodes))
+                q[:, i] = _next_lots(np.asarray(last_plan)[:, i])
+                orders[np.ix_(now, e)] = split_over_edges(net, q)[np.ix_(now, e)]
+            continue
+        res = np.clip(act[:, i, : len(e)].astype(np.float64), -1.0, 1.0)  # (B, n_in)
+        if mode == "scale":
+            orders[:, e] = prop[:, e] * (1.0 + res)
+        else:
+            orders[:, e] = np.maximum(prop[:, e] + res * net.max_order[e], 0.0)
+    return np.minimum(orders, net.max_order)
+
+
+def hybrid_observations(net: Network, inner: F32, proposal: F64, scale: float, shared_spaces: bool) -> F32:
+    """``(B, N, D')`` the hybrid observations: the inner env's ``inner`` ``(B, N, D)``, the role one-hot
+    (with ``shared_spaces``), then each agent's proposals ``(B, E)`` divided by ``scale`` and padded
+    to the largest number of inbound edges."""
+    batch = inner.shape[0]
+    max_in = max(len(e) for e in net.agent_edges)
+    props = np.zeros((batch, net.n_nodes, max_in), dtype=np.float32)
+    for i, e in enumerate(net.agent_edges):
+        props[:, i, : len(e)] = np.asarray(proposal)[:, list(e)] / scale
+    parts = [np.asarray(inner, dtype=np.float32)]
+    if shared_spaces:
+        roles = np.eye(3, dtype=np.float32)[net.role_index]  # (N, 3)
+        parts.append(np.broadcast_to(roles, (batch, *roles.shape)))
+    return np.concatenate([*parts, props], axis=2).astype(np.float32)
+
+
+class HybridPolicy:
+    """A trained residual policy on top of a planner, as a batched simulator policy.
+
+    ``policy(net, state, rng) -> (B, E)``: the planner proposes, ``act`` sees the hybrid
+    observations of every agent (``(B * N, D')``, agents of an episode consecutive) and its actions
+    modify the proposal exactly as :class:`HybridPlannerEnv` does.
+
+    Args:
+        act: ``act(obs (B * N, D')) -> actions (B * N, A)`` (``(B * N,)`` for ``"gate"``).
+        planner: the planner policy (its own instance: it keeps forecasting state).
+        mode: ``"scale"``, ``"shift"`` or ``"gate"``.
+        shared_spaces: whether the observations carry the role one-hot.
+        view: observation view of the inner env; default: the scenario's.
+        obs_scale: observation scale of the inner env; default: the scenario's.
+    """
+
+    def __init__(
+        self,
+        act: HybridActFn,
+        planner: Policy,
+        mode: str = "scale",
+        shared_spaces: bool = True,
+        view: str | None = None,
+        obs_scale: float | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode: expected one of {list(MODES)}, got {mode!r}")
+        self.act, self.planner, self.mode, self.shared_spaces = act, planner, mode, shared_spaces
+        self.view, self.obs_scale = view, obs_scale
+        self._interface: AgentInterface | None = None
+
+    def _iface(self, net: Network) -> AgentInterface:
+        if self._interface is None or self._interface.net is not net:
+            self._interface = AgentInterface(
+                net, action_type="box", view=self.view, obs_scale=self.obs_scale, shared_spaces=False
+            )
+        return self._interface
+
+    def reset(self, net: Network, batch: int, rng: np.random.Generator) -> None:
+        reset = getattr(self.planner, "reset", None)
+        if callable(reset):
+            reset(net, batch, rng)
+
+    def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
+        iface = self._iface(net)
+        proposal = np.asarray(self.planner(net, state, rng), dtype=np.float64)  # (B, E)
+        obs = hybrid_observations(net, iface.observe(state), proposal, iface.scale, self.shared_spaces)
+        batch, n = obs.shape[:2]
+        out = np.asarray(self.act(obs.reshape(batch * n, -1)))
+        actions = out.reshape(batch, n) if self.mode == "gate" else out.reshape(batch, n, -1)
+        return apply_residuals(net, self.mode, proposal, actions, getattr(self.planner, "last_plan", None))
 
 
 class HybridPlannerEnv(ParallelEnv):
@@ -90,8 +220,6 @@ class HybridPlannerEnv(ParallelEnv):
         self._scale = float(env.interface.scale)
         self._rng = np.random.default_rng()
         self._proposal = np.zeros((1, self.net.n_edges))  # (1, E)
-        if shared_spaces:
-            self._roles = np.eye(3, dtype=np.float32)[self.net.role_index]
         base_dim = int(env.observation_space(self.possible_agents[0]).shape[0])  # type: ignore[index]
         obs_dim = base_dim + (3 if shared_spaces else 0) + self._max_in
         obs_space = spaces.Box(0.0, np.inf, shape=(obs_dim,), dtype=np.float32)
@@ -125,13 +253,9 @@ class HybridPlannerEnv(ParallelEnv):
         self._proposal = np.asarray(self.policy(self.net, self._state(), self._rng), dtype=np.float64)
 
     def _augment(self, obs: Mapping[str, NDArray[np.float32]]) -> dict[str, NDArray[np.float32]]:
-        out = {}
-        for i, a in enumerate(self.possible_agents):
-            prop = np.zeros(self._max_in, dtype=np.float32)
-            prop[: len(self._edges[i])] = self._proposal[0, self._edges[i]] / self._scale
-            parts = [obs[a], self._roles[i]] if self.shared_spaces else [obs[a]]
-            out[a] = np.concatenate([*parts, prop]).astype(np.float32)
-        return out
+        inner = np.stack([obs[a] for a in self.possible_agents])[None]  # (1, N, D)
+        out = hybrid_observations(self.net, inner, self._proposal, self._scale, self.shared_spaces)[0]
+        return dict(zip(self.possible_agents, out, strict=True))
 
     def reset(
         self, seed: int | None = None, options: Mapping[str, Any] | None = None
@@ -146,19 +270,10 @@ class HybridPlannerEnv(ParallelEnv):
         self.agents = list(self.env.agents)
         return self._augment(obs), infos
 
-    def _next_lot(self, i: int) -> float:
-        """The first positive planned lot of node ``i`` (``last_plan`` of a rolling policy), else 0."""
-        plan = getattr(self.policy, "last_plan", None)
-        if plan is None:
-            return 0.0
-        row = np.asarray(plan)[0, i]
-        pos = row[row > 0]
-        return float(pos[0]) if pos.size else 0.0
-
     def orders_from_actions(self, actions: Mapping[str, Any]) -> F64:
-        """``(E,)`` the orders the actions make of the current proposal."""
-        prop = self._proposal[0]
-        orders = prop.copy()
+        """``(E,)`` the orders the actions make of the current proposal (a missing agent follows the plan)."""
+        n = self.net.n_nodes
+        acts: NDArray[Any] = np.zeros((1, n)) if self.mode == "gate" else np.zeros((1, n, self._max_in))
         for i, a in enumerate(self.possible_agents):
             if a not in actions:
                 continue
@@ -168,21 +283,25 @@ class HybridPlannerEnv(ParallelEnv):
                 choice = int(np.asarray(act).reshape(-1)[0])
                 if choice not in (0, 1, 2):
                     raise InvalidActionError(f"actions[{a!r}]: expected 0, 1 or 2, got {act!r}")
-                if choice == 1:
-                    orders[e] = 0.0
-                elif choice == 2 and prop[e].sum() <= 0:
-                    q = np.zeros((1, self.net.n_nodes))
-                    q[0, i] = self._next_lot(i)
-                    orders[e] = split_over_edges(self.net, q)[0, e]
+                acts[0, i] = choice
                 continue
-            res = np.clip(np.asarray(act, dtype=np.float64).reshape(-1)[: len(e)], -1.0, 1.0)
+            res = np.asarray(act, dtype=np.float64).reshape(-1)[: len(e)]
             if res.shape != (len(e),) or not np.all(np.isfinite(res)):
                 raise InvalidActionError(f"actions[{a!r}]: expected {len(e)} finite values, got {act!r}")
-            if self.mode == "scale":
-                orders[e] = prop[e] * (1.0 + res)
-            else:
-                orders[e] = np.maximum(prop[e] + res * self.net.max_order[e], 0.0)
-        return np.minimum(orders, self.net.max_order)
+            acts[0, i, : len(e)] = res
+        plan = getattr(self.policy, "last_plan", None)
+        return apply_residuals(self.net, self.mode, self._proposal, acts, plan)[0]
+
+    def batch_policy(self, act: HybridActFn) -> HybridPolicy:
+        """A :class:`HybridPolicy` with this env's mode, spaces, view and scale, on a copy of its planner."""
+        return HybridPolicy(
+            act,
+            copy.deepcopy(self.policy),
+            self.mode,
+            self.shared_spaces,
+            view=self.env.interface.view,
+            obs_scale=self._scale,
+        )
 
     def step(self, actions: Mapping[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
         if not self.agents:
