@@ -142,6 +142,10 @@ class Evaluation:
     periods: int
     kpis: dict[str, F64]  # KPI name -> (B,) or (B, X)
     bound: F64 | None = None  # (B,)
+    # how the bound was solved: "relaxed" (LP) or "binary" (MILP with set-ups), and the largest
+    # relative MIP gap over the episodes (0 for the LP); None when the bound was given or skipped
+    bound_setups: str | None = None
+    bound_mip_gap: float | None = None
     floor: F64 | None = None  # (B,)
     ladder: tuple[Bound | Skipped, ...] | None = None
     stationary: bool = False
@@ -303,6 +307,9 @@ class Evaluation:
                 "gap": float(M.gap_to_bound(value, bnd, self.objective)),
                 "gap_per_episode_mean": float(np.nanmean(self.gap)) if self.gap is not None else None,
             }
+            if self.bound_setups is not None:
+                out["bound"]["setups"] = self.bound_setups
+                out["bound"]["mip_gap"] = self.bound_mip_gap
         if self.floor is not None:
             fl = float(self.floor.mean())
             out["floor"] = {"policy": "ConstantPolicy(0)", "value": fl, "per_agent_period": fl / n_ap}
@@ -456,12 +463,16 @@ def evaluate(
     elif floor is not False and floor is not None:
         floor_v = _per_episode(floor, batch, "floor")
     bound_v: F64 | None = None
+    bound_setups: str | None = None
+    bound_mip_gap: float | None = None
     if bound is True:
         from invmgmt_marl.oracle import bound_many
 
         t0 = time.perf_counter()
         results = bound_many(net, traj.demand, objective=objective, progress=progress)
         bound_v = np.array([r.objective for r in results], dtype=np.float64)
+        bound_setups = "binary" if any(r.setups == "binary" for r in results) else "relaxed"
+        bound_mip_gap = max((float(r.mip_gap) for r in results), default=0.0)
         seconds["bound"] = time.perf_counter() - t0
     elif bound is not False and bound is not None:
         bound_v = _per_episode(bound, batch, "bound")
@@ -491,6 +502,8 @@ def evaluate(
         periods=net.periods,
         kpis=compute_kpis(traj, net, by),
         bound=bound_v,
+        bound_setups=bound_setups,
+        bound_mip_gap=bound_mip_gap,
         floor=floor_v,
         ladder=rungs,
         stationary=stationary,

@@ -81,3 +81,22 @@ def test_bad_setups_and_time_limit() -> None:
         perfect_information_bound(net, d, setups="integer")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="time_limit"):
         perfect_information_bound(net, d, time_limit=0.0)
+
+
+def test_evaluate_reports_how_the_bound_was_solved() -> None:
+    from invmgmt_marl import evaluate
+    from invmgmt_marl.compile import compile_network
+    from invmgmt_marl.scenario import load_scenario
+
+    # hmarl has a fixed cost per order: the bound is the MILP, its gap reported
+    net = compile_network(load_scenario("hmarl", periods=12))
+    summary = evaluate("base_stock", net, episodes=2, seed=1, ladder=False).summary()
+    assert summary["bound"]["setups"] == "binary"
+    assert 0.0 <= summary["bound"]["mip_gap"] <= 1.0
+    # serial has none: the LP, gap 0
+    serial = compile_network(load_scenario("serial", periods=12))
+    summary = evaluate("base_stock", serial, episodes=2, seed=1, ladder=False).summary()
+    assert summary["bound"]["setups"] == "relaxed" and summary["bound"]["mip_gap"] == 0.0
+    # a bound given by the caller carries no solver information
+    given = evaluate("base_stock", serial, episodes=2, seed=1, bound=[1.0, 1.0], ladder=False).summary()
+    assert "setups" not in given["bound"]
