@@ -93,19 +93,20 @@ class TorchRLTrainer:
         n = env.net.n_nodes
         obs_dim = int(env.observation_spec["agents", "observation"].shape[-1])
         act_dim = int(spec.shape[-1])
-        actor_net = nn.Sequential(
-            _modules.MultiAgentMLP(
+
+        def shared_mlp(n_out: int) -> Any:  # one MLP shared by every agent, on its own observation
+            return _modules.MultiAgentMLP(
                 n_agent_inputs=obs_dim,
-                n_agent_outputs=2 * act_dim,
+                n_agent_outputs=n_out,
                 n_agents=n,
                 centralized=False,
                 share_params=True,
                 depth=2,
                 num_cells=settings.hidden,
                 activation_class=nn.Tanh,
-            ),
-            _tdnn.NormalParamExtractor(),
-        )
+            )
+
+        actor_net = nn.Sequential(shared_mlp(2 * act_dim), _tdnn.NormalParamExtractor())
         module = _tdnn.TensorDictModule(
             actor_net, in_keys=[("agents", "observation")], out_keys=[("agents", "loc"), ("agents", "scale")]
         )
@@ -124,16 +125,7 @@ class TorchRLTrainer:
             critic_net: Any = _StateCritic(state_dim, n, settings.hidden)
             in_keys: list[Any] = ["state"]
         else:
-            critic_net = _modules.MultiAgentMLP(
-                n_agent_inputs=obs_dim,
-                n_agent_outputs=1,
-                n_agents=n,
-                centralized=False,
-                share_params=True,
-                depth=2,
-                num_cells=settings.hidden,
-                activation_class=nn.Tanh,
-            )
+            critic_net = shared_mlp(1)
             in_keys = [("agents", "observation")]
         self.critic = _tdnn.TensorDictModule(
             critic_net, in_keys=in_keys, out_keys=[("agents", "state_value")]
