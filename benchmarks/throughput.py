@@ -22,6 +22,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -351,7 +352,21 @@ def run_all(quick: bool) -> dict:
     ]
     if out["gym_invmgmt"]:
         out["ratio_serial_vs_gym"] = serial / out["gym_invmgmt"][0]["env_steps_per_s"]
+    out["frames"] = run_frames(10 if quick else 30)
     return out
+
+
+def run_frames(frames: int) -> list[dict] | None:
+    """``render_mode="rgb_array"`` frame times per shipped scenario (benchmarks/render.py), or None
+    without matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return None
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from render import frame_times
+
+    return [frame_times(name, frames) for name in invmgmt_marl.list_scenarios()]
 
 
 def target(what: str, value: float, goal: float) -> dict:
@@ -442,6 +457,23 @@ def report(res: dict) -> None:
             ],
         )
         print(f"ParallelEnv serial / gym-invmgmt Serial-v0 env-steps/s: {res['ratio_serial_vs_gym']:.2f}x")
+    if res.get("frames"):
+        table(
+            "rgb_array frames (network diagram with the period's state), base-stock episode",
+            ["scenario", "frame H x W", "first call ms", "median ms", "p90 ms"],
+            [
+                [
+                    r["scenario"],
+                    f"{r['height']} x {r['width']}",
+                    f"{r['first_ms']:.0f}",
+                    f"{r['median_ms']:.1f}",
+                    f"{r['p90_ms']:.1f}",
+                ]
+                for r in res["frames"]
+            ],
+        )
+        worst = max(r["median_ms"] for r in res["frames"])
+        print(f"slowest median frame {worst:.1f} ms (target: well under 100 ms)")
     table(
         "Targets",
         ["figure", "value", "target", "met"],
