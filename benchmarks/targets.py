@@ -129,7 +129,7 @@ def cmd_summary(args: argparse.Namespace) -> None:
     env = InventoryParallelEnv("serial", shared_spaces=True, demand=DEMAND)
     liu = load_demand_set(LIU, env.net)
     tuned = tune(env.net, "echelon_base_stock", episodes=64, seed=123, cache=True)
-    ref, ref_se, _ = score(env.net, tuned.policy(env.net), liu)
+    ref, ref_se, ref_eps = score(env.net, tuned.policy(env.net), liu)
     print(f"tuned echelon base-stock {tuned.params}: {ref:.3f} +- {ref_se:.3f} (over the 20 files)")
     for key in ("best", "final"):
         vals = np.array([r["liu_stationary"][key]["mean"] for r in runs])
@@ -140,8 +140,11 @@ def cmd_summary(args: argparse.Namespace) -> None:
             f"vs tuned {(vals.mean() / ref - 1) * 100:+.1f}%"
         )
     for r in runs:
+        diff = np.array(r["liu_stationary"]["best"]["episodes"]) - np.array(ref_eps)  # paired per file
         print(
-            f"  seed {r['seed']}: {r['iterations']} iterations, {r['env_steps']:.0f} env steps, "
+            f"  seed {r['seed']}: best policy - tuned, paired over the 20 files: "
+            f"{diff.mean():+.3f} +- {diff.std(ddof=1) / np.sqrt(len(diff)):.3f}; "
+            f"{r['iterations']} iterations, {r['env_steps']:.0f} env steps, "
             f"{r['cpu_minutes']:.1f} CPU-min, {r['wall_seconds'] / 60:.1f} wall-min"
         )
     if args.png:
@@ -149,6 +152,21 @@ def cmd_summary(args: argparse.Namespace) -> None:
 
         fig = new_figure(figsize=(6, 3.4))
         ax = fig.subplots()
+        from invmgmt_marl.train import evaluation_demand
+
+        # the curves are on each seed's training evaluation set (10 paths, seed + 10000), not Liu's
+        # files: tuned echelon base-stock on those same paths, averaged over the seeds, is the dotted line
+        on_eval = [
+            score(env.net, tuned.policy(env.net), evaluation_demand(env, 10, r["seed"] + 10_000))[0]
+            for r in runs
+        ]
+        ax.axhline(
+            float(np.mean(on_eval)),
+            color="grey",
+            ls=":",
+            lw=1,
+            label=f"tuned echelon base-stock on the eval paths ({np.mean(on_eval):.2f})",
+        )
         for r in runs:
             steps = [row["env_steps"] / 1e6 for row in r["curve"]]
             ax.plot(
