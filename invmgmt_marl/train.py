@@ -264,7 +264,8 @@ def _train_sb3(job: _Job) -> None:
 
     episodes = max(1, int(ppo.pop("num_episodes", 8)))
     vec = require("stable_baselines3.common.vec_env", "sb3")
-    box = env.scenario.actions.type == "box"
+    # every Box action type (box, order_up_to, order_up_to_echelon) is offered normalised to [-1, 1]
+    box = isinstance(env.action_space(env.possible_agents[0]), require("gymnasium", "sb3").spaces.Box)
     native = NativeVecEnv(scenario, num_episodes=episodes, seed=seed, normalize_actions=box, **env_kwargs)
     # returns are large negative costs: normalise rewards (not observations, which the env scales)
     venv = vec.VecNormalize(

@@ -88,3 +88,24 @@ def test_cli_train_writes_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     curve = json.loads((out / "results.json").read_text())["curve"]
     assert len(curve) == 2 and all(np.isfinite(r["eval_cost_per_agent_period"]) for r in curve)
     assert (out / "sb3_ppo.zip").exists() and (out / "learning_curve.png").stat().st_size > 1000
+
+
+def test_sb3_normalises_order_up_to_actions(tmp_path: Path) -> None:
+    # order-up-to targets are a Box space like plain quantities: PPO must act in [-1, 1] there too
+    # (before the fix only action_type "box" was normalised, so targets started near 0 of [0, 360])
+    train(
+        TINY,
+        backend="sb3",
+        iterations=1,
+        seed=0,
+        out=tmp_path,
+        eval_episodes=1,
+        steps_per_iteration=64,
+        action_type="order_up_to_echelon",
+    )
+    meta = json.loads((tmp_path / "sb3_ppo.json").read_text())
+    assert meta["normalize_actions"] is True
+    from stable_baselines3 import PPO
+
+    space = PPO.load(tmp_path / "sb3_ppo.zip", device="cpu").action_space
+    assert float(space.low.min()) == -1.0 and float(space.high.max()) == 1.0
