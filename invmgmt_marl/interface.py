@@ -43,6 +43,7 @@ from numpy.typing import NDArray
 
 from invmgmt_marl.errors import CheckpointError, InvalidActionError, quote
 from invmgmt_marl.observe import global_state, n_features, observe, view_dim
+from invmgmt_marl.positions import echelon_inventory_position, echelon_matrix, inventory_position
 from invmgmt_marl.registry import ACTION_TYPES, REWARD_SCHEMES, VIEWS
 from invmgmt_marl.rewards import compute_rewards, mix
 from invmgmt_marl.scenario import ROLES
@@ -304,22 +305,8 @@ def target_max(net: Network, echelon: bool = False) -> F64:
         return own
     per_node = np.zeros(net.n_nodes)
     np.maximum.at(per_node, net.edge_dst, own)  # the node's largest inbound target bound
-    total = _echelon_matrix(net) @ per_node  # (N,) summed over the echelon
+    total = echelon_matrix(net) @ per_node  # (N,) summed over the echelon
     return np.maximum(own, total[net.edge_dst])
-
-
-def _echelon_matrix(net: Network) -> F64:
-    """``(N, N)``: ``M[i, j] = 1`` if node ``j`` is node ``i`` or downstream of it."""
-    m = np.eye(net.n_nodes)
-    internal = np.flatnonzero(net.edge_src < net.n_nodes)
-    for _ in range(net.n_nodes):  # transitive closure by repeated propagation (N is small)
-        nxt = m.copy()
-        for e in internal:
-            nxt[:, net.edge_dst[e]] = np.maximum(nxt[:, net.edge_dst[e]], m[:, net.edge_src[e]])
-        if np.array_equal(nxt, m):
-            break
-        m = nxt
-    return m
 
 
 class OrderUpToCodec(BoxCodec):
@@ -347,18 +334,13 @@ class OrderUpToCodec(BoxCodec):
             np.array([self.edges[i][k] for i in nodes], dtype=np.int64)
             for k, nodes in enumerate(self._rank_nodes)
         ]
-        self._echelon_t = _echelon_matrix(net).T if self.echelon else None
+        self._echelon = echelon_matrix(net) if self.echelon else None
 
     def position(self, state: SimState) -> F64:
         """``(B, N)`` the inventory position the targets are compared with."""
-        net = self.net
-        in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst
-        owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
-        if self._echelon_t is not None:
-            cust_backlog = state.backlog[:, net.n_edges :] @ net.customer_of_store
-            return (state.on_hand + in_transit - cust_backlog) @ self._echelon_t + owed_to
-        owed_by = state.backlog @ net.out_from_src
-        return state.on_hand + in_transit + owed_to - owed_by
+        if self._echelon is not None:
+            return echelon_inventory_position(self.net, state, self._echelon)
+        return inventory_position(self.net, state)
 
     def _finish(self, values: F64, state: SimState | None) -> F64:
         if state is None:

@@ -22,6 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.demand import sample_network_demand
+from invmgmt_marl.positions import echelon_inventory_position, inventory_position
+from invmgmt_marl.positions import echelon_matrix as _echelon_matrix
 from invmgmt_marl.registry import POLICIES
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
@@ -102,43 +104,6 @@ class RandomPolicy:
 
 
 # --------------------------------------------------------------------------------------------------
-def inventory_position(net: Network, state: SimState) -> F64:
-    """``(B, N)`` installation inventory position: on hand + in transit to the node + owed to the
-    node by its suppliers - owed by the node (downstream and customers)."""
-    in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst
-    owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
-    owed_by = state.backlog @ net.out_from_src
-    return state.on_hand + in_transit + owed_to - owed_by
-
-
-def _echelon_matrix(net: Network) -> F64:
-    """``(N, N)``: ``M[i, j] = 1`` if node ``j`` is node ``i`` or downstream of it."""
-    m = np.eye(net.n_nodes)
-    internal = net.edge_src < net.n_nodes
-    for _ in range(net.n_nodes):  # transitive closure by repeated propagation (N is small)
-        step_m = m.copy()
-        for e in np.flatnonzero(internal):
-            step_m[:, net.edge_dst[e]] = np.maximum(step_m[:, net.edge_dst[e]], m[:, net.edge_src[e]])
-        if np.array_equal(step_m, m):
-            break
-        m = step_m
-    return m
-
-
-def echelon_inventory_position(net: Network, state: SimState, echelon: F64 | None = None) -> F64:
-    """``(B, N)`` echelon inventory position: stock on hand and in transit at the node and everywhere
-    downstream of it, plus what its own suppliers owe it, minus customer backlog downstream.
-
-    Exact for serial chains and trees; in general DAGs a downstream node's inbound transit from
-    outside the echelon is counted too.
-    """
-    m = _echelon_matrix(net) if echelon is None else echelon
-    in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst  # (B, N)
-    owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
-    cust_backlog = state.backlog[:, net.n_edges :] @ net.customer_of_store  # (B, N)
-    return (state.on_hand + in_transit - cust_backlog) @ m.T + owed_to
-
-
 def split_over_edges(net: Network, quantity: F64) -> F64:
     """Spread each node's ``(B, N)`` order over its inbound edges in scenario order, filling each up
     to its ``max_order`` before the next. Returns ``(B, E)``."""

@@ -55,7 +55,7 @@ def test_constant_targets_equal_the_base_stock_policy(scenario: str, echelon: bo
 
 
 def _echelon(net: Network) -> np.ndarray:
-    from invmgmt_marl.interface import _echelon_matrix
+    from invmgmt_marl.positions import echelon_matrix as _echelon_matrix
 
     return _echelon_matrix(net)
 
