@@ -44,8 +44,8 @@ from numpy.typing import NDArray
 from invmgmt_marl.errors import CheckpointError, InvalidActionError, quote
 from invmgmt_marl.observe import global_state, n_features, observe, view_dim
 from invmgmt_marl.positions import echelon_inventory_position, echelon_matrix, inventory_position
-from invmgmt_marl.registry import ACTION_TYPES, REWARD_SCHEMES, VIEWS
-from invmgmt_marl.rewards import compute_rewards, mix
+from invmgmt_marl.registry import ACTION_TYPES, VIEWS
+from invmgmt_marl.rewards import compute_rewards, mix, uniform_reward
 from invmgmt_marl.scenario import ROLES
 from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
@@ -512,10 +512,7 @@ class AgentInterface:
 
     @functools.cached_property
     def _uniform_reward(self) -> tuple[Any, dict[str, float], float] | None:
-        plan = self.net.reward_plan
-        if len(plan) == 1 and bool(np.all(plan[0].alphas == plan[0].alphas[0])):
-            return REWARD_SCHEMES.get(plan[0].scheme), dict(plan[0].weights), float(plan[0].alphas[0])
-        return None
+        return uniform_reward(self.net)
 
     def infos(self, ledger: Ledger | None, clipped: Mapping[str, int]) -> dict[str, dict[str, Any]]:
         """Per-agent infos: every node field of the ledger (zeros before the first step, ``ledger``

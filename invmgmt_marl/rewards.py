@@ -114,11 +114,12 @@ def reward_plan(net: Network) -> tuple[RewardGroup, ...]:
     return net.reward_plan
 
 
-def _uniform_alpha(net: Network) -> float | None:
-    """The one alpha of a one-scheme plan where every agent has the same mix, else ``None``."""
+def uniform_reward(net: Network) -> tuple[RewardScheme, dict[str, float], float] | None:
+    """``(scheme, weights, alpha)`` when every agent has one scheme, weights and own/team mix (the
+    common case, computed in one call per period), else ``None``."""
     plan = net.reward_plan
     if len(plan) == 1 and bool(np.all(plan[0].alphas == plan[0].alphas[0])):
-        return float(plan[0].alphas[0])
+        return REWARD_SCHEMES.get(plan[0].scheme), dict(plan[0].weights), float(plan[0].alphas[0])
     return None
 
 
@@ -139,12 +140,13 @@ def compute_rewards(
     if scheme is not None:
         return mix(REWARD_SCHEMES.get(scheme)(net, ledger, weights or {}), 1.0 if alpha is None else alpha)
     try:
-        uniform_alpha = _UNIFORM[net]
+        uniform = _UNIFORM[net]
     except KeyError:
-        uniform_alpha = _UNIFORM[net] = _uniform_alpha(net)
+        uniform = _UNIFORM[net] = uniform_reward(net)
+    if uniform is not None:
+        fn, w, alpha = uniform
+        return mix(fn(net, ledger, w), alpha)
     plan = net.reward_plan
-    if uniform_alpha is not None:  # one scheme and one alpha for everyone: the common case
-        return mix(REWARD_SCHEMES.get(plan[0].scheme)(net, ledger, dict(plan[0].weights)), uniform_alpha)
     out = np.empty((ledger.nodes.shape[0], net.n_nodes))
     for g in plan:
         own = REWARD_SCHEMES.get(g.scheme)(net, ledger, dict(g.weights))  # (B, N): this scheme for everyone
@@ -152,4 +154,6 @@ def compute_rewards(
     return out
 
 
-_UNIFORM: weakref.WeakKeyDictionary[Network, float | None] = weakref.WeakKeyDictionary()
+_UNIFORM: weakref.WeakKeyDictionary[Network, tuple[RewardScheme, dict[str, float], float] | None] = (
+    weakref.WeakKeyDictionary()
+)
