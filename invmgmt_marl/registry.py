@@ -90,9 +90,11 @@ class Registry(Generic[T]):
     # -- lookup ----------------------------------------------------------------------------------
     def get(self, name: str) -> T:
         """The entry called ``name``, importing a built-in on first use."""
+        if not isinstance(name, str):
+            raise self._unknown(name)
         if name in self._loaded:
             return self._loaded[name]
-        target = self._lazy.get(name) if isinstance(name, str) else None
+        target = self._lazy.get(name)
         if target is None:
             raise self._unknown(name)
         module, _, attr = target.partition(":")
