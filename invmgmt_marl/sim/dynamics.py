@@ -450,10 +450,11 @@ def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F6
     if net.any_perishable_products:  # the oldest bucket of each pair expires, the rest age by one
         q = np.arange(len(pairs))
         last = net.pair_shelf_life - 1
+        buckets: F64 = age  # type: ignore[assignment]
         expired = np.zeros((batch, on_hand[0].size))
-        expired[:, pairs] = age[:, q, last]  # type: ignore[index]
-        age[:, q, last] = 0.0  # type: ignore[index]
-        age = np.roll(age, 1, axis=2)  # type: ignore[arg-type]
+        expired[:, pairs] = buckets[:, q, last]
+        buckets[:, q, last] = 0.0
+        age = np.roll(buckets, 1, axis=2)
         nodes[_EXPIRED] = expired.reshape(on_hand.shape)
         on_hand.reshape(batch, -1)[:, pairs] = age.sum(axis=2)
     return age
