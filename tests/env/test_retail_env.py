@@ -102,3 +102,16 @@ def test_decode_controls_batch_equals_mapping() -> None:
 @pytest.mark.parametrize("agents", ["node", "node_product"])
 def test_parallel_api(agents: str) -> None:
     parallel_api_test(make(agents), num_cycles=10)
+
+
+def test_profit_reward_counts_salvage() -> None:
+    data = copy.deepcopy(STORE)
+    data["reward"] = {"scheme": "profit"}
+    data["products"][1]["salvage_value"] = 3.0
+    env = make("node", data)
+    env.reset(seed=0)
+    # no orders; demand 3 of each sold at 10 (60); 1 unit of b left, liquidated at 3; no costs declared
+    _, rewards, *_ = env.step({"store_0": np.array([0, 0, 0, 1], dtype=np.float32)})
+    led = env.last_ledger
+    assert led.salvage.sum() == 3.0 and led.total_cost.sum() == 0.0
+    assert rewards["store_0"] == 60.0 + 3.0
