@@ -406,17 +406,25 @@ def _apply_cash(net: Network, cash: F64, orders: F64, nodes: F64) -> F64:
     scale = np.ones_like(total)
     np.divide(cash, total, out=scale, where=(total > cash) & net.cash_on & ~net.cash_reject)
     keep = np.broadcast_to((scale @ net.edge_to_dst.T)[:, None, :], orders.shape)  # (B, P, E)
-    if net.cash_lines.shape[1] > 1 or (net.cash_lines < p_cnt * e_cnt).any():  # some node rejects
-        flat = np.zeros((batch, p_cnt * e_cnt + 1))  # the last column: padding, costs nothing
-        flat[:, :-1] = cost.reshape(batch, -1)
+    # reject-rule nodes whose orders cost more than their cash pay line by line (where they can pay
+    # for everything, every line is paid: no loop); a Python loop over floats is the fastest here
+    short = np.argwhere((total > cash) & net.cash_on & net.cash_reject)  # (rows, 2): (b, node)
+    if short.size:
+        flat = cost.reshape(batch, -1)
         accept = np.ones_like(flat)
-        left = cash.copy()
-        for idx in net.cash_lines.T:  # the k-th line of every node at once: (N,) flat line indices
-            c = flat[:, idx]  # (B, N)
-            ok = c <= left * (1.0 + 1e-12)  # a line costing exactly the cash left is paid
-            left = np.where(ok, np.maximum(left - c, 0.0), left)
-            accept[:, idx] = ok
-        keep = keep * accept[:, :-1].reshape(batch, p_cnt, e_cnt)
+        pe = p_cnt * e_cnt
+        for b, i in short.tolist():
+            idx = net.cash_lines[i]
+            idx = idx[idx < pe]
+            left = float(cash[b, i])
+            ok = []
+            for c in flat[b, idx].tolist():
+                paid = c <= left * (1.0 + 1e-12)  # a line costing exactly the cash left is paid
+                if paid:
+                    left = max(left - c, 0.0)
+                ok.append(paid)
+            accept[b, idx] = ok
+        keep = keep * accept.reshape(batch, p_cnt, e_cnt)
     kept = orders * keep
     cut = orders - kept
     nodes[_REJECTED] += cut @ net.edge_to_dst
