@@ -189,12 +189,12 @@ def chains(draw: st.DrawFn) -> dict[str, Any]:
     n_p = draw(st.integers(1, 3))
     products = []
     for k in range(n_p):
-        pr: dict[str, Any] = {"name": f"p{k}", "unit_cost": draw(st.sampled_from([0.0, 1.0, 2.5]))}
+        pr: dict[str, Any] = {"name": f"p{k}", "unit_cost": draw(st.sampled_from([0.0, 1.0, 2.5, 4.0]))}
         life = draw(st.sampled_from([None, 1, 2, 4]))
         if life is not None:
             pr["shelf_life"] = life
         products.append(pr)
-    cash = [draw(st.sampled_from([None, "reject", "scale"])) for _ in range(2)]
+    cash = [draw(st.sampled_from([None, "reject", "reject", "scale"])) for _ in range(2)]
     liq = [draw(st.booleans()) for _ in range(2)]
     nodes: list[dict[str, Any]] = [
         {
@@ -212,7 +212,7 @@ def chains(draw: st.DrawFn) -> dict[str, Any]:
     ]
     for nd, rule, lq in zip(nodes, cash, liq, strict=True):
         if rule is not None:
-            nd["cash"] = {"initial": draw(st.sampled_from([0.0, 5.0, 40.0])), "rule": rule}
+            nd["cash"] = {"initial": draw(st.sampled_from([0.0, 5.0, 15.0, 40.0])), "rule": rule}
         if lq:
             nd["liquidation"] = {"salvage": draw(st.sampled_from([0.0, 0.5]))}
     if draw(st.booleans()):
