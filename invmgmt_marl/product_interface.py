@@ -17,7 +17,13 @@ Two agent groupings (``agents=``, docs/products.md):
 Per-product features ``F = 4 + L`` (scaled by the observation scale): on hand, backlog owed, backlog
 owed to the node, last period's requests, arrivals in the next ``L`` periods. Node context (3): share
 of the storage capacity in use (volume, 0 without a capacity), share of the ordering budget the last
-orders used (0 without a budget), progress ``t / periods``. Observations are ``Box(0, inf)``.
+orders used (0 without a budget), progress ``t / periods``; in a network with cash a fourth entry, the
+node's cash / ``net.cash_scale``. Observations are ``Box(0, inf)``.
+
+At a node with ``liquidation`` every agent's action continues after its orders with one quantity per
+product it acts for (a node agent: every product; an SKU agent: its own), the units to liquidate,
+in ``[0, net.liquidation_max]``; :meth:`ProductInterface.decode_controls` turns them into the
+``liquidate`` keyword of :func:`~invmgmt_marl.sim.dynamics.step` (docs/products.md, "Liquidation").
 
 Actions are ``box`` (continuous) or ``multidiscrete`` (whole units) quantities in ``[0, max_order]``;
 out-of-bounds finite values are clipped and counted (``clipped`` in the infos) or, with ``strict``,

@@ -100,8 +100,23 @@ def test_decode_controls_batch_equals_mapping() -> None:
 
 
 @pytest.mark.parametrize("agents", ["node", "node_product"])
-def test_parallel_api(agents: str) -> None:
-    parallel_api_test(make(agents), num_cycles=10)
+@pytest.mark.parametrize("options", [{}, {"shared_spaces": True}, {"action_type": "multidiscrete"}])
+def test_parallel_api(agents: str, options: dict[str, Any]) -> None:
+    env = invmgmt_marl.parallel_env(validate_scenario(CHAIN), agents=agents, **options)
+    parallel_api_test(env, num_cycles=10)
+
+
+def test_shared_spaces_pad_after_the_liquidation_entries() -> None:
+    env = invmgmt_marl.parallel_env(validate_scenario(CHAIN), agents="node", shared_spaces=True)
+    env.reset(seed=0)
+    assert env.action_space("supplier_0").shape == (4,)  # padded to the store's 2 orders + 2 liquidations
+    env.step(
+        {"store_0": np.array([0, 0, 1, 2], np.float32), "supplier_0": np.array([1, 1, 9, 9], np.float32)}
+    )
+    led = env.last_ledger
+    np.testing.assert_array_equal(led.liquidated[0, :, 0], [1, 1])  # b: 4 - 3 sold = 1 left, capped
+    assert led.liquidated[0, :, 1].sum() == 0.0  # the supplier's padding is ignored
+    np.testing.assert_array_equal(led.ordered[0, :, 1], [1, 1])
 
 
 def test_profit_reward_counts_salvage() -> None:
