@@ -331,4 +331,43 @@ def _with_products(sc: Scenario, net: Network) -> Network:
         order_budget=np.array(
             [nd.order_budget if nd.order_budget is not None else np.inf for nd in nodes], dtype=np.float64
         ),
+        **_retail_fields(sc, net, v),
     )
+
+
+def _retail_fields(sc: Scenario, net: Network, v: Any) -> dict[str, Any]:
+    """Network fields of cash, perishable products and liquidation (docs/products.md)."""
+    nodes, n, p_cnt, e_cnt = sc.nodes, net.n_nodes, len(v.names), net.n_edges
+    cash_on = np.array([nd.cash is not None for nd in nodes], dtype=bool)
+    initial = np.array([nd.cash.initial if nd.cash is not None else 0.0 for nd in nodes], dtype=np.float64)
+    lines = [
+        [q * e_cnt + int(e) for q in range(p_cnt) for e in net.agent_edges[i]]
+        if nd.cash is not None and nd.cash.rule == "reject"
+        else []
+        for i, nd in enumerate(nodes)
+    ]
+    shelf = v.shelf_life.ravel()  # (P * N,) flat p * N + i
+    pairs = np.flatnonzero(shelf > 0)
+    liq_on = np.array([nd.liquidation is not None for nd in nodes], dtype=bool)
+    out: dict[str, Any] = {
+        "any_cash": bool(cash_on.any()),
+        "cash_on": cash_on,
+        "cash_initial": initial,
+        "cash_reject": np.array([nd.cash is None or nd.cash.rule == "reject" for nd in nodes], dtype=bool),
+        "cash_scale": np.maximum(initial, 1.0),
+        "cash_lines": _pad_rows(lines, p_cnt * e_cnt),
+        "any_perishable_products": bool(pairs.size),
+        "perish_pairs": pairs.astype(np.int64),
+        "pair_shelf_life": shelf[pairs].astype(np.int64),
+        "any_liquidation": bool(liq_on.any()),
+        "liquidation_on": liq_on,
+        "salvage": v.salvage,
+        "liquidation_max": v.liquidation_max,
+        "waste_cost": v.waste_cost,
+        # the one-product perishable path (per node) is off: products age per (product, node) pair
+        "shelf_life": np.zeros(n, dtype=np.int64),
+        "perishable_nodes": np.zeros(0, dtype=np.int64),
+        "any_perishable": False,
+        "age_buckets": int(shelf.max()) if pairs.size else 0,
+    }
+    return out

@@ -107,6 +107,10 @@ class InventoryParallelEnv(ParallelEnv):
         self.action_spaces = self.interface.action_spaces
         self.observation_spaces = self.interface.observation_spaces
         self.state_space = self.interface.state_space
+        # controls besides orders (liquidation, ...): keywords of sim.step, decoded by the interface
+        self._controls = (
+            getattr(self.interface, "decode_controls", None) if self.net.any_liquidation else None
+        )
         # no generator until the first reset: an unseeded env (and every copy of one) then draws fresh
         # entropy, so copies made before their first reset (SuperSuit's) never share a stream
         self._rng: np.random.Generator | None = None
@@ -186,7 +190,10 @@ class InventoryParallelEnv(ParallelEnv):
         orders, clipped = self.interface.decode(actions, self.agents, self._sim_state)
         t = self._sim_state.t
         shock = None if self._supply is None else self._supply.at(t)
-        self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)
+        controls = self._controls(actions) if self._controls is not None else {}
+        self._sim_state, ledger = step(
+            self.net, self._sim_state, orders, self._demand[:, t], shock, **controls
+        )
         self._ledger = ledger
         r = self.interface.rewards(ledger)[0]
         obs = self._observations()

@@ -17,7 +17,13 @@ Two agent groupings (``agents=``, docs/products.md):
 Per-product features ``F = 4 + L`` (scaled by the observation scale): on hand, backlog owed, backlog
 owed to the node, last period's requests, arrivals in the next ``L`` periods. Node context (3): share
 of the storage capacity in use (volume, 0 without a capacity), share of the ordering budget the last
-orders used (0 without a budget), progress ``t / periods``. Observations are ``Box(0, inf)``.
+orders used (0 without a budget), progress ``t / periods``; in a network with cash a fourth entry, the
+node's cash / ``net.cash_scale``. Observations are ``Box(0, inf)``.
+
+At a node with ``liquidation`` every agent's action continues after its orders with one quantity per
+product it acts for (a node agent: every product; an SKU agent: its own), the units to liquidate,
+in ``[0, net.liquidation_max]``; :meth:`ProductInterface.decode_controls` turns them into the
+``liquidate`` keyword of :func:`~invmgmt_marl.sim.dynamics.step` (docs/products.md, "Liquidation").
 
 Actions are ``box`` (continuous) or ``multidiscrete`` (whole units) quantities in ``[0, max_order]``;
 out-of-bounds finite values are clipped and counted (``clipped`` in the infos) or, with ``strict``,
@@ -27,7 +33,7 @@ raise :class:`~invmgmt_marl.errors.InvalidActionError`, like :class:`~invmgmt_ma
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -45,6 +51,7 @@ __all__ = ["AGENT_GROUPINGS", "ProductInterface", "make_interface", "sku_agent_n
 
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
+I64 = NDArray[np.int64]
 AGENT_GROUPINGS = ("node", "node_product")
 N_CONTEXT = 3
 
@@ -133,8 +140,11 @@ class ProductInterface:
             else:
                 pairs.append([(q, int(e)) for q in range(p) for e in e_in])
                 highs.append(net.max_order[:, e_in].ravel())
-        self.width = max(len(x) for x in pairs)
-        lengths = np.array([self.width if shared_spaces else len(x) for x in pairs])
+        liq_cells, liq_high = _liquidation_block(net, self.sku)  # per agent, after its orders
+        highs = [np.concatenate([h, x]) for h, x in zip(highs, liq_high, strict=True)]
+        sizes = [len(x) + len(y) for x, y in zip(pairs, liq_cells, strict=True)]
+        self.width = max(sizes)
+        lengths = np.array([self.width if shared_spaces else k for k in sizes])
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self._flat_pos = np.empty((p, net.n_edges), dtype=np.int64)  # flat action slot of (product, edge)
         for k, x in enumerate(pairs):
@@ -148,7 +158,7 @@ class ProductInterface:
         self._lengths = lengths
         self._limit = np.maximum(flat_high, flat_high.astype(np.float32).astype(np.float64))
         self._shapes = [(int(x),) for x in lengths]
-        own_len = np.array([len(x) for x in pairs])  # (decode_batch) each agent's own entries
+        own_len = np.array(sizes)  # (decode_batch) each agent's own entries
         self._own_mask = np.arange(self.width)[None, :] < own_len[:, None]  # (A, width)
         self._own_starts = np.concatenate([[0], np.cumsum(own_len)[:-1]]).astype(np.int64)
         self._own_high = np.concatenate(self._high)
@@ -161,7 +171,9 @@ class ProductInterface:
         for a, h in zip(self.agents, self._high, strict=True):
             self.action_spaces[a] = shared_act if shared_act is not None else self._space(h)
         self._groups = [np.flatnonzero(self._node_of == i) for i in range(n)]  # agents of each node
-        dim = (self.features if self.sku else p * self.features) + N_CONTEXT
+        self._liq = _liquidation_slots(self.agents, pairs, liq_cells, liq_high, self._own_starts, n)
+        self.n_context = N_CONTEXT + int(net.any_cash)  # + cash / cash_scale with cash
+        dim = (self.features if self.sku else p * self.features) + self.n_context
         self._roles: F32 | None = None
         if shared_spaces:
             self._roles = np.eye(len(ROLES), dtype=np.float32)[net.role_index[self._node_of]]
@@ -171,7 +183,8 @@ class ProductInterface:
             a: shared_obs if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
             for a in self.agents
         }
-        state_dim = p * n * self.features + 2 * n + 1
+        state_dim = p * n * self.features + (self.n_context - 1) * n + 1
+        state_dim += len(net.perish_pairs) * net.age_buckets if net.any_perishable_products else 0
         self.state_space = spaces.Box(0.0, np.inf, shape=(state_dim,), dtype=np.float32)
         cap = net.storage_capacity
         self._inv_cap = np.where(np.isfinite(cap), 1.0 / cap, 0.0)  # (N,)
@@ -204,25 +217,29 @@ class ProductInterface:
         return out
 
     def context(self, state: SimState) -> F64:
-        """``(B, N, 3)`` node context: storage share in use, budget share used, progress."""
+        """``(B, N, C)`` node context: storage share in use, budget share used, progress; with cash
+        (``C = 4``) then the cash balance / ``net.cash_scale`` (the node's initial cash, at least 1)."""
         net = self.net
-        ctx = np.empty((state.on_hand.shape[0], net.n_nodes, N_CONTEXT))
+        ctx = np.empty((state.on_hand.shape[0], net.n_nodes, self.n_context))
         ctx[..., 0] = (net.volume @ state.on_hand) * self._inv_cap
         ctx[..., 1] = ((state.last_orders * net.unit_cost) @ net.edge_to_dst).sum(axis=1) * self._inv_budget
         ctx[..., 2] = state.t / net.periods
+        if net.any_cash:
+            ctx[..., 3] = state.cash / net.cash_scale  # type: ignore[operator]
         return ctx
 
     def observe(self, state: SimState) -> F32:
         """``(B, A, D)`` float32 observations of every agent."""
         feats, ctx = self.product_features(state), self.context(state)
         batch, p, n, f = feats.shape
+        c = self.n_context
         if self.sku:
-            o = np.empty((batch, n, p, f + N_CONTEXT), dtype=np.float32)
+            o = np.empty((batch, n, p, f + c), dtype=np.float32)
             o[..., :f] = feats.swapaxes(1, 2)
             o[..., f:] = ctx[:, :, None, :]
-            o = o.reshape(batch, n * p, f + N_CONTEXT)
+            o = o.reshape(batch, n * p, f + c)
         else:
-            o = np.empty((batch, n, p * f + N_CONTEXT), dtype=np.float32)
+            o = np.empty((batch, n, p * f + c), dtype=np.float32)
             o[..., : p * f] = feats.swapaxes(1, 2).reshape(batch, n, p * f)
             o[..., p * f :] = ctx
         if self._roles is not None:
@@ -231,12 +248,18 @@ class ProductInterface:
 
     def state(self, state: SimState) -> F32:
         """``(B, P * N * F + 2 N + 1)`` float32 centralised state: every product feature, then the
-        storage and budget shares of every node, then progress."""
+        storage and budget shares of every node, then progress; with cash then every node's cash /
+        ``net.cash_scale`` (``N`` more); with perishable products then the stock of every perishable
+        (product, node) pair by age bucket, youngest first, scaled (``Q * A`` more, pairs in
+        ``net.perish_pairs`` order)."""
         feats, ctx = self.product_features(state), self.context(state)
         batch = feats.shape[0]
-        return np.concatenate(
-            [feats.reshape(batch, -1), ctx[..., :2].reshape(batch, -1), ctx[:, :1, 2]], axis=1
-        ).astype(np.float32)
+        parts = [feats.reshape(batch, -1), ctx[..., :2].reshape(batch, -1), ctx[:, :1, 2]]
+        if self.net.any_cash:
+            parts.append(ctx[..., 3])
+        if self.net.any_perishable_products:
+            parts.append(state.age.reshape(batch, -1) / self.scale)  # type: ignore[union-attr]
+        return np.concatenate(parts, axis=1).astype(np.float32)
 
     # ---- actions -----------------------------------------------------------------------------
     def decode(
@@ -306,6 +329,26 @@ class ProductInterface:
             clipped[agent] = c
         return flat.take(self._flat_pos)[None], clipped
 
+    def decode_controls(self, actions: Mapping[str, Any] | NDArray[Any]) -> dict[str, F64]:
+        """The controls besides orders in ``actions`` (already checked by :meth:`decode` or
+        :meth:`decode_batch`), as keywords of :func:`~invmgmt_marl.sim.dynamics.step`:
+        ``{"liquidate": (B, P, N)}`` when some node declares ``liquidation`` (values clipped to
+        ``[0, bound]``), else ``{}``. ``actions``: ``{agent: action}`` or a ``(B, A, width)`` array."""
+        liq = self._liq
+        if liq is None:
+            return {}
+        net = self.net
+        if isinstance(actions, np.ndarray):
+            own = np.asarray(actions, dtype=np.float64)[:, self._own_mask]
+            out = np.zeros((own.shape[0], net.n_products * net.n_nodes))
+            out[:, liq.cell] = np.clip(own[:, liq.own], 0.0, liq.high)
+        else:
+            out = np.zeros((1, net.n_products * net.n_nodes))
+            for agent, local, cell, high in liq.per_agent:
+                if agent in actions:
+                    out[0, cell] = np.clip(np.asarray(actions[agent], dtype=np.float64)[local], 0.0, high)
+        return {"liquidate": out.reshape(-1, net.n_products, net.n_nodes)}
+
     @property
     def batch_shape(self) -> tuple[int, ...]:
         """Shape of one episode's actions in :meth:`decode_batch`: ``(A, width)``."""
@@ -370,3 +413,54 @@ class ProductInterface:
             a: {**dict(zip(NODE_FIELDS, row, strict=True)), "clipped": clipped.get(a, 0), "t": t}
             for a, row in zip(self.agents, rows, strict=True)
         }
+
+
+# ---- liquidation block of the action (docs/products.md, "Liquidation") --------------------------
+class _LiquidationSlots(NamedTuple):
+    """Where liquidation quantities sit in the agents' actions."""
+
+    cell: I64  # (X,) flat p * N + i cell of every liquidation entry
+    own: I64  # (X,) its position among the agents' own entries (decode_batch layout)
+    high: F64  # (X,) its bound
+    per_agent: list[tuple[str, I64, I64, F64]]  # (agent, positions in its action, cells, bounds)
+
+
+def _liquidation_block(net: Network, sku: bool) -> tuple[list[list[tuple[int, int]]], list[F64]]:
+    """Per agent (in agent order), its liquidation entries ``(product, node)`` and their bounds
+    (``net.liquidation_max``): a node agent with ``liquidation`` has one per product after its
+    orders, an SKU agent one for its product; other agents none."""
+    cells: list[list[tuple[int, int]]] = []
+    highs: list[F64] = []
+    for i in range(net.n_nodes):
+        on = net.any_liquidation and bool(net.liquidation_on[i])
+        groups = [[q] for q in range(net.n_products)] if sku else [list(range(net.n_products))]
+        for qs in groups:
+            cells.append([(q, i) for q in qs] if on else [])
+            highs.append(np.array([net.liquidation_max[q, i] for q in qs]) if on else np.zeros(0))
+    return cells, highs
+
+
+def _liquidation_slots(
+    agents: tuple[str, ...],
+    pairs: list[list[tuple[int, int]]],
+    cells: list[list[tuple[int, int]]],
+    highs: list[F64],
+    own_starts: NDArray[np.int64],
+    n_nodes: int,
+) -> _LiquidationSlots | None:
+    """The positions of the liquidation entries (``None`` without liquidation)."""
+    if not any(cells):
+        return None
+    cell: list[int] = []
+    own: list[int] = []
+    per_agent: list[tuple[str, I64, I64, F64]] = []
+    for k, (agent, orders, mine) in enumerate(zip(agents, pairs, cells, strict=True)):
+        if not mine:
+            continue
+        local = np.arange(len(orders), len(orders) + len(mine))
+        flat = np.array([q * n_nodes + i for q, i in mine], dtype=np.int64)
+        per_agent.append((agent, local, flat, highs[k]))
+        cell.extend(flat.tolist())
+        own.extend((own_starts[k] + local).tolist())
+    high = np.concatenate([h for h in highs if h.size])
+    return _LiquidationSlots(np.array(cell, dtype=np.int64), np.array(own, dtype=np.int64), high, per_agent)

@@ -5,7 +5,7 @@ own and team: ``alpha * own + (1 - alpha) * mean over agents``.
 
 - ``cost``: minus the sum of the seven cost fields (ordering, fixed, transit holding, holding, backlog,
   lost sales, waste).
-- ``profit``: ``revenue`` minus the same costs.
+- ``profit``: ``revenue`` (plus ``salvage`` of liquidated units) minus the same costs.
 - ``reconciliation``: ``w_sl * service_level - w_h * (holding + transit holding + waste cost)
   - w_s * (backlog_cost + lost_sales_cost) - w_o * (ordering_cost + fixed_cost) + w_r * revenue``,
   weights from the scenario's ``reward.weights``.
@@ -79,7 +79,10 @@ def _cost(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
 
 
 def _profit(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:
-    return ledger.revenue - ledger.total_cost
+    profit = ledger.revenue - ledger.total_cost
+    if net.any_liquidation:  # the salvage of liquidated units is income too
+        profit += ledger.salvage
+    return profit
 
 
 def _reconciliation(net: Network, ledger: Ledger, weights: Mapping[str, float]) -> F64:

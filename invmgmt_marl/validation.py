@@ -21,7 +21,14 @@ from invmgmt_marl.errors import InvalidActionError, quote
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.sim.network import Network
 
-__all__ = ["MAX_DEMAND", "check_demand", "check_inputs", "check_orders", "check_period_demand"]
+__all__ = [
+    "MAX_DEMAND",
+    "check_demand",
+    "check_inputs",
+    "check_liquidate",
+    "check_orders",
+    "check_period_demand",
+]
 
 #: the largest demand value accepted in one period; larger values overflow costs long before use
 MAX_DEMAND = 1e12
@@ -156,3 +163,24 @@ def check_inputs(net: Network, orders: Any, demand: Any) -> tuple[NDArray[np.flo
     if o.shape[0] != d.shape[0]:
         raise ValueError(f"demand: batch size {d.shape[0]} differs from the orders' {o.shape[0]}")
     return o, d
+
+
+def check_liquidate(net: Network, liquidate: Any) -> NDArray[np.float64]:
+    """``liquidate`` (the ``liquidate=`` keyword of :func:`~invmgmt_marl.sim.dynamics.step`) as a float
+    array of shape ``(B, P, N)``: finite, non-negative, and zero at nodes without ``liquidation``
+    (values above the stock are fine: the simulator caps them).
+
+    Raises:
+        InvalidActionError: naming the first bad entry, e.g. ``liquidate[0, 1, 0]: must be finite, got nan``.
+    """
+    if not net.product_axis:
+        raise InvalidActionError("liquidate: needs a network with products and liquidation")
+    arr = _check(liquidate, "liquidate", (None, net.n_products, net.n_nodes), InvalidActionError)
+    off = (arr > 0) & ~net.liquidation_on
+    if off.any():
+        idx = _index(off)
+        raise InvalidActionError(
+            f"liquidate{list(idx)}: node {net.agents[idx[2]]!r} declares no liquidation, "
+            f"got {float(arr[idx])}"
+        )
+    return arr

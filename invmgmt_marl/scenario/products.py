@@ -36,11 +36,11 @@ __all__ = [
 MAX_TABLE_BYTES = 16 << 20
 #: most products of one scenario
 MAX_PRODUCTS = 100_000
-_INT_FIELDS = ("lead_time",)
-_NODE_OVERRIDES = ("initial_on_hand", "holding_cost", "demand")
+_INT_FIELDS = ("lead_time", "shelf_life")
+_NODE_OVERRIDES = ("initial_on_hand", "holding_cost", "demand", "shelf_life")
 _EDGE_OVERRIDES = ("lead_time", "unit_cost", "max_order")
 #: features the product axis does not carry yet: (where, field), refused with a message naming them
-_NODE_UNSUPPORTED = ("shelf_life", "bom", "production_capacity", "goodwill")
+_NODE_UNSUPPORTED = ("bom", "production_capacity", "goodwill")
 _EDGE_UNSUPPORTED = ("lead_time_extra", "reliability", "transit_loss", "unit_cost_tiers")
 
 F64 = NDArray[np.float64]
@@ -246,6 +246,10 @@ class ProductValues:
     lead_time: I64  # (P, E)
     store_nodes: tuple[int, ...]  # (S,)
     demand: tuple[tuple[DemandSpec | None, ...], ...]  # (P, S)
+    shelf_life: I64  # (P, N) periods a unit may stay in stock, 0 where not perishable
+    waste_cost: F64  # (P, N) per expired unit
+    salvage: F64  # (P, N) money per liquidated unit (0 at nodes without liquidation)
+    liquidation_max: F64  # (P, N) action bound of liquidation (0 at nodes without liquidation)
 
 
 def product_values(sc: Scenario) -> ProductValues:
@@ -277,6 +281,10 @@ def product_values(sc: Scenario) -> ProductValues:
 
     holding = node_table("holding_cost")
     init = node_table("initial_on_hand")
+    shelf = np.array([[n.shelf_life or 0 for n in nodes]] * n_p, dtype=np.int64).reshape(n_p, len(nodes))
+    for k, pr in enumerate(products):
+        if pr.shelf_life is not None:
+            shelf[k, :] = pr.shelf_life
     unit_cost = edge_table("unit_cost", np.float64)
     max_order = edge_table("max_order", np.float64, sc.actions.max_order)
     lead = edge_table("lead_time", np.int64)
@@ -293,6 +301,8 @@ def product_values(sc: Scenario) -> ProductValues:
                 holding[k, i] = o.holding_cost
             if o.demand is not None:
                 demand[k][spos[i]] = o.demand
+            if o.shelf_life is not None:
+                shelf[k, i] = o.shelf_life
         elif o.edge is not None:
             for f, table in (("lead_time", lead), ("unit_cost", unit_cost), ("max_order", max_order)):
                 if getattr(o, f) is not None:
@@ -310,4 +320,28 @@ def product_values(sc: Scenario) -> ProductValues:
         lead_time=lead,
         store_nodes=stores,
         demand=tuple(tuple(row) for row in demand),
+        shelf_life=shelf,
+        waste_cost=node_table("waste_cost"),
+        **_liquidation_values(sc, unit_cost, max_order),
     )
+
+
+def _liquidation_values(sc: Scenario, unit_cost: F64, max_order: F64) -> dict[str, F64]:
+    """``salvage`` and ``liquidation_max`` ``(P, N)``: at a node with ``liquidation``, the product's
+    ``salvage_value`` or else ``liquidation.salvage`` x the product's unit cost on the node's first
+    inbound edge; the bound ``liquidation.max_units`` or else the product's largest ``max_order`` on
+    the node's inbound edges. Zero at other nodes."""
+    products = sc.products or []
+    n_p, n = len(products), len(sc.nodes)
+    salvage, bound = np.zeros((n_p, n)), np.zeros((n_p, n))
+    for i, (a, nd) in enumerate(zip(sc.agents, sc.nodes, strict=True)):
+        liq = nd.liquidation
+        if liq is None:
+            continue
+        inbound = [j for j, e in enumerate(sc.edges) if e.target == a]
+        salvage[:, i] = liq.salvage * unit_cost[:, inbound[0]]
+        for k, pr in enumerate(products):
+            if pr.salvage_value is not None:
+                salvage[k, i] = pr.salvage_value
+        bound[:, i] = liq.max_units if liq.max_units is not None else max_order[:, inbound].max(axis=1)
+    return {"salvage": salvage, "liquidation_max": bound}

@@ -32,6 +32,8 @@ __all__ = [
     "Goodwill",
     "Reliability",
     "TransitLoss",
+    "CashSpec",
+    "LiquidationSpec",
     "NodeSpec",
     "EdgeSpec",
     "ProductSpec",
@@ -242,6 +244,29 @@ class TransitLoss(_Frozen):
     max_fraction: Annotated[float, Field(ge=0, lt=1)]
 
 
+class CashSpec(_Frozen):
+    """A node's cash balance (scenarios with products; docs/products.md, "Cash"): orders are paid from
+    it when placed (``unit_cost`` x quantity), sales revenue and salvage refill it at the end of the
+    period. Orders beyond the cash left are ``reject``-ed line by line (a (product, inbound edge) order
+    whose cost exceeds the cash left is refused whole; lines in product-major, edge order) or
+    ``scale``-d (every order of the node cut by one factor)."""
+
+    initial: NonNeg
+    rule: Literal["reject", "scale"] = "reject"
+
+
+class LiquidationSpec(_Frozen):
+    """Liquidation actions at a node (scenarios with products; docs/products.md, "Liquidation"): each
+    period the node's agent may remove units of each product from stock after sales, oldest first.
+    ``salvage`` is the money per unit removed as a fraction of the product's unit cost on the node's
+    first inbound edge (0: no revenue, as the OpenEnv retail store); a product's ``salvage_value``
+    replaces it. ``max_units`` bounds the action (default: the largest ``max_order`` of the product on
+    the node's inbound edges)."""
+
+    salvage: Fraction = 0.0
+    max_units: Pos | None = None
+
+
 class NodeSpec(_Frozen):
     """One supply-chain node (one agent)."""
 
@@ -269,6 +294,8 @@ class NodeSpec(_Frozen):
     overflow: Literal["refuse", "keep"] = "refuse"
     overflow_cost: NonNeg = 0.0
     order_budget: NonNeg | None = None  # money per period for orders (unit_cost x quantity); scaled down
+    cash: CashSpec | None = None  # a cash balance that pays for orders and that sales refill
+    liquidation: LiquidationSpec | None = None  # the node's agent may liquidate stock (per product)
 
 
 class EdgeSpec(_Frozen):
@@ -329,13 +356,16 @@ class ProductSpec(_Frozen):
     lead_time: Annotated[int, Field(ge=1, le=MAX_LEAD_TIME)] | None = None
     max_order: Pos | None = None
     demand: DemandSpec | None = None
+    shelf_life: Annotated[int, Field(ge=1)] | None = None  # periods a unit may stay in stock (perishable)
+    waste_cost: NonNeg | None = None  # per expired unit
+    salvage_value: NonNeg | None = None  # money per liquidated unit (replaces liquidation.salvage)
 
 
 class ProductOverride(_Frozen):
     """A per-(node, product) or per-(edge, product) value, winning over the product's and the scalar.
 
-    With ``node``: ``initial_on_hand``, ``holding_cost``, and ``demand`` (stores). With ``edge`` (the
-    index in ``edges``): ``lead_time``, ``unit_cost``, ``max_order``.
+    With ``node``: ``initial_on_hand``, ``holding_cost``, ``shelf_life``, and ``demand`` (stores). With
+    ``edge`` (the index in ``edges``): ``lead_time``, ``unit_cost``, ``max_order``.
     """
 
     product: str
@@ -347,6 +377,7 @@ class ProductOverride(_Frozen):
     lead_time: Annotated[int, Field(ge=1, le=MAX_LEAD_TIME)] | None = None
     unit_cost: NonNeg | None = None
     max_order: Pos | None = None
+    shelf_life: Annotated[int, Field(ge=1)] | None = None
 
 
 class ActionSpec(_Frozen):
@@ -451,6 +482,13 @@ class Scenario(_Frozen):
                 raise ValueError(
                     f"product_overrides: need products:, got {len(self.product_overrides)} override(s)"
                 )
+            for i, n in enumerate(self.nodes):
+                for f in ("cash", "liquidation"):
+                    if getattr(n, f) is not None:
+                        raise ValueError(
+                            f"nodes[{i}] ({self.agents[i]}).{f}: requires products: declare at least one "
+                            f"product, got {quote(getattr(n, f).model_dump())}"
+                        )
             return self
         from invmgmt_marl.scenario.products import check_products
 

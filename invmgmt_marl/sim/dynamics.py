@@ -10,11 +10,17 @@ the optional features (docs/features.md) act at the steps marked with them:
    their production capacity.]
    [With products, a node's products share its storage capacity in volume units: when arrivals do
    not fit, every product's arrivals are cut by the same fraction, and the cut units are refused or
-   kept and charged, as the node declares.]
+   kept and charged, as the node declares. Perishable products' arrivals join the youngest age bucket
+   of their (product, node) pair.]
 2. **Orders placed.** Each node orders a quantity on each of its inbound edges [for each product].
    [Orders costing more than the node's ordering budget are scaled down by one factor; the cut is
-   recorded as rejected.] Orders reach the supplier at once (no information delay) and add to what
-   the supplier owes on that edge.
+   recorded as rejected. Then a node with cash pays for the orders kept, ``unit_cost`` x quantity, from
+   its balance at the start of the period: under ``rule: scale`` all its orders are cut by one factor
+   when they cost more than the cash; under ``rule: reject`` its order lines are paid one by one in
+   product-major, edge order and a line costing more than the cash left is rejected whole (later,
+   cheaper lines may still be paid). Cut units are rejected, cut lines counted in rejected_lines.]
+   Orders reach the supplier at once (no information delay) and add to what the supplier owes on
+   that edge.
 3. **Customer demand** of period ``t`` is realised at the stores [x goodwill] and adds to what each
    store owes its customers.
 4. **Shipping.** Each node serves what it owes on each outflow (its outbound edges and, for stores,
@@ -25,14 +31,20 @@ the optional features (docs/features.md) act at the steps marked with them:
    ships every requirement in full (up to capacity). [An unreliable supplier sends only part; a
    perishable node ships its oldest units first.]
 5. **Unmet requirements** stay owed (backlog) on edges and at backlogging stores; at lost-sales
-   stores unmet customer demand is lost.
+   stores unmet customer demand is lost. [Liquidation: after sales, a node with ``liquidation``
+   removes the units its agent asked for, per product, capped at its stock, oldest first. Then the
+   units of perishable products past their shelf life expire (the oldest age bucket; removing them
+   at the end of period ``t`` is removing them before the arrivals of ``t + 1``) and the others age
+   by one period.]
 6. **In transit.** A shipment sent on an edge with lead time ``L`` in period ``t`` arrives at the
    start of period ``t + L`` [+ a random extra delay].
 7. **Ledger.** Holding cost on end-of-period stock (and components), backlog cost on end-of-period
    backlog, lost-sales cost on lost units, ordering cost on units dispatched to the node [by
    quantity-discount tier], fixed cost per positive order, [transit holding cost on units in transit,
    waste cost on units that expire at the end of the period,] revenue on sales (and transfer revenue
-   on internal shipments). [Goodwill moves with the period's service.]
+   on internal shipments). [Goodwill moves with the period's service. Salvage on liquidated units.
+   A node's cash at the end of the period is ``cash - paid + revenue + salvage`` (summed over
+   products).]
 
 With products (``net.product_axis``) every array carries a product axis ``P`` before its node or
 edge axis, every product is shipped and allocated on its own, and only the shared constraints
@@ -110,7 +122,14 @@ _REDUCE = np.add.reduce
 
 
 def step(
-    net: Network, state: SimState, orders: F64, demand: F64, supply: SupplyShock | None = None
+    net: Network,
+    state: SimState,
+    orders: F64,
+    demand: F64,
+    supply: SupplyShock | None = None,
+    *,
+    liquidate: F64 | None = None,
+    price: F64 | None = None,
 ) -> tuple[SimState, Ledger]:
     """Advance every episode of the batch by one period.
 
@@ -123,6 +142,9 @@ def step(
             (before goodwill, which the simulator applies itself); ``(B, P, S)`` with products.
         supply: this period's supply randomness (:func:`~invmgmt_marl.sim.supply.sample_supply`),
             required when the network has stochastic lead times, unreliable suppliers or transit loss.
+        liquidate: ``(B, P, N)`` units each node asks to liquidate after sales (networks with
+            ``liquidation``; capped at stock; ignored where the network has none). ``None``: nothing.
+        price: ``(B, P, S)`` price multipliers at the stores (pricing; not implemented in this module yet).
 
     Returns:
         ``(next_state, ledger)``; neither input is modified.
@@ -143,6 +165,7 @@ def step(
         raise ValueError("supply: this network has uncertain supply; pass supply=sample_supply(...).at(t)")
     nodes = np.empty((len(NODE_FIELDS), *lead, net.n_nodes))  # field-major: every field is contiguous
     edges = np.empty((len(EDGE_FIELDS), *lead, n_edges))
+    nodes[_CASH : _SALVAGE + 1] = 0.0  # cash and liquidation fields: written below where a feature is on
 
     # 1. arrivals: slot t % L of the ring buffer holds what is due on every edge this period
     pipeline = state.pipeline.copy()
@@ -192,6 +215,9 @@ def step(
     if net.any_perishable:  # fresh arrivals join the youngest age bucket
         age = age.copy()  # type: ignore[union-attr]
         age[:, :, 0] += received[:, net.perishable_nodes]
+    elif net.any_perishable_products:  # likewise, per perishable (product, node) pair
+        age = age.copy()  # type: ignore[union-attr]
+        age[:, :, 0] += received.reshape(batch, -1)[:, net.perish_pairs]
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
     if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
@@ -201,6 +227,8 @@ def step(
         orders = _apply_budget(net, orders, nodes[_REJECTED])
     else:
         nodes[_REJECTED] = 0.0
+    if net.any_cash:  # orders are paid from cash; what cash cannot pay is cut or rejected
+        orders = _apply_cash(net, state.cash, orders, nodes)  # type: ignore[arg-type]
     flows = np.empty((4, *lead, net.n_outflows))  # requested, owed, shipped, backlog
     requested, owed, shipped, backlog = flows
     requested[..., :n_edges] = orders
@@ -280,6 +308,8 @@ def step(
         nodes[_EXPIRED] = expired
     else:
         nodes[_EXPIRED] = 0.0
+    if net.any_liquidation or net.any_perishable_products:  # liquidation, then expiry, oldest first
+        age = _after_sales(net, age, liquidate, nodes)
     if components is not None:
         nodes[_COMPONENTS] = components @ net.edge_to_dst
         np.multiply(on_hand + nodes[_COMPONENTS], net.holding_cost, out=nodes[_HOLDING_COST])
@@ -292,6 +322,7 @@ def step(
     np.multiply(nodes[_LOST], net.lost_sales_cost, out=nodes[_LOST_SALES_COST])
     np.multiply(nodes[_EXPIRED], net.waste_cost, out=nodes[_WASTE_COST])
     np.add(nodes[_SOLD] * net.price, edges[_E_ORDERING_COST] @ net.edge_from_src, out=nodes[_REVENUE])
+    cash = _cash_after(net, state.cash, nodes) if net.any_cash else state.cash  # type: ignore[arg-type]
     # service level = shipped / owed, 1 where nothing was owed
     owed_n, shipped_n = nodes[_OWED], nodes[_SHIPPED]
     np.subtract(1.0, (owed_n - shipped_n) / np.maximum(owed_n, _TINY), out=nodes[_SERVICE_LEVEL])
@@ -309,7 +340,16 @@ def step(
     demand = demand.copy()  # state and ledger never alias the caller's arrays
     ledger = Ledger(t, nodes.swapaxes(0, 1), edges.swapaxes(0, 1), demand, edge_shipped @ net.external_f)
     next_state = SimState(
-        t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[_E_ORDERED], demand, age, components, goodwill
+        t + 1,
+        on_hand.copy(),
+        backlog.copy(),
+        pipeline,
+        edges[_E_ORDERED],
+        demand,
+        age,
+        components,
+        goodwill,
+        cash,
     )
     return next_state, ledger
 
@@ -347,6 +387,95 @@ def _apply_budget(net: Network, orders: F64, rejected: F64) -> F64:
     kept = orders * (keep @ net.edge_to_dst.T)[..., None, :]
     np.matmul(orders - kept, net.edge_to_dst, out=rejected)
     return kept
+
+
+def _apply_cash(net: Network, cash: F64, orders: F64, nodes: F64) -> F64:
+    """Orders a node's cash can pay for (networks with products and ``cash``).
+
+    ``cash`` ``(B, N)`` is the balance at the start of the period, ``orders`` ``(B, P, E)`` the orders
+    left after the ordering budget. Cost of a line (product ``p`` on inbound edge ``e``) =
+    ``unit_cost[p, e] x quantity``. ``rule: scale`` nodes whose orders cost more than their cash scale
+    every line by ``cash / cost``; ``rule: reject`` nodes pay their lines in ``net.cash_lines`` order
+    (product-major, then edge order) and reject whole every line costing more than the cash left.
+    Adds the units cut to ``rejected`` and writes ``paid`` and ``rejected_lines`` (``(B, P, N)``, zero
+    at nodes without cash) into ``nodes``; returns the orders kept.
+    """
+    batch, p_cnt, e_cnt = orders.shape
+    cost = orders * net.unit_cost  # (B, P, E)
+    total = (cost @ net.edge_to_dst).sum(axis=1)  # (B, N)
+    scale = np.ones_like(total)
+    np.divide(cash, total, out=scale, where=(total > cash) & net.cash_on & ~net.cash_reject)
+    keep = np.broadcast_to((scale @ net.edge_to_dst.T)[:, None, :], orders.shape)  # (B, P, E)
+    # reject-rule nodes whose orders cost more than their cash pay line by line (where they can pay
+    # for everything, every line is paid: no loop); a Python loop over floats is the fastest here
+    short = np.argwhere((total > cash) & net.cash_on & net.cash_reject)  # (rows, 2): (b, node)
+    if short.size:
+        flat = cost.reshape(batch, -1)
+        accept = np.ones_like(flat)
+        pe = p_cnt * e_cnt
+        for b, i in short.tolist():
+            idx = net.cash_lines[i]
+            idx = idx[idx < pe]
+            left = float(cash[b, i])
+            ok = []
+            for c in flat[b, idx].tolist():
+                paid = c <= left * (1.0 + 1e-12)  # a line costing exactly the cash left is paid
+                if paid:
+                    left = max(left - c, 0.0)
+                ok.append(paid)
+            accept[b, idx] = ok
+        keep = keep * accept.reshape(batch, p_cnt, e_cnt)
+    kept = orders * keep
+    cut = orders - kept
+    nodes[_REJECTED] += cut @ net.edge_to_dst
+    np.matmul(kept * net.unit_cost, net.edge_to_dst * net.cash_on, out=nodes[_PAID])
+    np.matmul((cut > 0).astype(np.float64), net.edge_to_dst, out=nodes[_REJECTED_LINES])
+    return kept
+
+
+def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F64) -> F64 | None:
+    """Liquidation and expiry after sales (networks with products), on ``nodes[ON_HAND]`` in place.
+
+    Liquidation (``liquidate`` ``(B, P, N)``, at nodes with ``liquidation``): ``min(liquidate,
+    stock)`` units leave, oldest first at perishable pairs; ``liquidated`` and ``salvage`` (x
+    ``net.salvage``) are written. Expiry (perishable pairs, ``age`` ``(B, Q, A)`` after shipping
+    has been taken from it here, oldest first): the pair's bucket ``shelf_life - 1`` expires
+    (``expired``), the others age by one. Returns the new ``age`` (``None`` without perishables).
+    """
+    on_hand = nodes[_ON_HAND]  # (B, P, N)
+    batch = on_hand.shape[0]
+    pairs = net.perish_pairs
+    if net.any_perishable_products:  # shipments leave the oldest buckets first
+        age = _ship_oldest_first(age, nodes[_SHIPPED].reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    if net.any_liquidation and liquidate is not None:
+        liq = np.minimum(liquidate * net.liquidation_on, on_hand)
+        on_hand -= liq
+        np.maximum(on_hand, 0.0, out=on_hand)
+        nodes[_LIQUIDATED] = liq
+        np.multiply(liq, net.salvage, out=nodes[_SALVAGE])
+        if net.any_perishable_products:
+            age = _ship_oldest_first(age, liq.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    if net.any_perishable_products:  # the oldest bucket of each pair expires, the rest age by one
+        q = np.arange(len(pairs))
+        last = net.pair_shelf_life - 1
+        buckets: F64 = age  # type: ignore[assignment]
+        expired = np.zeros((batch, on_hand[0].size))
+        expired[:, pairs] = buckets[:, q, last]
+        buckets[:, q, last] = 0.0
+        age = np.roll(buckets, 1, axis=2)
+        nodes[_EXPIRED] = expired.reshape(on_hand.shape)
+        on_hand.reshape(batch, -1)[:, pairs] = age.sum(axis=2)
+    return age
+
+
+def _cash_after(net: Network, cash: F64, nodes: F64) -> F64:
+    """``(B, N)`` cash at the end of the period: ``cash - paid + revenue + salvage`` (summed over
+    products) at nodes with cash, 0 elsewhere; written into ``nodes[CASH]`` in the first product's
+    row (a node quantity: node totals then give the balance). Rounding below zero is clipped."""
+    flow = (nodes[_REVENUE] + nodes[_SALVAGE] - nodes[_PAID]).sum(axis=1)  # (B, N)
+    new = np.where(net.cash_on, np.maximum(cash + flow, 0.0), 0.0)
+    nodes[_CASH, :, 0] = new
+    return new
 
 
 def _ship_oldest_first(age: F64, shipped: F64) -> F64:
@@ -388,6 +517,11 @@ _CONSUMED = int(NodeField.CONSUMED)
 _EXPIRED = int(NodeField.EXPIRED)
 _REJECTED = int(NodeField.REJECTED)
 _OVERFLOW = int(NodeField.OVERFLOW)
+_CASH = int(NodeField.CASH)
+_PAID = int(NodeField.PAID)
+_REJECTED_LINES = int(NodeField.REJECTED_LINES)
+_LIQUIDATED = int(NodeField.LIQUIDATED)
+_SALVAGE = int(NodeField.SALVAGE)
 _REVENUE = int(NodeField.REVENUE)
 _SERVICE_LEVEL = int(NodeField.SERVICE_LEVEL)
 _E_ORDERED = int(EdgeField.EDGE_ORDERED)

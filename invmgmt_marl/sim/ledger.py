@@ -27,7 +27,9 @@ Units (node fields):
     assembled        units made from components this period (assembly nodes)
     consumed         component units used up by assembly this period
     expired          units that passed their shelf life at the end of the period (perishable nodes)
-    rejected         order units cut by the node's ordering budget (``ordered`` is what was kept)
+    rejected         order units cut by the node's ordering budget or cash (``ordered`` is what was kept)
+    rejected_lines   order lines (one product on one inbound edge) not placed in full for want of cash
+    liquidated       units removed from stock by the node's liquidation action (after sales, oldest first)
     overflow         arriving units beyond the node's storage capacity: refused (then also counted
                      in ``refused``) or kept and charged ``overflow_cost`` each (booked in holding_cost)
 
@@ -43,6 +45,12 @@ Money (node fields, all >= 0; reward schemes combine them with signs):
     revenue          price x sold, plus what downstream nodes paid for the node's shipments on internal
                      edges (transfer revenue: summed over the team it cancels internal ordering costs)
     service_level    shipped / owed this period, 1 when nothing was owed (a fill rate in [0, 1])
+    paid             money paid from the node's cash for the orders placed this period (unit_cost x
+                     quantity, at placement; zero at nodes without cash)
+    salvage          salvage value of the units liquidated
+    cash             the node's cash balance at the end of the period: ``cash - paid + revenue +
+                     salvage`` summed over products. A node quantity: with products it is booked in
+                     the first product's row and zero in the others, so that node totals give the balance
 
 Unit identities: per node ``on_hand' + components' = on_hand + components + received - shipped -
 expired - consumed + assembled``; per edge, what arrives = received share + refused share + transit_lost.
@@ -111,6 +119,12 @@ class NodeField(IntEnum):
     # shared constraints of networks with products (zero elsewhere)
     REJECTED = 26
     OVERFLOW = 27
+    # cash, liquidation (networks with products; zero elsewhere)
+    CASH = 28
+    PAID = 29
+    REJECTED_LINES = 30
+    LIQUIDATED = 31
+    SALVAGE = 32
 
 
 class EdgeField(IntEnum):
@@ -230,6 +244,11 @@ class Ledger(_LedgerArrays):
         service_level: F64
         rejected: F64
         overflow: F64
+        cash: F64
+        paid: F64
+        rejected_lines: F64
+        liquidated: F64
+        salvage: F64
         edge_ordered: F64
         edge_backlog: F64
         edge_in_transit: F64

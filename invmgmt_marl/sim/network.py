@@ -177,6 +177,22 @@ class Network:
     overflow_cost: F64 = field(default_factory=lambda: np.zeros(1))  # (N,) per unit beyond capacity
     any_budget: bool = False
     order_budget: F64 = field(default_factory=lambda: np.full(1, np.inf))  # (N,) money per period
+    # cash, perishable products and liquidation (docs/products.md; networks with products only)
+    any_cash: bool = False
+    cash_on: BoolA = field(default_factory=lambda: np.zeros(1, dtype=bool))  # (N,) the node holds cash
+    cash_initial: F64 = field(default_factory=lambda: np.zeros(1))  # (N,) balance at t = 0
+    cash_reject: BoolA = field(default_factory=lambda: np.ones(1, dtype=bool))  # (N,) reject, else scale
+    cash_scale: F64 = field(default_factory=lambda: np.ones(1))  # (N,) observations: cash / this
+    # order lines of each node with cash and rule "reject", flat (p * E + e), product-major then edge
+    # order (the order in which they are paid), padded with P * E (other nodes: padding only)
+    cash_lines: I64 = field(default_factory=lambda: np.zeros((1, 1), dtype=np.int64))  # (N, K)
+    any_perishable_products: bool = False
+    perish_pairs: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (Q,) flat p * N + i
+    pair_shelf_life: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (Q,)
+    any_liquidation: bool = False
+    liquidation_on: BoolA = field(default_factory=lambda: np.zeros(1, dtype=bool))  # (N,)
+    salvage: F64 = field(default_factory=lambda: np.zeros((1, 1)))  # (P, N) money per liquidated unit
+    liquidation_max: F64 = field(default_factory=lambda: np.zeros((1, 1)))  # (P, N) action bound
 
     @property
     def n_outflows(self) -> int:

@@ -29,9 +29,12 @@ class SimState(NamedTuple):
     pipeline: F64  # (B, E, L) ring buffer: slot (t + k) % L holds what arrives on the edge in period t + k
     last_orders: F64  # (B, E) orders placed in period t - 1 (the scenario's initial_order at t = 0)
     last_demand: F64  # (B, S) customer demand of period t - 1 (the scenario's initial_demand at t = 0)
-    age: F64 | None = None  # (B, P, A) perishable nodes' stock by age (None without perishables)
+    # (B, P, A) perishable nodes' stock by age, bucket 0 the youngest (None without perishables); with
+    # products (B, Q, A) for the Q perishable (product, node) pairs of net.perish_pairs
+    age: F64 | None = None
     components: F64 | None = None  # (B, E) component stock at assembly nodes, per inbound edge (None without)
     goodwill: F64 | None = None  # (B, S) stores' demand multipliers (None without goodwill)
+    cash: F64 | None = None  # (B, N) cash balance of every node (0 at nodes without cash; None without)
 
     @property
     def batch_size(self) -> int:
@@ -52,9 +55,10 @@ def initial_state(net: Network, batch: int = 1) -> SimState:
         pipeline=_rows(net.initial_pipeline, batch),
         last_orders=_rows(net.initial_orders, batch),
         last_demand=_rows(net.initial_demand, batch),
-        age=_initial_age(net, batch) if net.any_perishable else None,
+        age=_initial_age(net, batch) if net.any_perishable or net.any_perishable_products else None,
         components=np.zeros((batch, net.n_edges)) if net.any_assembly else None,
         goodwill=np.tile(net.goodwill[4], (batch, 1)) if net.any_goodwill else None,
+        cash=_rows(net.cash_initial, batch) if net.any_cash else None,
     )
 
 
@@ -64,7 +68,11 @@ def _rows(x: F64, batch: int) -> F64:
 
 
 def _initial_age(net: Network, batch: int) -> F64:
-    """Initial stock of perishable nodes counts as fresh (age 0)."""
+    """Initial stock of perishable nodes (or (product, node) pairs) counts as fresh (age 0)."""
+    if net.any_perishable_products:
+        age = np.zeros((batch, len(net.perish_pairs), net.age_buckets))
+        age[:, :, 0] = net.initial_on_hand.ravel()[net.perish_pairs]
+        return age
     age = np.zeros((batch, len(net.perishable_nodes), net.age_buckets))
     age[:, :, 0] = net.initial_on_hand[net.perishable_nodes]
     return age

@@ -138,9 +138,10 @@ def test_errors_name_field_and_value(patch: dict[str, Any], message: str) -> Non
 
 def test_unsupported_node_feature_and_capacity_errors() -> None:
     d = base()
-    d["nodes"][1]["shelf_life"] = 3
+    d["nodes"][1]["production_capacity"] = 3  # (shelf_life is supported: perishable products)
     with pytest.raises(
-        ScenarioError, match=r"nodes\[1\] \(supplier_0\)\.shelf_life: not supported with products yet, got 3"
+        ScenarioError,
+        match=r"nodes\[1\] \(supplier_0\)\.production_capacity: not supported with products yet, got 3",
     ):
         validate_scenario(d)
     d = base()
