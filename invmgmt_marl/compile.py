@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl import fingerprint
+from invmgmt_marl.scenario import retail
 from invmgmt_marl.scenario.products import product_values
 from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, Scenario
 from invmgmt_marl.sim.network import Network, RewardGroup
@@ -196,7 +197,7 @@ def compile_network(sc: Scenario) -> Network:
         edge_src=edge_src,
         edge_dst=edge_dst,
         lead_time=lead,
-        unit_cost=np.array([e.unit_cost for e in sc.edges], dtype=np.float64),
+        unit_cost=np.array([e.unit_cost + (e.shipping_cost or 0.0) for e in sc.edges], dtype=np.float64),
         fixed_cost=np.array([e.fixed_cost for e in sc.edges], dtype=np.float64),
         max_order=max_order,
         external_edges=edge_src == n,
@@ -290,7 +291,7 @@ def _with_products(sc: Scenario, net: Network) -> Network:
     v = product_values(sc)
     p_cnt, e_cnt = len(v.names), net.n_edges
     lead = v.lead_time  # (P, E)
-    lmax = int(lead.max())
+    lmax = int((lead + net.lead_extra_max).max())  # the ring buffer holds the longest (with extra periods)
     pipe0 = np.zeros((p_cnt, e_cnt, lmax))
     pipe0[:, :, : net.initial_pipeline.shape[1]] = net.initial_pipeline[None, :, :lmax]
     flat_pe = np.arange(p_cnt * e_cnt).reshape(p_cnt, e_cnt)  # (p, e) -> p * E + e
@@ -300,6 +301,11 @@ def _with_products(sc: Scenario, net: Network) -> Network:
     def per_product(x: F64) -> F64:
         return np.ascontiguousarray(np.broadcast_to(x, (p_cnt, *x.shape)))
 
+    specs = retail.event_demand(sc, v.demand)  # (P * S,) with the calendar's events
+    stores = [nodes[i] for i in v.store_nodes]
+    pricing_on = np.array([nd.pricing is not None for nd in stores], dtype=bool)
+    events = sc.events
+
     return dataclasses.replace(
         net,
         max_lead=lmax,
@@ -308,7 +314,7 @@ def _with_products(sc: Scenario, net: Network) -> Network:
         lost_sales_cost=v.lost_sales_cost,
         price=v.price,
         initial_on_hand=v.initial_on_hand,
-        demand_specs=tuple(d for row in v.demand for d in row),
+        demand_specs=specs,
         lead_time=lead,
         unit_cost=v.unit_cost,
         max_order=v.max_order,
@@ -331,4 +337,21 @@ def _with_products(sc: Scenario, net: Network) -> Network:
         order_budget=np.array(
             [nd.order_budget if nd.order_budget is not None else np.inf for nd in nodes], dtype=np.float64
         ),
+        any_pricing=bool(pricing_on.any()),
+        pricing_on=pricing_on,
+        price_bounds=np.array(
+            [[nd.pricing.min, nd.pricing.max] if nd.pricing is not None else [1.0, 1.0] for nd in stores],
+            dtype=np.float64,
+        ).T.reshape(2, len(stores)),
+        price_elasticity=retail.price_elasticity(sc) * pricing_on,
+        demand_integer=np.array([d.integer for d in specs], dtype=bool).reshape(p_cnt, len(stores)),
+        any_events=bool(events),
+        event_names=tuple(ev.name for ev in events),
+        event_start=np.array([ev.start for ev in events], dtype=np.int64),
+        event_duration=np.array([ev.duration for ev in events], dtype=np.int64),
+        event_every=np.array([ev.every or 0 for ev in events], dtype=np.int64),
+        event_stores=np.array(
+            [[ev.stores is None or sc.agents[i] in ev.stores for i in v.store_nodes] for ev in events],
+            dtype=bool,
+        ).reshape(len(events), len(stores)),
     )

@@ -186,7 +186,11 @@ class InventoryParallelEnv(ParallelEnv):
         orders, clipped = self.interface.decode(actions, self.agents, self._sim_state)
         t = self._sim_state.t
         shock = None if self._supply is None else self._supply.at(t)
-        self._sim_state, ledger = step(self.net, self._sim_state, orders, self._demand[:, t], shock)
+        # prices (and other controls besides orders) of product networks, as keywords of step
+        controls = self.interface.decode_controls(actions) if self.net.product_axis else {}  # type: ignore[union-attr]
+        self._sim_state, ledger = step(
+            self.net, self._sim_state, orders, self._demand[:, t], shock, **controls
+        )
         self._ledger = ledger
         r = self.interface.rewards(ledger)[0]
         obs = self._observations()

@@ -27,7 +27,7 @@ raise :class:`~invmgmt_marl.errors.InvalidActionError`, like :class:`~invmgmt_ma
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -37,6 +37,7 @@ from invmgmt_marl.errors import InvalidActionError, quote
 from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.registry import REWARD_SCHEMES
 from invmgmt_marl.scenario import ROLES
+from invmgmt_marl.sim.calendar import event_features
 from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger, node_totals
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
@@ -121,47 +122,63 @@ class ProductInterface:
         )
         self.n_agents = len(self.agents)
         self._node_of = np.repeat(np.arange(n), p) if self.sku else np.arange(n)  # (A,)
-        self.features = 4 + net.max_lead
-        # actions: per agent its (product, inbound edge) pairs, product-major within a node agent
-        highs, pairs = [], []
+        # per-product features: 4 + L, and the last price multiplier with pricing
+        self.features = 4 + net.max_lead + (1 if net.any_pricing else 0)
+        # node context: 3, and 2 per calendar event (countdown, active periods left)
+        self.n_context = N_CONTEXT + 2 * len(net.event_names)
+        if net.any_pricing and self.integer:
+            raise ValueError(
+                "action_type: price actions (a store with pricing) need box actions, got 'multidiscrete'"
+            )
+        # actions: per agent its (product, inbound edge) pairs, product-major within a node agent, then
+        # (with pricing, at stores) a price multiplier per product (docs/products.md, action layout)
+        highs, lows, pairs, prices = [], [], [], []
         for i in range(n):
             e_in = net.agent_edges[i]
-            if self.sku:
-                for q in range(p):
-                    pairs.append([(q, int(e)) for e in e_in])
-                    highs.append(net.max_order[q, e_in])
-            else:
-                pairs.append([(q, int(e)) for q in range(p) for e in e_in])
-                highs.append(net.max_order[:, e_in].ravel())
-        self.width = max(len(x) for x in pairs)
-        lengths = np.array([self.width if shared_spaces else len(x) for x in pairs])
+            groups = [[q] for q in range(p)] if self.sku else [list(range(p))]
+            for qs in groups:
+                pairs.append([(q, int(e)) for q in qs for e in e_in])
+                order_high = net.max_order[qs][:, e_in].ravel()
+                price_slots, price_low, price_high = _price_block(net, i, qs)
+                prices.append(price_slots)
+                highs.append(np.concatenate([order_high, price_high]))
+                lows.append(np.concatenate([np.zeros(len(order_high)), price_low]))
+        self.width = max(len(h) for h in highs)
+        lengths = np.array([self.width if shared_spaces else len(h) for h in highs])
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self._flat_pos = np.empty((p, net.n_edges), dtype=np.int64)  # flat action slot of (product, edge)
         for k, x in enumerate(pairs):
             for r, (q, e) in enumerate(x):
                 self._flat_pos[q, e] = starts[k] + r
         self._high = [h.astype(np.float64) for h in highs]
+        self._low = [lo.astype(np.float64) for lo in lows]
         flat_high = np.zeros(int(lengths.sum()))
+        flat_low = np.zeros(int(lengths.sum()))
         for k, h in enumerate(self._high):
             flat_high[starts[k] : starts[k] + len(h)] = h
-        self._flat_high = flat_high
+            flat_low[starts[k] : starts[k] + len(h)] = self._low[k]
+        self._flat_high, self._flat_low = flat_high, flat_low
         self._lengths = lengths
         self._limit = np.maximum(flat_high, flat_high.astype(np.float32).astype(np.float64))
+        self._low_limit = np.minimum(flat_low, flat_low.astype(np.float32).astype(np.float64))
         self._shapes = [(int(x),) for x in lengths]
-        own_len = np.array([len(x) for x in pairs])  # (decode_batch) each agent's own entries
+        own_len = np.array([len(h) for h in highs])  # (decode_batch) each agent's own entries
         self._own_mask = np.arange(self.width)[None, :] < own_len[:, None]  # (A, width)
         self._own_starts = np.concatenate([[0], np.cumsum(own_len)[:-1]]).astype(np.int64)
         self._own_high = np.concatenate(self._high)
+        self._own_low = np.concatenate(self._low)
         self._own_limit = np.maximum(self._own_high, self._own_high.astype(np.float32).astype(np.float64))
+        self._own_low_limit = np.minimum(self._own_low, self._own_low.astype(np.float32).astype(np.float64))
         own_of = np.repeat(np.arange(len(pairs)), lengths)[self._flat_pos]  # (P, E) agent of each pair
         self._own_pos = self._own_starts[own_of] + (self._flat_pos - starts[own_of])
+        self._price = _price_positions(pairs, prices, starts, self._own_starts)
         top = float(max(h.max() for h in self._high))
         self.action_spaces: dict[str, spaces.Space[Any]] = {}
-        shared_act = self._space(np.full(self.width, top)) if shared_spaces else None
-        for a, h in zip(self.agents, self._high, strict=True):
-            self.action_spaces[a] = shared_act if shared_act is not None else self._space(h)
+        shared_act = self._space(np.zeros(self.width), np.full(self.width, top)) if shared_spaces else None
+        for a, lo, h in zip(self.agents, self._low, self._high, strict=True):
+            self.action_spaces[a] = shared_act if shared_act is not None else self._space(lo, h)
         self._groups = [np.flatnonzero(self._node_of == i) for i in range(n)]  # agents of each node
-        dim = (self.features if self.sku else p * self.features) + N_CONTEXT
+        dim = (self.features if self.sku else p * self.features) + self.n_context
         self._roles: F32 | None = None
         if shared_spaces:
             self._roles = np.eye(len(ROLES), dtype=np.float32)[net.role_index[self._node_of]]
@@ -171,17 +188,17 @@ class ProductInterface:
             a: shared_obs if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
             for a in self.agents
         }
-        state_dim = p * n * self.features + 2 * n + 1
+        state_dim = p * n * self.features + 2 * n + 1 + 2 * len(net.event_names)
         self.state_space = spaces.Box(0.0, np.inf, shape=(state_dim,), dtype=np.float32)
         cap = net.storage_capacity
         self._inv_cap = np.where(np.isfinite(cap), 1.0 / cap, 0.0)  # (N,)
         bud = net.order_budget
         self._inv_budget = np.where(np.isfinite(bud) & (bud > 0), 1.0 / np.where(bud > 0, bud, 1.0), 0.0)
 
-    def _space(self, high: F64) -> spaces.Space[Any]:
+    def _space(self, low: F64, high: F64) -> spaces.Space[Any]:
         if self.integer:
             return spaces.MultiDiscrete(high.astype(np.int64) + 1)
-        return spaces.Box(0.0, high.astype(np.float32), dtype=np.float32)
+        return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
 
     # ---- observations ------------------------------------------------------------------------
     def product_features(self, state: SimState) -> F64:
@@ -198,18 +215,24 @@ class ProductInterface:
         pipe = (
             state.pipeline.take(net.pipe_order[state.t % lmax], axis=-1) if state.t % lmax else state.pipeline
         )
-        out[..., 4:] = (pipe.swapaxes(-1, -2) @ net.edge_to_dst).swapaxes(-1, -2)
+        out[..., 4 : 4 + lmax] = (pipe.swapaxes(-1, -2) @ net.edge_to_dst).swapaxes(-1, -2)
         if self.scale != 1.0:
             out *= 1.0 / self.scale
+        if net.any_pricing:  # the last price multiplier at stores with pricing (unscaled), else 0
+            out[..., -1] = (state.price * net.pricing_on) @ net.customer_of_store  # type: ignore[operator]
         return out
 
     def context(self, state: SimState) -> F64:
-        """``(B, N, 3)`` node context: storage share in use, budget share used, progress."""
+        """``(B, N, 3 + 2 V)`` node context: storage share in use, budget share used, progress; then per
+        calendar event its scaled countdown and active periods left (at the stores it affects, else 0;
+        :func:`~invmgmt_marl.sim.calendar.event_features`)."""
         net = self.net
-        ctx = np.empty((state.on_hand.shape[0], net.n_nodes, N_CONTEXT))
+        ctx = np.empty((state.on_hand.shape[0], net.n_nodes, self.n_context))
         ctx[..., 0] = (net.volume @ state.on_hand) * self._inv_cap
         ctx[..., 1] = ((state.last_orders * net.unit_cost) @ net.edge_to_dst).sum(axis=1) * self._inv_budget
         ctx[..., 2] = state.t / net.periods
+        if net.any_events:
+            ctx[..., N_CONTEXT:] = _event_context(net, state.t)
         return ctx
 
     def observe(self, state: SimState) -> F32:
@@ -217,12 +240,12 @@ class ProductInterface:
         feats, ctx = self.product_features(state), self.context(state)
         batch, p, n, f = feats.shape
         if self.sku:
-            o = np.empty((batch, n, p, f + N_CONTEXT), dtype=np.float32)
+            o = np.empty((batch, n, p, f + self.n_context), dtype=np.float32)
             o[..., :f] = feats.swapaxes(1, 2)
             o[..., f:] = ctx[:, :, None, :]
-            o = o.reshape(batch, n * p, f + N_CONTEXT)
+            o = o.reshape(batch, n * p, f + self.n_context)
         else:
-            o = np.empty((batch, n, p * f + N_CONTEXT), dtype=np.float32)
+            o = np.empty((batch, n, p * f + self.n_context), dtype=np.float32)
             o[..., : p * f] = feats.swapaxes(1, 2).reshape(batch, n, p * f)
             o[..., p * f :] = ctx
         if self._roles is not None:
@@ -230,13 +253,21 @@ class ProductInterface:
         return o
 
     def state(self, state: SimState) -> F32:
-        """``(B, P * N * F + 2 N + 1)`` float32 centralised state: every product feature, then the
-        storage and budget shares of every node, then progress."""
+        """``(B, P * N * F + 2 N + 1 + 2 V)`` float32 centralised state: every product feature, then the
+        storage and budget shares of every node, then progress, then each event's countdown and
+        periods left (scaled)."""
         feats, ctx = self.product_features(state), self.context(state)
         batch = feats.shape[0]
-        return np.concatenate(
-            [feats.reshape(batch, -1), ctx[..., :2].reshape(batch, -1), ctx[:, :1, 2]], axis=1
-        ).astype(np.float32)
+        parts = [feats.reshape(batch, -1), ctx[..., :2].reshape(batch, -1), ctx[:, :1, 2]]
+        if self.net.any_events:
+            parts.append(
+                np.broadcast_to(event_features(self.net, state.t).ravel(), (batch, 2 * self.n_events))
+            )
+        return np.concatenate(parts, axis=1).astype(np.float32)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.net.event_names)
 
     # ---- actions -----------------------------------------------------------------------------
     def decode(
@@ -256,7 +287,7 @@ class ProductInterface:
         flat = flat.astype(np.float64)
         if not np.isfinite(flat).all() or (self.integer and (flat != np.round(flat)).any()):
             return self._decode_checked(actions, agents)
-        out = (flat < 0) | (flat > self._limit)
+        out = (flat < self._low_limit) | (flat > self._limit)
         if out.any():
             return self._decode_checked(actions, agents)
         q = np.minimum(flat, self._flat_high)
@@ -294,15 +325,17 @@ class ProductInterface:
                 raise InvalidActionError(f"actions[{agent!r}]: {self.action_type} actions must be integers")
             sl = slice(starts[k], starts[k] + len(a))
             hi, lim = self._flat_high[sl], self._limit[sl]
-            bad = (a < 0) | (a > lim)
+            lo = self._flat_low[sl]
+            bad = (a < self._low_limit[sl]) | (a > lim)
             if self.shared_spaces:  # padding beyond the agent's own entries is ignored
                 bad &= np.arange(len(a)) < len(self._high[k])
             c = int(np.count_nonzero(bad))
             if c and self.strict:
                 raise InvalidActionError(
-                    f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {a.tolist()}"
+                    f"actions[{agent!r}]: entries must lie in [{lo.tolist()}, {hi.tolist()}], "
+                    f"got {a.tolist()}"
                 )
-            flat[sl] = np.clip(a, 0.0, hi)
+            flat[sl] = np.clip(a, lo, hi)
             clipped[agent] = c
         return flat.take(self._flat_pos)[None], clipped
 
@@ -324,11 +357,21 @@ class ProductInterface:
         if self.integer and not np.all(a == np.round(a)):
             raise InvalidActionError(f"actions: {self.action_type} actions must be integers")
         own = a[:, self._own_mask]  # (B, entries) in agent order
-        bad = ((own < 0) | (own > self._own_limit)).astype(np.int64)
+        bad = ((own < self._own_low_limit) | (own > self._own_limit)).astype(np.int64)
         clipped = np.add.reduceat(bad, self._own_starts, axis=1)
         if self.strict and clipped.any():
             raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
-        return np.clip(own, 0.0, self._own_high)[:, self._own_pos], clipped
+        return np.clip(own, self._own_low, self._own_high)[:, self._own_pos], clipped
+
+    def decode_controls(self, actions: Mapping[str, Any] | NDArray[Any]) -> dict[str, F64]:
+        """The controls besides orders in ``actions``, as keywords of :func:`~invmgmt_marl.sim.dynamics.step`:
+        ``{"price": (B, P, S)}`` with pricing (multipliers clipped to each store's bounds, 1 at stores
+        without pricing), else ``{}``. ``actions`` is an ``{agent: action}`` mapping (``B = 1``, as
+        :meth:`decode` takes it; call :meth:`decode` first, which checks it) or a ``(B, A, width)``
+        array (as :meth:`decode_batch` takes it)."""
+        if not self.net.any_pricing:
+            return {}
+        return {"price": _decode_price(self, actions)}
 
     # ---- rewards and infos -------------------------------------------------------------------
     def rewards(self, ledger: Ledger) -> F64:
@@ -370,3 +413,71 @@ class ProductInterface:
             a: {**dict(zip(NODE_FIELDS, row, strict=True)), "clipped": clipped.get(a, 0), "t": t}
             for a, row in zip(self.agents, rows, strict=True)
         }
+
+
+# ---- the price block of the action layout (docs/products.md) ------------------------------------
+def _price_block(net: Network, node: int, products: list[int]) -> tuple[list[tuple[int, int]], F64, F64]:
+    """The price entries of an agent at ``node`` acting for ``products``: ``(product, store)`` slots and
+    their bounds; none unless the node is a store with pricing."""
+    stores = np.flatnonzero(net.store_nodes == node)
+    if not net.any_pricing or not stores.size or not net.pricing_on[stores[0]]:
+        return [], np.zeros(0), np.zeros(0)
+    s = int(stores[0])
+    lo, hi = net.price_bounds[:, s]
+    return [(q, s) for q in products], np.full(len(products), lo), np.full(len(products), hi)
+
+
+class _PricePositions(NamedTuple):
+    flat: NDArray[np.int64]  # (K,) slot in the flat (padded) action vector
+    own: NDArray[np.int64]  # (K,) slot among the agents' own entries (decode_batch)
+    agent: NDArray[np.int64]  # (K,) the agent
+    offset: NDArray[np.int64]  # (K,) index within the agent's action
+    product: NDArray[np.int64]  # (K,)
+    store: NDArray[np.int64]  # (K,)
+
+
+def _price_positions(
+    pairs: list[list[tuple[int, int]]], prices: list[list[tuple[int, int]]], starts: Any, own_starts: Any
+) -> _PricePositions:
+    rows = [
+        (
+            int(starts[k]) + len(pairs[k]) + r,
+            int(own_starts[k]) + len(pairs[k]) + r,
+            k,
+            len(pairs[k]) + r,
+            q,
+            s,
+        )
+        for k, slots in enumerate(prices)
+        for r, (q, s) in enumerate(slots)
+    ]
+    cols = np.array(rows, dtype=np.int64).reshape(len(rows), 6).T
+    return _PricePositions(*cols)
+
+
+def _event_context(net: Network, t: int) -> F64:
+    """``(N, 2 V)`` event countdowns at every node: the stores an event affects see it, others 0."""
+    out = np.zeros((net.n_nodes, 2 * len(net.event_names)))
+    feats = event_features(net, t)  # (V, 2)
+    out[net.store_nodes] = (net.event_stores.T[:, :, None] * feats[None]).reshape(net.n_stores, -1)
+    return out
+
+
+def _decode_price(iface: ProductInterface, actions: Mapping[str, Any] | NDArray[Any]) -> F64:
+    """``(B, P, S)`` price multipliers from agent actions (1 where no agent sets them)."""
+    net, pos = iface.net, iface._price
+    lo, hi = net.price_bounds[0, pos.store], net.price_bounds[1, pos.store]
+    if isinstance(actions, Mapping):
+        names = iface.agents
+        vals = np.array(
+            [
+                np.asarray(actions[names[k]], dtype=np.float64).reshape(-1)[r]
+                for k, r in zip(pos.agent, pos.offset, strict=True)
+            ]
+        ).reshape(1, -1)
+    else:
+        a = np.asarray(actions, dtype=np.float64)
+        vals = a[:, pos.agent, pos.offset]
+    price = np.ones((vals.shape[0], net.n_products, net.n_stores))
+    price[:, pos.product, pos.store] = np.clip(vals, lo, hi)
+    return price

@@ -110,7 +110,14 @@ _REDUCE = np.add.reduce
 
 
 def step(
-    net: Network, state: SimState, orders: F64, demand: F64, supply: SupplyShock | None = None
+    net: Network,
+    state: SimState,
+    orders: F64,
+    demand: F64,
+    supply: SupplyShock | None = None,
+    *,
+    liquidate: F64 | None = None,
+    price: F64 | None = None,
 ) -> tuple[SimState, Ledger]:
     """Advance every episode of the batch by one period.
 
@@ -123,6 +130,11 @@ def step(
             (before goodwill, which the simulator applies itself); ``(B, P, S)`` with products.
         supply: this period's supply randomness (:func:`~invmgmt_marl.sim.supply.sample_supply`),
             required when the network has stochastic lead times, unreliable suppliers or transit loss.
+        liquidate: ``(B, P, N)`` units to remove from stock (products; not implemented on this branch).
+        price: ``(B, P, S)`` price multipliers at the stores (products with ``pricing``; ``None``: 1).
+            Demand at a store with pricing becomes ``demand x price ** -elasticity`` (``np.rint`` where
+            the demand is integer) and its sales are paid at ``price x multiplier``. Check it with
+            :func:`invmgmt_marl.validation.check_price`.
 
     Returns:
         ``(next_state, ledger)``; neither input is modified.
@@ -194,6 +206,8 @@ def step(
         age[:, :, 0] += received[:, net.perishable_nodes]
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
+    if net.any_pricing and price is not None:  # demand responds to the stores' price multipliers
+        demand = _price_response(net, demand, price)
     if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
         scaled = demand * state.goodwill  # type: ignore[operator]
         demand = np.where(net.goodwill_on, np.where(net.store_integer, np.rint(scaled), scaled), demand)
@@ -229,7 +243,11 @@ def step(
     edge_shipped[...] = shipped[..., :n_edges]
     if net.any_lead_jitter:
         slots = (t + net.lead_time + supply.lead_extra) % net.max_lead  # type: ignore[union-attr]
-        pipeline[np.arange(batch)[:, None], np.arange(n_edges)[None, :], slots] += edge_shipped
+        if net.product_axis:  # one lead-time draw per order line (B, P, E)
+            b_i, p_i, e_i = np.indices(edge_shipped.shape, sparse=True)
+            pipeline[b_i, p_i, e_i, slots] += edge_shipped
+        else:
+            pipeline[np.arange(batch)[:, None], np.arange(n_edges)[None, :], slots] += edge_shipped
     elif net.uniform_lead:
         pipeline[..., (t + net.max_lead) % net.max_lead] += edge_shipped
     else:  # (with products the flat index runs over (P, E, L))
@@ -292,6 +310,8 @@ def step(
     np.multiply(nodes[_LOST], net.lost_sales_cost, out=nodes[_LOST_SALES_COST])
     np.multiply(nodes[_EXPIRED], net.waste_cost, out=nodes[_WASTE_COST])
     np.add(nodes[_SOLD] * net.price, edges[_E_ORDERING_COST] @ net.edge_from_src, out=nodes[_REVENUE])
+    if net.any_pricing and price is not None:  # sales are paid at price x multiplier
+        nodes[_REVENUE] += ((shipped[..., n_edges:] * (price - 1.0)) @ net.customer_of_store) * net.price
     # service level = shipped / owed, 1 where nothing was owed
     owed_n, shipped_n = nodes[_OWED], nodes[_SHIPPED]
     np.subtract(1.0, (owed_n - shipped_n) / np.maximum(owed_n, _TINY), out=nodes[_SERVICE_LEVEL])
@@ -311,7 +331,19 @@ def step(
     next_state = SimState(
         t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[_E_ORDERED], demand, age, components, goodwill
     )
+    if net.any_pricing:  # the last price multipliers (observations show them)
+        next_state = next_state._replace(
+            price=state.price if price is None else np.array(price, dtype=np.float64)
+        )
     return next_state, ledger
+
+
+def _price_response(net: Network, demand: F64, price: F64) -> F64:
+    """Demand ``(B, P, S)`` under price multipliers ``price`` ``(B, P, S)``: constant elasticity,
+    ``demand x price ** -elasticity`` at stores with pricing (elasticity 0 elsewhere), rounded to the
+    nearest integer (``np.rint``, halves to even) where the demand is integer."""
+    scaled = demand * np.power(price, -net.price_elasticity)
+    return np.where(net.pricing_on, np.where(net.demand_integer, np.rint(scaled), scaled), demand)
 
 
 def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:

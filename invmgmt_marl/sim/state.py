@@ -32,6 +32,7 @@ class SimState(NamedTuple):
     age: F64 | None = None  # (B, P, A) perishable nodes' stock by age (None without perishables)
     components: F64 | None = None  # (B, E) component stock at assembly nodes, per inbound edge (None without)
     goodwill: F64 | None = None  # (B, S) stores' demand multipliers (None without goodwill)
+    price: F64 | None = None  # (B, P, S) last price multipliers at the stores (None without pricing)
 
     @property
     def batch_size(self) -> int:
@@ -55,6 +56,7 @@ def initial_state(net: Network, batch: int = 1) -> SimState:
         age=_initial_age(net, batch) if net.any_perishable else None,
         components=np.zeros((batch, net.n_edges)) if net.any_assembly else None,
         goodwill=np.tile(net.goodwill[4], (batch, 1)) if net.any_goodwill else None,
+        price=np.ones((batch, net.n_products, net.n_stores)) if net.any_pricing else None,
     )
 
 
