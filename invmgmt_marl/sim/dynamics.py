@@ -15,8 +15,8 @@ the optional features (docs/features.md) act at the steps marked with them:
    [Orders costing more than the node's ordering budget are scaled down by one factor; the cut is
    recorded as rejected.] Orders reach the supplier at once (no information delay) and add to what
    the supplier owes on that edge.
-3. **Customer demand** of period ``t`` is realised at the stores [x goodwill] and adds to what each
-   store owes its customers.
+3. **Customer demand** of period ``t`` is realised at the stores [x price multiplier ** -elasticity at
+   stores with pricing] [x goodwill] and adds to what each store owes its customers.
 4. **Shipping.** Each node serves what it owes on each outflow (its outbound edges and, for stores,
    its customers): requirement = backlog carried in + new requests, capped per period by the edge's
    shipping capacity. When stock does not cover all requirements the node's declared rule decides:
