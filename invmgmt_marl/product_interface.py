@@ -20,8 +20,9 @@ of the storage capacity in use (volume, 0 without a capacity), share of the orde
 orders used (0 without a budget), progress ``t / periods``. Observations are ``Box(0, inf)``.
 With the retail mechanics (docs/products.md): a store with ``pricing`` adds one action entry per
 product after the orders (a price multiplier in ``[min, max]``, decoded by
-:meth:`ProductInterface.decode_controls`) and a per-product feature (the last multiplier, ``F = 5 + L``); an event calendar adds two context
-features per event at the stores it affects (its countdown and periods left, scaled).
+:meth:`ProductInterface.decode_controls`) and a per-product feature (the last multiplier,
+``F = 5 + L``); an event calendar adds two context features per event at the stores it affects (its
+countdown and periods left, scaled).
 
 Actions are ``box`` (continuous) or ``multidiscrete`` (whole units) quantities in ``[0, max_order]``;
 out-of-bounds finite values are clipped and counted (``clipped`` in the infos) or, with ``strict``,
