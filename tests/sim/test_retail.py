@@ -321,7 +321,7 @@ def test_units_are_conserved_per_product_with_modes_and_prices() -> None:
     held (stock + pipelines) change by external_in - sold - refused every period."""
     raw = store_scenario(events=EVENTS)
     raw["nodes"] = [
-        {**raw["nodes"][0], "storage_capacity": 560},  # 500 in stock: arrivals are cut now and then
+        {**raw["nodes"][0], "storage_capacity": 505},  # 500 in stock: arrivals are cut now and then
         {"role": "supplier", "initial_on_hand": 30},
     ]
     raw["edges"] = [
