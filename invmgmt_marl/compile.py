@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from invmgmt_marl import fingerprint
 from invmgmt_marl.scenario import retail
 from invmgmt_marl.scenario.products import product_values
-from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, Scenario
+from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, DemandSpec, Event, Scenario
 from invmgmt_marl.sim.network import Network, RewardGroup
 
 __all__ = ["compile_network", "scenario_fingerprint"]
@@ -301,7 +301,7 @@ def _with_products(sc: Scenario, net: Network) -> Network:
     def per_product(x: F64) -> F64:
         return np.ascontiguousarray(np.broadcast_to(x, (p_cnt, *x.shape)))
 
-    specs = retail.event_demand(sc, v.demand)  # (P * S,) with the calendar's events
+    specs = _event_demand(sc, v.demand)  # (P * S,) with the calendar's events
     stores = [nodes[i] for i in v.store_nodes]
     pricing_on = np.array([nd.pricing is not None for nd in stores], dtype=bool)
     events = sc.events
@@ -355,3 +355,25 @@ def _with_products(sc: Scenario, net: Network) -> Network:
             dtype=bool,
         ).reshape(len(events), len(stores)),
     )
+
+
+def _event_demand(sc: Scenario, demand: tuple[tuple[DemandSpec | None, ...], ...]) -> tuple[Any, ...]:
+    """``demand`` ``(P, S)`` with the calendar's events appended to each affected spec's ``events``
+    (the demand module multiplies overlapping events), flattened product-major ``(P * S,)``."""
+    products = [p.name for p in sc.products or []]
+    stores = [a for a, n in zip(sc.agents, sc.nodes, strict=True) if n.role == "store"]
+    out: list[Any] = []
+    for p, row in enumerate(demand):
+        for s, spec in enumerate(row):
+            extra = []
+            for ev in sc.events:
+                if ev.stores is not None and stores[s] not in ev.stores:
+                    continue
+                f = ev.factor.get(products[p]) if isinstance(ev.factor, dict) else ev.factor
+                if f is None:
+                    continue
+                extra.append(Event(period=ev.start, factor=f, duration=ev.duration, every=ev.every))
+            if extra and spec is not None:
+                spec = spec.model_copy(update={"events": (*spec.events, *extra)})
+            out.append(spec)
+    return tuple(out)

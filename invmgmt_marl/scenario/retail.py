@@ -6,7 +6,6 @@ on an edge, an event calendar (docs/products.md, "Prices and demand response", "
   scenario is validated (so everything downstream sees ordinary edges);
 - :func:`check_retail` checks pricing, elasticities and events of a scenario with products;
 - :func:`refuse_retail_without_products` refuses them in a scenario without products;
-- :func:`event_demand` adds the calendar's events to each (product, store) demand spec;
 - :func:`price_elasticity` resolves the ``(P, S)`` elasticities.
 """
 
@@ -21,12 +20,11 @@ from numpy.typing import NDArray
 from invmgmt_marl.errors import quote
 
 if TYPE_CHECKING:  # pragma: no cover
-    from invmgmt_marl.scenario.schema import DemandSpec, Scenario
+    from invmgmt_marl.scenario.schema import Scenario
 
 __all__ = [
     "MODE_KEYS",
     "check_retail",
-    "event_demand",
     "expand_modes",
     "price_elasticity",
     "refuse_retail_without_products",
@@ -189,30 +187,6 @@ def check_retail(sc: Scenario) -> None:
                 raise ValueError(f"{where}.stores: unknown store {quote(s)}; stores are {stores}")
         if ev.stores is not None and not ev.stores:
             raise ValueError(f"{where}.stores: at least one store (or leave it out for every store), got []")
-
-
-def event_demand(sc: Scenario, demand: tuple[tuple[DemandSpec | None, ...], ...]) -> tuple[Any, ...]:
-    """``demand`` ``(P, S)`` with the calendar's events appended to each affected spec's ``events``
-    (the demand module multiplies overlapping events), flattened product-major ``(P * S,)``."""
-    from invmgmt_marl.scenario.schema import Event
-
-    products = [p.name for p in sc.products or []]
-    stores = [a for a, n in zip(sc.agents, sc.nodes, strict=True) if n.role == "store"]
-    out: list[Any] = []
-    for p, row in enumerate(demand):
-        for s, spec in enumerate(row):
-            extra = []
-            for ev in sc.events:
-                if ev.stores is not None and stores[s] not in ev.stores:
-                    continue
-                f = ev.factor.get(products[p]) if isinstance(ev.factor, dict) else ev.factor
-                if f is None:
-                    continue
-                extra.append(Event(period=ev.start, factor=f, duration=ev.duration, every=ev.every))
-            if extra and spec is not None:
-                spec = spec.model_copy(update={"events": (*spec.events, *extra)})
-            out.append(spec)
-    return tuple(out)
 
 
 def price_elasticity(sc: Scenario) -> F64:

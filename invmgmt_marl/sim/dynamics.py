@@ -207,6 +207,7 @@ def step(
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
     if net.any_pricing and price is not None:  # demand responds to the stores' price multipliers
+        price = np.where(net.pricing_on, price, 1.0)  # (stores without pricing sell at list price)
         demand = _price_response(net, demand, price)
     if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
         scaled = demand * state.goodwill  # type: ignore[operator]
@@ -332,9 +333,7 @@ def step(
         t + 1, on_hand.copy(), backlog.copy(), pipeline, edges[_E_ORDERED], demand, age, components, goodwill
     )
     if net.any_pricing:  # the last price multipliers (observations show them)
-        next_state = next_state._replace(
-            price=state.price if price is None else np.array(price, dtype=np.float64)
-        )
+        next_state = next_state._replace(price=state.price if price is None else price.astype(np.float64))
     return next_state, ledger
 
 
