@@ -253,6 +253,13 @@ def test_event_factors_in_the_demand_specs() -> None:
     # e.g. electronics in period 4: 10 x 1 x 1 x 3 = 30; toys in period 10: 10 x 1 x 0.8 x 3 = 24
 
 
+def test_calendar_and_pricing_round_trip() -> None:
+    sc = validate_scenario(store_scenario(events=EVENTS))
+    again = validate_scenario(sc.to_dict())
+    assert again == sc
+    assert again.events[0].factor == {"electronics": 3} and again.nodes[0].pricing == sc.nodes[0].pricing
+
+
 def test_event_countdowns_period_by_period() -> None:
     net = net_of(store_scenario(events=EVENTS))
     until, left = zip(*(event_clock(net, t) for t in range(12)), strict=True)
