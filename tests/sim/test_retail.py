@@ -359,3 +359,27 @@ def test_units_are_conserved_per_product_with_modes_and_prices() -> None:
         assert np.all(led.sold[:, :, 0] <= led.demand[:, :, 0] + 1e-9)
         refused += led.refused.sum()
     assert refused > 0  # the capacity did cut arrivals
+
+
+def test_elasticity_override_per_store_and_product() -> None:
+    raw = store_scenario()
+    raw["product_overrides"] = [{"product": "toys", "node": "store_0", "price_elasticity": 2.0}]
+    net = net_of(raw)
+    # override > the product's value; RETAIL order: electronics, clothing, groceries, furniture, toys
+    np.testing.assert_array_equal(net.price_elasticity[:, 0], [1.2, 1.5, 0.4, 0.8, 2.0])
+    state = initial_state(net, 1)
+    _, led = step(
+        net,
+        state,
+        np.zeros((1, 5, 3)),
+        np.full((1, 5, 1), 10.0),
+        shock(net, 1),
+        price=np.full((1, 5, 1), 0.8),
+    )
+    assert led.demand[0, 4, 0] == 16  # rint(10 x 0.8 ** -2) = rint(15.625) = 16
+    assert led.demand[0, 0, 0] == 13  # electronics keep 1.2: rint(10 x 0.8 ** -1.2) = rint(13.07) = 13
+    raw["product_overrides"] = [{"product": "toys", "edge": 0, "price_elasticity": 2.0}]
+    with pytest.raises(
+        ValueError, match=r"product_overrides\[0\].price_elasticity: a node value|a \(store, product\)"
+    ):
+        validate_scenario(raw)
