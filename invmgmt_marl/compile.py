@@ -14,8 +14,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl import fingerprint
+from invmgmt_marl.scenario import retail
 from invmgmt_marl.scenario.products import product_values
-from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, Scenario
+from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, DemandSpec, Event, Scenario
 from invmgmt_marl.sim.network import Network, RewardGroup
 
 __all__ = ["compile_network", "scenario_fingerprint"]
@@ -196,7 +197,7 @@ def compile_network(sc: Scenario) -> Network:
         edge_src=edge_src,
         edge_dst=edge_dst,
         lead_time=lead,
-        unit_cost=np.array([e.unit_cost for e in sc.edges], dtype=np.float64),
+        unit_cost=np.array([e.unit_cost + (e.shipping_cost or 0.0) for e in sc.edges], dtype=np.float64),
         fixed_cost=np.array([e.fixed_cost for e in sc.edges], dtype=np.float64),
         max_order=max_order,
         external_edges=edge_src == n,
@@ -290,7 +291,7 @@ def _with_products(sc: Scenario, net: Network) -> Network:
     v = product_values(sc)
     p_cnt, e_cnt = len(v.names), net.n_edges
     lead = v.lead_time  # (P, E)
-    lmax = int(lead.max())
+    lmax = int((lead + net.lead_extra_max).max())  # the ring buffer holds the longest (with extra periods)
     pipe0 = np.zeros((p_cnt, e_cnt, lmax))
     pipe0[:, :, : net.initial_pipeline.shape[1]] = net.initial_pipeline[None, :, :lmax]
     flat_pe = np.arange(p_cnt * e_cnt).reshape(p_cnt, e_cnt)  # (p, e) -> p * E + e
@@ -300,6 +301,11 @@ def _with_products(sc: Scenario, net: Network) -> Network:
     def per_product(x: F64) -> F64:
         return np.ascontiguousarray(np.broadcast_to(x, (p_cnt, *x.shape)))
 
+    specs = _event_demand(sc, v.demand)  # (P * S,) with the calendar's events
+    stores = [nodes[i] for i in v.store_nodes]
+    pricing_on = np.array([nd.pricing is not None for nd in stores], dtype=bool)
+    events = sc.events
+
     return dataclasses.replace(
         net,
         max_lead=lmax,
@@ -308,7 +314,7 @@ def _with_products(sc: Scenario, net: Network) -> Network:
         lost_sales_cost=v.lost_sales_cost,
         price=v.price,
         initial_on_hand=v.initial_on_hand,
-        demand_specs=tuple(d for row in v.demand for d in row),
+        demand_specs=specs,
         lead_time=lead,
         unit_cost=v.unit_cost,
         max_order=v.max_order,
@@ -331,6 +337,23 @@ def _with_products(sc: Scenario, net: Network) -> Network:
         order_budget=np.array(
             [nd.order_budget if nd.order_budget is not None else np.inf for nd in nodes], dtype=np.float64
         ),
+        any_pricing=bool(pricing_on.any()),
+        pricing_on=pricing_on,
+        price_bounds=np.array(
+            [[nd.pricing.min, nd.pricing.max] if nd.pricing is not None else [1.0, 1.0] for nd in stores],
+            dtype=np.float64,
+        ).T.reshape(2, len(stores)),
+        price_elasticity=retail.price_elasticity(sc) * pricing_on,
+        demand_integer=np.array([d.integer for d in specs], dtype=bool).reshape(p_cnt, len(stores)),
+        any_events=bool(events),
+        event_names=tuple(ev.name for ev in events),
+        event_start=np.array([ev.start for ev in events], dtype=np.int64),
+        event_duration=np.array([ev.duration for ev in events], dtype=np.int64),
+        event_every=np.array([ev.every or 0 for ev in events], dtype=np.int64),
+        event_stores=np.array(
+            [[ev.stores is None or sc.agents[i] in ev.stores for i in v.store_nodes] for ev in events],
+            dtype=bool,
+        ).reshape(len(events), len(stores)),
         **_retail_fields(sc, net, v),
     )
 
@@ -371,3 +394,25 @@ def _retail_fields(sc: Scenario, net: Network, v: Any) -> dict[str, Any]:
         "age_buckets": int(shelf.max()) if pairs.size else 0,
     }
     return out
+
+
+def _event_demand(sc: Scenario, demand: tuple[tuple[DemandSpec | None, ...], ...]) -> tuple[Any, ...]:
+    """``demand`` ``(P, S)`` with the calendar's events appended to each affected spec's ``events``
+    (the demand module multiplies overlapping events), flattened product-major ``(P * S,)``."""
+    products = [p.name for p in sc.products or []]
+    stores = [a for a, n in zip(sc.agents, sc.nodes, strict=True) if n.role == "store"]
+    out: list[Any] = []
+    for p, row in enumerate(demand):
+        for s, spec in enumerate(row):
+            extra = []
+            for ev in sc.events:
+                if ev.stores is not None and stores[s] not in ev.stores:
+                    continue
+                f = ev.factor.get(products[p]) if isinstance(ev.factor, dict) else ev.factor
+                if f is None:
+                    continue
+                extra.append(Event(period=ev.start, factor=f, duration=ev.duration, every=ev.every))
+            if extra and spec is not None:
+                spec = spec.model_copy(update={"events": (*spec.events, *extra)})
+            out.append(spec)
+    return tuple(out)

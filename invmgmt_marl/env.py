@@ -107,9 +107,11 @@ class InventoryParallelEnv(ParallelEnv):
         self.action_spaces = self.interface.action_spaces
         self.observation_spaces = self.interface.observation_spaces
         self.state_space = self.interface.state_space
-        # controls besides orders (liquidation, ...): keywords of sim.step, decoded by the interface
+        # controls besides orders (liquidation, prices): keywords of sim.step, decoded by the interface
         self._controls = (
-            getattr(self.interface, "decode_controls", None) if self.net.any_liquidation else None
+            getattr(self.interface, "decode_controls", None)
+            if self.net.any_liquidation or self.net.any_pricing
+            else None
         )
         # no generator until the first reset: an unseeded env (and every copy of one) then draws fresh
         # entropy, so copies made before their first reset (SuperSuit's) never share a stream

@@ -18,12 +18,15 @@ Per-product features ``F = 4 + L`` (scaled by the observation scale): on hand, b
 owed to the node, last period's requests, arrivals in the next ``L`` periods. Node context (3): share
 of the storage capacity in use (volume, 0 without a capacity), share of the ordering budget the last
 orders used (0 without a budget), progress ``t / periods``; in a network with cash a fourth entry, the
-node's cash / ``net.cash_scale``. Observations are ``Box(0, inf)``.
+node's cash / ``net.cash_scale``; then two entries per calendar event. Observations are ``Box(0, inf)``.
 
-At a node with ``liquidation`` every agent's action continues after its orders with one quantity per
-product it acts for (a node agent: every product; an SKU agent: its own), the units to liquidate,
-in ``[0, net.liquidation_max]``; :meth:`ProductInterface.decode_controls` turns them into the
-``liquidate`` keyword of :func:`~invmgmt_marl.sim.dynamics.step` (docs/products.md, "Liquidation").
+Action blocks after the orders (docs/products.md), in this order: at a node with ``liquidation`` one
+quantity per product the agent acts for (a node agent: every product; an SKU agent: its own), the
+units to liquidate, in ``[0, net.liquidation_max]``; at a store with ``pricing`` one price multiplier
+per product in ``[min, max]``. :meth:`ProductInterface.decode_controls` turns them into the
+``liquidate`` and ``price`` keywords of :func:`~invmgmt_marl.sim.dynamics.step`. With pricing each
+product also has a feature (the last multiplier, ``F = 5 + L``); an event calendar adds two context
+features per event at the stores it affects (its countdown and periods left, scaled).
 
 Actions are ``box`` (continuous) or ``multidiscrete`` (whole units) quantities in ``[0, max_order]``;
 out-of-bounds finite values are clipped and counted (``clipped`` in the infos) or, with ``strict``,
@@ -43,6 +46,7 @@ from invmgmt_marl.errors import InvalidActionError, quote
 from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.registry import REWARD_SCHEMES
 from invmgmt_marl.scenario import ROLES
+from invmgmt_marl.sim.calendar import event_features
 from invmgmt_marl.sim.ledger import NODE_FIELDS, Ledger, node_totals
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
@@ -128,51 +132,70 @@ class ProductInterface:
         )
         self.n_agents = len(self.agents)
         self._node_of = np.repeat(np.arange(n), p) if self.sku else np.arange(n)  # (A,)
-        self.features = 4 + net.max_lead
-        # actions: per agent its (product, inbound edge) pairs, product-major within a node agent
-        highs, pairs = [], []
+        # per-product features: 4 + L, and the last price multiplier with pricing
+        self.features = 4 + net.max_lead + (1 if net.any_pricing else 0)
+        # node context: 3, and 2 per calendar event (countdown, active periods left)
+        self.n_context = N_CONTEXT + int(net.any_cash) + 2 * len(net.event_names)  # (cash, events)
+        if net.any_pricing and self.integer:
+            raise ValueError(
+                "action_type: price actions (a store with pricing) need box actions, got 'multidiscrete'"
+            )
+        # actions: per agent its (product, inbound edge) pairs, product-major within a node agent, then
+        # (with pricing, at stores) a price multiplier per product (docs/products.md, action layout)
+        liq_cells, liq_high = _liquidation_block(net, self.sku)  # per agent, after its orders
+        highs: list[F64] = []
+        lows: list[F64] = []
+        pairs: list[list[tuple[int, int]]] = []
+        prices: list[list[tuple[int, int]]] = []
+        before: list[int] = []
         for i in range(n):
             e_in = net.agent_edges[i]
-            if self.sku:
-                for q in range(p):
-                    pairs.append([(q, int(e)) for e in e_in])
-                    highs.append(net.max_order[q, e_in])
-            else:
-                pairs.append([(q, int(e)) for q in range(p) for e in e_in])
-                highs.append(net.max_order[:, e_in].ravel())
-        liq_cells, liq_high = _liquidation_block(net, self.sku)  # per agent, after its orders
-        highs = [np.concatenate([h, x]) for h, x in zip(highs, liq_high, strict=True)]
-        sizes = [len(x) + len(y) for x, y in zip(pairs, liq_cells, strict=True)]
-        self.width = max(sizes)
-        lengths = np.array([self.width if shared_spaces else k for k in sizes])
+            groups = [[q] for q in range(p)] if self.sku else [list(range(p))]
+            for qs in groups:
+                k = len(pairs)
+                pairs.append([(q, int(e)) for q in qs for e in e_in])
+                order_high = net.max_order[qs][:, e_in].ravel()
+                price_slots, price_low, price_high = _price_block(net, i, qs)
+                prices.append(price_slots)
+                before.append(len(pairs[k]) + len(liq_cells[k]))  # price entries follow liquidation's
+                highs.append(np.concatenate([order_high, liq_high[k], price_high]))
+                lows.append(np.concatenate([np.zeros(len(order_high) + len(liq_high[k])), price_low]))
+        self.width = max(len(h) for h in highs)
+        lengths = np.array([self.width if shared_spaces else len(h) for h in highs])
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         self._flat_pos = np.empty((p, net.n_edges), dtype=np.int64)  # flat action slot of (product, edge)
         for k, x in enumerate(pairs):
             for r, (q, e) in enumerate(x):
                 self._flat_pos[q, e] = starts[k] + r
         self._high = [h.astype(np.float64) for h in highs]
+        self._low = [lo.astype(np.float64) for lo in lows]
         flat_high = np.zeros(int(lengths.sum()))
+        flat_low = np.zeros(int(lengths.sum()))
         for k, h in enumerate(self._high):
             flat_high[starts[k] : starts[k] + len(h)] = h
-        self._flat_high = flat_high
+            flat_low[starts[k] : starts[k] + len(h)] = self._low[k]
+        self._flat_high, self._flat_low = flat_high, flat_low
         self._lengths = lengths
         self._limit = np.maximum(flat_high, flat_high.astype(np.float32).astype(np.float64))
+        self._low_limit = np.minimum(flat_low, flat_low.astype(np.float32).astype(np.float64))
         self._shapes = [(int(x),) for x in lengths]
-        own_len = np.array(sizes)  # (decode_batch) each agent's own entries
+        own_len = np.array([len(h) for h in highs])  # (decode_batch) each agent's own entries
         self._own_mask = np.arange(self.width)[None, :] < own_len[:, None]  # (A, width)
         self._own_starts = np.concatenate([[0], np.cumsum(own_len)[:-1]]).astype(np.int64)
         self._own_high = np.concatenate(self._high)
+        self._own_low = np.concatenate(self._low)
         self._own_limit = np.maximum(self._own_high, self._own_high.astype(np.float32).astype(np.float64))
+        self._own_low_limit = np.minimum(self._own_low, self._own_low.astype(np.float32).astype(np.float64))
         own_of = np.repeat(np.arange(len(pairs)), lengths)[self._flat_pos]  # (P, E) agent of each pair
         self._own_pos = self._own_starts[own_of] + (self._flat_pos - starts[own_of])
+        self._price = _price_positions(before, prices, starts, self._own_starts)
         top = float(max(h.max() for h in self._high))
         self.action_spaces: dict[str, spaces.Space[Any]] = {}
-        shared_act = self._space(np.full(self.width, top)) if shared_spaces else None
-        for a, h in zip(self.agents, self._high, strict=True):
-            self.action_spaces[a] = shared_act if shared_act is not None else self._space(h)
+        shared_act = self._space(np.zeros(self.width), np.full(self.width, top)) if shared_spaces else None
+        for a, lo, h in zip(self.agents, self._low, self._high, strict=True):
+            self.action_spaces[a] = shared_act if shared_act is not None else self._space(lo, h)
         self._groups = [np.flatnonzero(self._node_of == i) for i in range(n)]  # agents of each node
         self._liq = _liquidation_slots(self.agents, pairs, liq_cells, liq_high, self._own_starts, n)
-        self.n_context = N_CONTEXT + int(net.any_cash)  # + cash / cash_scale with cash
         dim = (self.features if self.sku else p * self.features) + self.n_context
         self._roles: F32 | None = None
         if shared_spaces:
@@ -183,18 +206,19 @@ class ProductInterface:
             a: shared_obs if shared_spaces else spaces.Box(0.0, np.inf, shape=(dim,), dtype=np.float32)
             for a in self.agents
         }
-        state_dim = p * n * self.features + (self.n_context - 1) * n + 1
+        state_dim = p * n * self.features + (N_CONTEXT - 1 + int(net.any_cash)) * n + 1
         state_dim += len(net.perish_pairs) * net.age_buckets if net.any_perishable_products else 0
+        state_dim += 2 * len(net.event_names)
         self.state_space = spaces.Box(0.0, np.inf, shape=(state_dim,), dtype=np.float32)
         cap = net.storage_capacity
         self._inv_cap = np.where(np.isfinite(cap), 1.0 / cap, 0.0)  # (N,)
         bud = net.order_budget
         self._inv_budget = np.where(np.isfinite(bud) & (bud > 0), 1.0 / np.where(bud > 0, bud, 1.0), 0.0)
 
-    def _space(self, high: F64) -> spaces.Space[Any]:
+    def _space(self, low: F64, high: F64) -> spaces.Space[Any]:
         if self.integer:
             return spaces.MultiDiscrete(high.astype(np.int64) + 1)
-        return spaces.Box(0.0, high.astype(np.float32), dtype=np.float32)
+        return spaces.Box(low.astype(np.float32), high.astype(np.float32), dtype=np.float32)
 
     # ---- observations ------------------------------------------------------------------------
     def product_features(self, state: SimState) -> F64:
@@ -211,35 +235,40 @@ class ProductInterface:
         pipe = (
             state.pipeline.take(net.pipe_order[state.t % lmax], axis=-1) if state.t % lmax else state.pipeline
         )
-        out[..., 4:] = (pipe.swapaxes(-1, -2) @ net.edge_to_dst).swapaxes(-1, -2)
+        out[..., 4 : 4 + lmax] = (pipe.swapaxes(-1, -2) @ net.edge_to_dst).swapaxes(-1, -2)
         if self.scale != 1.0:
             out *= 1.0 / self.scale
+        if net.any_pricing:  # the last price multiplier at stores with pricing (unscaled), else 0
+            out[..., -1] = (state.price * net.pricing_on) @ net.customer_of_store  # type: ignore[operator]
         return out
 
     def context(self, state: SimState) -> F64:
         """``(B, N, C)`` node context: storage share in use, budget share used, progress; with cash
-        (``C = 4``) then the cash balance / ``net.cash_scale`` (the node's initial cash, at least 1)."""
+        then the cash balance / ``net.cash_scale`` (the node's initial cash, at least 1); then per
+        calendar event its scaled countdown and active periods left (at the stores it affects, else 0;
+        :func:`~invmgmt_marl.sim.calendar.event_features`)."""
         net = self.net
         ctx = np.empty((state.on_hand.shape[0], net.n_nodes, self.n_context))
         ctx[..., 0] = (net.volume @ state.on_hand) * self._inv_cap
         ctx[..., 1] = ((state.last_orders * net.unit_cost) @ net.edge_to_dst).sum(axis=1) * self._inv_budget
         ctx[..., 2] = state.t / net.periods
         if net.any_cash:
-            ctx[..., 3] = state.cash / net.cash_scale  # type: ignore[operator]
+            ctx[..., N_CONTEXT] = state.cash / net.cash_scale  # type: ignore[operator]
+        if net.any_events:
+            ctx[..., N_CONTEXT + int(net.any_cash) :] = _event_context(net, state.t)
         return ctx
 
     def observe(self, state: SimState) -> F32:
         """``(B, A, D)`` float32 observations of every agent."""
         feats, ctx = self.product_features(state), self.context(state)
         batch, p, n, f = feats.shape
-        c = self.n_context
         if self.sku:
-            o = np.empty((batch, n, p, f + c), dtype=np.float32)
+            o = np.empty((batch, n, p, f + self.n_context), dtype=np.float32)
             o[..., :f] = feats.swapaxes(1, 2)
             o[..., f:] = ctx[:, :, None, :]
-            o = o.reshape(batch, n * p, f + c)
+            o = o.reshape(batch, n * p, f + self.n_context)
         else:
-            o = np.empty((batch, n, p * f + c), dtype=np.float32)
+            o = np.empty((batch, n, p * f + self.n_context), dtype=np.float32)
             o[..., : p * f] = feats.swapaxes(1, 2).reshape(batch, n, p * f)
             o[..., p * f :] = ctx
         if self._roles is not None:
@@ -247,19 +276,28 @@ class ProductInterface:
         return o
 
     def state(self, state: SimState) -> F32:
-        """``(B, P * N * F + 2 N + 1)`` float32 centralised state: every product feature, then the
-        storage and budget shares of every node, then progress; with cash then every node's cash /
-        ``net.cash_scale`` (``N`` more); with perishable products then the stock of every perishable
-        (product, node) pair by age bucket, youngest first, scaled (``Q * A`` more, pairs in
-        ``net.perish_pairs`` order)."""
+        """``(B, S)`` float32 centralised state: every product feature ``(P * N * F)``, then the storage
+        and budget shares of every node ``(2 N)``, then progress ``(1)``; with cash then every node's
+        cash / ``net.cash_scale`` (``N``); with perishable products then the stock of every perishable
+        (product, node) pair by age bucket, youngest first, scaled (``Q * A``, pairs in
+        ``net.perish_pairs`` order); with an event calendar each event's countdown and periods left
+        (``2 V``, scaled)."""
         feats, ctx = self.product_features(state), self.context(state)
         batch = feats.shape[0]
         parts = [feats.reshape(batch, -1), ctx[..., :2].reshape(batch, -1), ctx[:, :1, 2]]
         if self.net.any_cash:
-            parts.append(ctx[..., 3])
+            parts.append(ctx[..., N_CONTEXT])
         if self.net.any_perishable_products:
             parts.append(state.age.reshape(batch, -1) / self.scale)  # type: ignore[union-attr]
+        if self.net.any_events:
+            parts.append(
+                np.broadcast_to(event_features(self.net, state.t).ravel(), (batch, 2 * self.n_events))
+            )
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.net.event_names)
 
     # ---- actions -----------------------------------------------------------------------------
     def decode(
@@ -279,7 +317,7 @@ class ProductInterface:
         flat = flat.astype(np.float64)
         if not np.isfinite(flat).all() or (self.integer and (flat != np.round(flat)).any()):
             return self._decode_checked(actions, agents)
-        out = (flat < 0) | (flat > self._limit)
+        out = (flat < self._low_limit) | (flat > self._limit)
         if out.any():
             return self._decode_checked(actions, agents)
         q = np.minimum(flat, self._flat_high)
@@ -317,19 +355,21 @@ class ProductInterface:
                 raise InvalidActionError(f"actions[{agent!r}]: {self.action_type} actions must be integers")
             sl = slice(starts[k], starts[k] + len(a))
             hi, lim = self._flat_high[sl], self._limit[sl]
-            bad = (a < 0) | (a > lim)
+            lo = self._flat_low[sl]
+            bad = (a < self._low_limit[sl]) | (a > lim)
             if self.shared_spaces:  # padding beyond the agent's own entries is ignored
                 bad &= np.arange(len(a)) < len(self._high[k])
             c = int(np.count_nonzero(bad))
             if c and self.strict:
                 raise InvalidActionError(
-                    f"actions[{agent!r}]: order quantities must be in [0, {hi.tolist()}], got {a.tolist()}"
+                    f"actions[{agent!r}]: entries must lie in [{lo.tolist()}, {hi.tolist()}], "
+                    f"got {a.tolist()}"
                 )
-            flat[sl] = np.clip(a, 0.0, hi)
+            flat[sl] = np.clip(a, lo, hi)
             clipped[agent] = c
         return flat.take(self._flat_pos)[None], clipped
 
-    def decode_controls(self, actions: Mapping[str, Any] | NDArray[Any]) -> dict[str, F64]:
+    def _decode_liquidation(self, actions: Mapping[str, Any] | NDArray[Any]) -> dict[str, F64]:
         """The controls besides orders in ``actions`` (already checked by :meth:`decode` or
         :meth:`decode_batch`), as keywords of :func:`~invmgmt_marl.sim.dynamics.step`:
         ``{"liquidate": (B, P, N)}`` when some node declares ``liquidation`` (values clipped to
@@ -367,11 +407,23 @@ class ProductInterface:
         if self.integer and not np.all(a == np.round(a)):
             raise InvalidActionError(f"actions: {self.action_type} actions must be integers")
         own = a[:, self._own_mask]  # (B, entries) in agent order
-        bad = ((own < 0) | (own > self._own_limit)).astype(np.int64)
+        bad = ((own < self._own_low_limit) | (own > self._own_limit)).astype(np.int64)
         clipped = np.add.reduceat(bad, self._own_starts, axis=1)
         if self.strict and clipped.any():
             raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
-        return np.clip(own, 0.0, self._own_high)[:, self._own_pos], clipped
+        return np.clip(own, self._own_low, self._own_high)[:, self._own_pos], clipped
+
+    def decode_controls(self, actions: Mapping[str, Any] | NDArray[Any]) -> dict[str, F64]:
+        """The controls besides orders in ``actions``, as keywords of :func:`~invmgmt_marl.sim.dynamics.step`:
+        ``{"liquidate": (B, P, N)}`` when some node declares ``liquidation`` (values clipped to
+        ``[0, bound]``) and ``{"price": (B, P, S)}`` with pricing (multipliers clipped to each store's
+        bounds, 1 at stores without pricing); ``{}`` without either. ``actions`` is an
+        ``{agent: action}`` mapping (``B = 1``, as :meth:`decode` takes it; call :meth:`decode` first,
+        which checks it) or a ``(B, A, width)`` array (as :meth:`decode_batch` takes it)."""
+        out = self._decode_liquidation(actions)
+        if self.net.any_pricing:
+            out["price"] = _decode_price(self, actions)
+        return out
 
     # ---- rewards and infos -------------------------------------------------------------------
     def rewards(self, ledger: Ledger) -> F64:
@@ -464,3 +516,73 @@ def _liquidation_slots(
         own.extend((own_starts[k] + local).tolist())
     high = np.concatenate([h for h in highs if h.size])
     return _LiquidationSlots(np.array(cell, dtype=np.int64), np.array(own, dtype=np.int64), high, per_agent)
+
+
+# ---- the price block of the action layout (docs/products.md) ------------------------------------
+def _price_block(net: Network, node: int, products: list[int]) -> tuple[list[tuple[int, int]], F64, F64]:
+    """The price entries of an agent at ``node`` acting for ``products``: ``(product, store)`` slots and
+    their bounds; none unless the node is a store with pricing."""
+    stores = np.flatnonzero(net.store_nodes == node)
+    if not net.any_pricing or not stores.size or not net.pricing_on[stores[0]]:
+        return [], np.zeros(0), np.zeros(0)
+    s = int(stores[0])
+    lo, hi = net.price_bounds[:, s]
+    return [(q, s) for q in products], np.full(len(products), lo), np.full(len(products), hi)
+
+
+class _PricePositions(NamedTuple):
+    flat: NDArray[np.int64]  # (K,) slot in the flat (padded) action vector
+    own: NDArray[np.int64]  # (K,) slot among the agents' own entries (decode_batch)
+    agent: NDArray[np.int64]  # (K,) the agent
+    offset: NDArray[np.int64]  # (K,) index within the agent's action
+    product: NDArray[np.int64]  # (K,)
+    store: NDArray[np.int64]  # (K,)
+
+
+def _price_positions(
+    before: list[int], prices: list[list[tuple[int, int]]], starts: Any, own_starts: Any
+) -> _PricePositions:
+    """Positions of the price entries; ``before[k]``: agent ``k``'s entries before its prices (orders,
+    then liquidation)."""
+    rows = [
+        (
+            int(starts[k]) + before[k] + r,
+            int(own_starts[k]) + before[k] + r,
+            k,
+            before[k] + r,
+            q,
+            s,
+        )
+        for k, slots in enumerate(prices)
+        for r, (q, s) in enumerate(slots)
+    ]
+    cols = np.array(rows, dtype=np.int64).reshape(len(rows), 6).T
+    return _PricePositions(*cols)
+
+
+def _event_context(net: Network, t: int) -> F64:
+    """``(N, 2 V)`` event countdowns at every node: the stores an event affects see it, others 0."""
+    out = np.zeros((net.n_nodes, 2 * len(net.event_names)))
+    feats = event_features(net, t)  # (V, 2)
+    out[net.store_nodes] = (net.event_stores.T[:, :, None] * feats[None]).reshape(net.n_stores, -1)
+    return out
+
+
+def _decode_price(iface: ProductInterface, actions: Mapping[str, Any] | NDArray[Any]) -> F64:
+    """``(B, P, S)`` price multipliers from agent actions (1 where no agent sets them)."""
+    net, pos = iface.net, iface._price
+    lo, hi = net.price_bounds[0, pos.store], net.price_bounds[1, pos.store]
+    if isinstance(actions, Mapping):
+        names = iface.agents
+        vals = np.array(
+            [
+                np.asarray(actions[names[k]], dtype=np.float64).reshape(-1)[r]
+                for k, r in zip(pos.agent, pos.offset, strict=True)
+            ]
+        ).reshape(1, -1)
+    else:
+        a = np.asarray(actions, dtype=np.float64)
+        vals = a[:, pos.agent, pos.offset]
+    price = np.ones((vals.shape[0], net.n_products, net.n_stores))
+    price[:, pos.product, pos.store] = np.clip(vals, lo, hi)
+    return price

@@ -28,6 +28,7 @@ __all__ = [
     "check_liquidate",
     "check_orders",
     "check_period_demand",
+    "check_price",
 ]
 
 #: the largest demand value accepted in one period; larger values overflow costs long before use
@@ -182,5 +183,27 @@ def check_liquidate(net: Network, liquidate: Any) -> NDArray[np.float64]:
         raise InvalidActionError(
             f"liquidate{list(idx)}: node {net.agents[idx[2]]!r} declares no liquidation, "
             f"got {float(arr[idx])}"
+        )
+    return arr
+
+
+def check_price(net: Network, price: Any) -> NDArray[np.float64]:
+    """Price multipliers ``(B, P, S)`` for :func:`~invmgmt_marl.sim.dynamics.step`'s ``price=``: finite,
+    within each pricing store's ``[min, max]`` and exactly 1 at stores without pricing.
+
+    Raises:
+        InvalidActionError: naming the first bad entry, e.g. ``price[0, 1, 0]: must lie in [0.5, 1.5],
+            got 2.0``, or a network without pricing.
+    """
+    if not net.any_pricing:
+        raise InvalidActionError(f"price: network {net.name!r} has no store with pricing")
+    arr = _check(price, "price", (None, net.n_products, net.n_stores), InvalidActionError)
+    lo, hi = net.price_bounds  # (S,) each; 1 and 1 at stores without pricing
+    bad = (arr < lo) | (arr > hi)
+    if bad.any():
+        idx = _index(bad)
+        s = idx[-1]
+        raise InvalidActionError(
+            f"price{list(idx)}: must lie in [{lo[s]:g}, {hi[s]:g}] (store {s}), got {float(arr[idx])!r}"
         )
     return arr

@@ -37,11 +37,11 @@ MAX_TABLE_BYTES = 16 << 20
 #: most products of one scenario
 MAX_PRODUCTS = 100_000
 _INT_FIELDS = ("lead_time", "shelf_life")
-_NODE_OVERRIDES = ("initial_on_hand", "holding_cost", "demand", "shelf_life")
+_NODE_OVERRIDES = ("initial_on_hand", "holding_cost", "demand", "shelf_life", "price_elasticity")
 _EDGE_OVERRIDES = ("lead_time", "unit_cost", "max_order")
 #: features the product axis does not carry yet: (where, field), refused with a message naming them
 _NODE_UNSUPPORTED = ("bom", "production_capacity", "goodwill")
-_EDGE_UNSUPPORTED = ("lead_time_extra", "reliability", "transit_loss", "unit_cost_tiers")
+_EDGE_UNSUPPORTED = ("reliability", "transit_loss", "unit_cost_tiers")
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -220,6 +220,9 @@ def check_products(sc: Scenario) -> None:
             d.check_periods(sc.periods)
         except ValueError as err:
             raise ValueError(f"products: demand.{err}") from None
+    from invmgmt_marl.scenario.retail import check_retail
+
+    check_retail(sc)
     for i, n in enumerate(sc.nodes):
         if n.storage_capacity is not None and n.overflow == "refuse":
             used = float(v.volume @ v.initial_on_hand[:, i])
@@ -274,7 +277,11 @@ def product_values(sc: Scenario) -> ProductValues:
             val = getattr(pr, field)
             if val is not None:
                 if field == "lead_time":  # the vendor lead time: edges from external only
-                    out[k, [j for j, e in enumerate(edges) if e.source == "external"]] = val
+                    # (the vendor lead time: edges from external only, and not shipping modes, whose
+                    # lead time is the mode's)
+                    out[k, [j for j, e in enumerate(edges) if e.source == "external" and e.mode is None]] = (
+                        val
+                    )
                 else:
                     out[k, :] = val
         return out
@@ -307,6 +314,7 @@ def product_values(sc: Scenario) -> ProductValues:
             for f, table in (("lead_time", lead), ("unit_cost", unit_cost), ("max_order", max_order)):
                 if getattr(o, f) is not None:
                     table[k, o.edge] = getattr(o, f)
+    unit_cost += np.array([e.shipping_cost or 0.0 for e in edges])  # shipping modes' cost per unit
     return ProductValues(
         names=tuple(pr.name for pr in products),
         volume=np.array([pr.volume for pr in products], dtype=np.float64),

@@ -38,6 +38,8 @@ __all__ = [
     "EdgeSpec",
     "ProductSpec",
     "ProductOverride",
+    "Pricing",
+    "CalendarEvent",
     "ActionSpec",
     "ObservationSpec",
     "RewardOverride",
@@ -267,6 +269,21 @@ class LiquidationSpec(_Frozen):
     max_units: Pos | None = None
 
 
+class Pricing(_Frozen):
+    """Price actions at a store (products only): the agent sets a multiplier of each product's
+    ``price`` within ``[min, max]`` every period; demand responds with the product's
+    ``price_elasticity`` (docs/products.md, "Prices and demand response")."""
+
+    min: Pos = 0.5
+    max: Pos = 1.5
+
+    @model_validator(mode="after")
+    def _range(self) -> Pricing:
+        if self.max < self.min:
+            raise ValueError(f"max: must be >= min={self.min}, got {self.max}")
+        return self
+
+
 class NodeSpec(_Frozen):
     """One supply-chain node (one agent)."""
 
@@ -296,6 +313,13 @@ class NodeSpec(_Frozen):
     order_budget: NonNeg | None = None  # money per period for orders (unit_cost x quantity); scaled down
     cash: CashSpec | None = None  # a cash balance that pays for orders and that sales refill
     liquidation: LiquidationSpec | None = None  # the node's agent may liquidate stock (per product)
+    # retail mechanics of scenarios with products (docs/products.md): the store's agent sets a price
+    # multiplier per product each period, within [min, max]
+    pricing: Pricing | None = None
+
+
+#: a shipping mode's name (it ends edge labels, ``warehouse_0->store_0:fast``)
+MODE_NAME = r"[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*"
 
 
 class EdgeSpec(_Frozen):
@@ -319,6 +343,10 @@ class EdgeSpec(_Frozen):
     transit_loss: TransitLoss | None = None
     unit_cost_tiers: list[tuple[NonNeg, NonNeg]] | None = None  # [[min_qty, unit_cost], ...], all-units
     transit_holding_cost: NonNeg = 0.0  # per unit in transit to the node per period
+    # the shipping mode this edge is (set when an edge's ``modes:`` list is expanded into parallel edges,
+    # one per mode; docs/products.md, "Shipping modes")
+    mode: Annotated[str, Field(min_length=1, max_length=64, pattern=f"^{MODE_NAME}$")] | None = None
+    shipping_cost: NonNeg | None = None  # per unit, added to the unit cost (a mode's ``unit_cost``)
 
     @model_validator(mode="after")
     def _edge_options(self) -> EdgeSpec:
@@ -359,13 +387,15 @@ class ProductSpec(_Frozen):
     shelf_life: Annotated[int, Field(ge=1)] | None = None  # periods a unit may stay in stock (perishable)
     waste_cost: NonNeg | None = None  # per expired unit
     salvage_value: NonNeg | None = None  # money per liquidated unit (replaces liquidation.salvage)
+    price_elasticity: NonNeg | None = None  # demand x multiplier^-elasticity at stores with pricing
 
 
 class ProductOverride(_Frozen):
     """A per-(node, product) or per-(edge, product) value, winning over the product's and the scalar.
 
-    With ``node``: ``initial_on_hand``, ``holding_cost``, ``shelf_life``, and ``demand`` (stores). With
-    ``edge`` (the index in ``edges``): ``lead_time``, ``unit_cost``, ``max_order``.
+    With ``node``: ``initial_on_hand``, ``holding_cost``, ``shelf_life``, and ``demand`` and
+    ``price_elasticity`` (stores). With ``edge`` (the index in ``edges``): ``lead_time``,
+    ``unit_cost``, ``max_order``.
     """
 
     product: str
@@ -378,6 +408,31 @@ class ProductOverride(_Frozen):
     unit_cost: NonNeg | None = None
     max_order: Pos | None = None
     shelf_life: Annotated[int, Field(ge=1)] | None = None
+    price_elasticity: NonNeg | None = None  # (node: a store with pricing)
+
+
+class CalendarEvent(_Frozen):
+    """An event of the scenario's calendar (products only; docs/products.md, "Events"): demand at the
+    affected (store, product) pairs is multiplied by ``factor`` in periods ``[start, start + duration)``,
+    and again every ``every`` periods if given. ``factor`` is one number for every product or a
+    mapping ``{product: factor}`` (products not named are unaffected); ``stores`` limits it to some
+    stores (default: every store). Agents at stores see countdowns to it in their observations."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    start: _Period
+    duration: Annotated[int, Field(ge=1)] = 1
+    every: Annotated[int, Field(ge=1)] | None = None
+    factor: _FiniteNonNeg | dict[str, _FiniteNonNeg]
+    stores: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> CalendarEvent:
+        if self.every is not None and self.every < self.duration:
+            raise ValueError(
+                f"every: must be >= duration ({self.duration}) so that occurrences do not overlap, "
+                f"got {self.every}"
+            )
+        return self
 
 
 class ActionSpec(_Frozen):
@@ -451,6 +506,20 @@ class Scenario(_Frozen):
     products: list[ProductSpec] | None = None
     product_table: str | None = None
     product_overrides: list[ProductOverride] = Field(default_factory=list)
+    # the event calendar (products only; docs/products.md, "Events")
+    events: list[CalendarEvent] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_modes(cls, data: Any) -> Any:
+        """An edge with ``modes:`` becomes one parallel edge per mode (docs/products.md)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("edges"), list):
+            return data
+        if not any(isinstance(e, Mapping) and "modes" in e for e in data["edges"]):
+            return data
+        from invmgmt_marl.scenario.retail import expand_modes
+
+        return expand_modes(data)
 
     @model_validator(mode="before")
     @classmethod
@@ -489,6 +558,9 @@ class Scenario(_Frozen):
                             f"nodes[{i}] ({self.agents[i]}).{f}: requires products: declare at least one "
                             f"product, got {quote(getattr(n, f).model_dump())}"
                         )
+            from invmgmt_marl.scenario.retail import refuse_retail_without_products
+
+            refuse_retail_without_products(self)
             return self
         from invmgmt_marl.scenario.products import check_products
 
@@ -665,7 +737,7 @@ class Scenario(_Frozen):
                     f"{where}.backlog_cost: a lost-sales store never owes backlog (use lost_sales_cost), "
                     f"got {n.backlog_cost}"
                 )
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, str, str | None]] = set()
         g = nx.DiGraph()
         g.add_nodes_from([EXTERNAL, *names])
         for j, e in enumerate(self.edges):
@@ -678,9 +750,9 @@ class Scenario(_Frozen):
                 raise ValueError(f"{where}.to: unknown node {e.target!r}; nodes are {names}")
             if e.source == e.target:
                 raise ValueError(f"{where}.from: a node cannot supply itself, got {e.source!r}")
-            if (e.source, e.target) in seen and e.source != EXTERNAL:
+            if (e.source, e.target, e.mode) in seen and e.source != EXTERNAL:  # modes: parallel edges
                 raise ValueError(f"{where}: duplicate edge {e.source!r} -> {e.target!r}")
-            seen.add((e.source, e.target))
+            seen.add((e.source, e.target, e.mode))
             if e.source == EXTERNAL and self.nodes[index[e.target]].role not in (
                 ("supplier", "store") if self.products is not None else ("supplier",)
             ):
@@ -755,6 +827,8 @@ class Scenario(_Frozen):
                     d[key][i]["demand"] = x.demand.to_dict()
         if not d.get("product_overrides"):
             d.pop("product_overrides", None)
+        if not d.get("events"):  # only when given: older scenarios keep their mapping and fingerprint
+            d.pop("events", None)
         d.pop("product_table", None)  # the table's rows are in products (and its path is machine-specific)
         return d
 

@@ -21,8 +21,8 @@ the optional features (docs/features.md) act at the steps marked with them:
    cheaper lines may still be paid). Cut units are rejected, cut lines counted in rejected_lines.]
    Orders reach the supplier at once (no information delay) and add to what the supplier owes on
    that edge.
-3. **Customer demand** of period ``t`` is realised at the stores [x goodwill] and adds to what each
-   store owes its customers.
+3. **Customer demand** of period ``t`` is realised at the stores [x price multiplier ** -elasticity at
+   stores with pricing] [x goodwill] and adds to what each store owes its customers.
 4. **Shipping.** Each node serves what it owes on each outflow (its outbound edges and, for stores,
    its customers): requirement = backlog carried in + new requests, capped per period by the edge's
    shipping capacity. When stock does not cover all requirements the node's declared rule decides:
@@ -144,7 +144,10 @@ def step(
             required when the network has stochastic lead times, unreliable suppliers or transit loss.
         liquidate: ``(B, P, N)`` units each node asks to liquidate after sales (networks with
             ``liquidation``; capped at stock; ignored where the network has none). ``None``: nothing.
-        price: ``(B, P, S)`` price multipliers at the stores (pricing; not implemented in this module yet).
+        price: ``(B, P, S)`` price multipliers at the stores (products with ``pricing``; ``None``: 1).
+            Demand at a store with pricing becomes ``demand x price ** -elasticity`` (``np.rint`` where
+            the demand is integer) and its sales are paid at ``price x multiplier``. Check it with
+            :func:`invmgmt_marl.validation.check_price`.
 
     Returns:
         ``(next_state, ledger)``; neither input is modified.
@@ -220,6 +223,9 @@ def step(
         age[:, :, 0] += received.reshape(batch, -1)[:, net.perish_pairs]
 
     # 2.-3. orders and customer demand join what is owed on each outflow (edges, then customers)
+    if net.any_pricing and price is not None:  # demand responds to the stores' price multipliers
+        price = np.where(net.pricing_on, price, 1.0)  # (stores without pricing sell at list price)
+        demand = _price_response(net, demand, price)
     if net.any_goodwill:  # stores with goodwill see base demand x goodwill (rounded if integer)
         scaled = demand * state.goodwill  # type: ignore[operator]
         demand = np.where(net.goodwill_on, np.where(net.store_integer, np.rint(scaled), scaled), demand)
@@ -257,7 +263,11 @@ def step(
     edge_shipped[...] = shipped[..., :n_edges]
     if net.any_lead_jitter:
         slots = (t + net.lead_time + supply.lead_extra) % net.max_lead  # type: ignore[union-attr]
-        pipeline[np.arange(batch)[:, None], np.arange(n_edges)[None, :], slots] += edge_shipped
+        if net.product_axis:  # one lead-time draw per order line (B, P, E)
+            b_i, p_i, e_i = np.indices(edge_shipped.shape, sparse=True)
+            pipeline[b_i, p_i, e_i, slots] += edge_shipped
+        else:
+            pipeline[np.arange(batch)[:, None], np.arange(n_edges)[None, :], slots] += edge_shipped
     elif net.uniform_lead:
         pipeline[..., (t + net.max_lead) % net.max_lead] += edge_shipped
     else:  # (with products the flat index runs over (P, E, L))
@@ -322,6 +332,8 @@ def step(
     np.multiply(nodes[_LOST], net.lost_sales_cost, out=nodes[_LOST_SALES_COST])
     np.multiply(nodes[_EXPIRED], net.waste_cost, out=nodes[_WASTE_COST])
     np.add(nodes[_SOLD] * net.price, edges[_E_ORDERING_COST] @ net.edge_from_src, out=nodes[_REVENUE])
+    if net.any_pricing and price is not None:  # sales are paid at price x multiplier
+        nodes[_REVENUE] += ((shipped[..., n_edges:] * (price - 1.0)) @ net.customer_of_store) * net.price
     cash = _cash_after(net, state.cash, nodes) if net.any_cash else state.cash  # type: ignore[arg-type]
     # service level = shipped / owed, 1 where nothing was owed
     owed_n, shipped_n = nodes[_OWED], nodes[_SHIPPED]
@@ -351,7 +363,17 @@ def step(
         goodwill,
         cash,
     )
+    if net.any_pricing:  # the last price multipliers (observations show them)
+        next_state = next_state._replace(price=state.price if price is None else price.astype(np.float64))
     return next_state, ledger
+
+
+def _price_response(net: Network, demand: F64, price: F64) -> F64:
+    """Demand ``(B, P, S)`` under price multipliers ``price`` ``(B, P, S)``: constant elasticity,
+    ``demand x price ** -elasticity`` at stores with pricing (elasticity 0 elsewhere), rounded to the
+    nearest integer (``np.rint``, halves to even) where the demand is integer."""
+    scaled = demand * np.power(price, -net.price_elasticity)
+    return np.where(net.pricing_on, np.where(net.demand_integer, np.rint(scaled), scaled), demand)
 
 
 def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:

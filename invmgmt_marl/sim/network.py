@@ -194,6 +194,21 @@ class Network:
     salvage: F64 = field(default_factory=lambda: np.zeros((1, 1)))  # (P, N) money per liquidated unit
     liquidation_max: F64 = field(default_factory=lambda: np.zeros((1, 1)))  # (P, N) action bound
 
+    # retail mechanics (products only; docs/products.md): price actions at stores with pricing, whose
+    # demand is scaled by multiplier ** -elasticity (rounded with np.rint where the demand is integer)
+    any_pricing: bool = False
+    pricing_on: BoolA = field(default_factory=lambda: np.zeros(1, dtype=bool))  # (S,) store sets prices
+    price_bounds: F64 = field(default_factory=lambda: np.ones((2, 1)))  # (2, S) min, max multiplier
+    price_elasticity: F64 = field(default_factory=lambda: np.zeros((1, 1)))  # (P, S), 0 without pricing
+    demand_integer: BoolA = field(default_factory=lambda: np.ones((1, 1), dtype=bool))  # (P, S)
+    # the event calendar (its demand factors are compiled into demand_specs; these drive countdowns)
+    any_events: bool = False
+    event_names: tuple[str, ...] = ()  # (V,)
+    event_start: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (V,)
+    event_duration: I64 = field(default_factory=lambda: np.ones(0, dtype=np.int64))  # (V,)
+    event_every: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (V,) 0: once
+    event_stores: BoolA = field(default_factory=lambda: np.zeros((0, 1), dtype=bool))  # (V, S) affected
+
     @property
     def n_outflows(self) -> int:
         return self.n_edges + self.n_stores

@@ -35,6 +35,7 @@ class SimState(NamedTuple):
     components: F64 | None = None  # (B, E) component stock at assembly nodes, per inbound edge (None without)
     goodwill: F64 | None = None  # (B, S) stores' demand multipliers (None without goodwill)
     cash: F64 | None = None  # (B, N) cash balance of every node (0 at nodes without cash; None without)
+    price: F64 | None = None  # (B, P, S) last price multipliers at the stores (None without pricing)
 
     @property
     def batch_size(self) -> int:
@@ -59,6 +60,7 @@ def initial_state(net: Network, batch: int = 1) -> SimState:
         components=np.zeros((batch, net.n_edges)) if net.any_assembly else None,
         goodwill=np.tile(net.goodwill[4], (batch, 1)) if net.any_goodwill else None,
         cash=_rows(net.cash_initial, batch) if net.any_cash else None,
+        price=np.ones((batch, net.n_products, net.n_stores)) if net.any_pricing else None,
     )
 
 

@@ -21,7 +21,7 @@ I64 = NDArray[np.int64]
 
 
 class SupplyShock(NamedTuple):
-    """One period's supply randomness, ``(B, E)`` each."""
+    """One period's supply randomness, ``(B, E)`` each (``(B, P, E)`` with products)."""
 
     lead_extra: I64  # extra periods of lead time for what is shipped this period
     fill: F64  # fraction of each planned shipment that actually leaves (1 = reliable)
@@ -29,7 +29,7 @@ class SupplyShock(NamedTuple):
 
 
 class SupplyPath(NamedTuple):
-    """A whole episode's supply randomness, ``(B, T, E)`` each."""
+    """A whole episode's supply randomness, ``(B, T, E)`` each (``(B, T, P, E)`` with products)."""
 
     lead_extra: I64
     fill: F64
@@ -47,7 +47,10 @@ def sample_supply(net: Network, rng: np.random.Generator, batch: int, periods: i
     network's supply is certain."""
     if not net.any_uncertain_supply:
         return None
-    shape = (batch, periods, net.n_edges)
+    # (with products one draw per order line: (B, T, P, E))
+    shape = (
+        (batch, periods, net.n_products, net.n_edges) if net.product_axis else (batch, periods, net.n_edges)
+    )
     cdf = np.cumsum(net.lead_extra_probs, axis=1)  # (E, K + 1)
     u = rng.random(shape)
     lead_extra = (u[..., None] > cdf[None, None]).sum(axis=-1).astype(np.int64)  # inverse CDF
