@@ -177,6 +177,10 @@ class Network:
     overflow_cost: F64 = field(default_factory=lambda: np.zeros(1))  # (N,) per unit beyond capacity
     any_budget: bool = False
     order_budget: F64 = field(default_factory=lambda: np.full(1, np.inf))  # (N,) money per period
+    # shipping capacity per edge in volume units, shared by the edge's products (edge ``capacity`` of a
+    # product scenario); any_capacity is then False and out_capacity keeps the values for display
+    any_shared_shipping: bool = False
+    ship_capacity: F64 = field(default_factory=lambda: np.full(1, np.inf))  # (E,) volume per period
 
     @property
     def n_outflows(self) -> int:
