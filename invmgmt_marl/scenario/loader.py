@@ -117,7 +117,7 @@ def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: A
     if isinstance(name_or_path, Scenario):
         return apply_overrides(name_or_path, **overrides)
     p = Path(name_or_path)
-    if p.is_dir():  # a task folder in MABIM's layout (invmgmt_marl.scenario.mabim)
+    if p.is_dir() and p.suffix not in (".yaml", ".yml"):  # a MABIM task folder (scenario.mabim)
         from invmgmt_marl.scenario.mabim import load_mabim_task
 
         return apply_overrides(load_mabim_task(p), **overrides)
