@@ -304,3 +304,50 @@ def test_env_replays_the_demand(tmp_path: Path) -> None:
         np.testing.assert_array_equal(led.lost[0, :, 0], want - sold)
         stock = stock - sold
         np.testing.assert_array_equal(led.on_hand[0, :, 0], stock)
+
+
+def test_three_warehouses_written_then_loaded(tmp_path: Path) -> None:
+    """A 3-node chain scenario (supplier -> warehouse -> store) written in MABIM's layout loads back
+    with the same per-(node, edge, product) values."""
+    from invmgmt_marl.scenario import validate_scenario
+
+    sc = validate_scenario(
+        {
+            "periods": 6,
+            "nodes": [
+                {"role": "store", "lost_sales": True, "storage_capacity": 80.0},
+                {"role": "warehouse", "storage_capacity": 90.0, "overflow_cost": 2.0},
+                {"role": "supplier"},
+            ],
+            "edges": [
+                {"from": "warehouse_0", "to": "store_0", "lead_time": 1, "fixed_cost": 3.0},
+                {"from": "supplier_0", "to": "warehouse_0", "lead_time": 2},
+                {"from": "external", "to": "supplier_0", "lead_time": 1},
+            ],
+            "reward": {"scheme": "profit"},
+            "products": [
+                {"name": "a", "volume": 1.5, "unit_cost": 2.0, "price": 5.0, "holding_cost": 0.1,
+                 "lost_sales_cost": 0.6, "initial_on_hand": 4, "lead_time": 3, "max_order": 9,
+                 "demand": {"process": "fixed", "values": [1, 2, 3, 4, 5, 6]}},
+                {"name": "b", "volume": 0.5, "unit_cost": 1.0, "price": 1.5, "holding_cost": 0.02,
+                 "initial_on_hand": 7, "lead_time": 2, "max_order": 5,
+                 "demand": {"process": "fixed", "values": [0, 1, 0, 2, 0, 1]}},
+            ],
+            "product_overrides": [
+                {"product": "a", "edge": 0, "unit_cost": 3.0},
+                {"product": "b", "node": "warehouse_0", "initial_on_hand": 11},
+            ],
+        }
+    )  # fmt: skip
+    back = load_mabim_task(write_mabim_task(sc, tmp_path).parent)
+    assert [n.label for n in back.nodes] == ["store_0", "warehouse_0", "supplier_0"]
+    n0, n1 = compile_network(sc), compile_network(back)
+    for f in ("lead_time", "unit_cost", "holding_cost", "initial_on_hand", "lost_sales_cost", "volume"):
+        np.testing.assert_allclose(getattr(n1, f), getattr(n0, f), rtol=1e-12, err_msg=f)
+    np.testing.assert_array_equal(n1.price[:, 0], n0.price[:, 0])
+    np.testing.assert_array_equal(n1.fixed_cost, n0.fixed_cost)
+    np.testing.assert_array_equal(n1.storage_capacity[:2], [80.0, 90.0])
+    # the warehouse's overflow cost goes out as a ratio of its mean procurement cost and comes back
+    assert back.nodes[1].overflow_cost == pytest.approx(2.0, rel=1e-12)
+    for p in range(2):
+        assert list(n1.demand_specs[p].params.values) == list(n0.demand_specs[p].params.values)
