@@ -91,7 +91,7 @@ def test_rllib_wrapper_steps_like_the_parallel_env(agents: str) -> None:
     assert per_role == {"store": list(plain.possible_agents)}
 
 
-@pytest.mark.slow  # Ray start-up, then one PPO iteration over 50 SKU agents: 10-50 s
+@pytest.mark.slow  # Ray start-up, then one PPO iteration over 50 SKU agents: ~10 s of CPU
 def test_ppo_trains_one_iteration_with_sku_agents(monkeypatch: pytest.MonkeyPatch) -> None:
     if find_spec("ray") is None:
         pytest.skip("extra 'rllib' not installed")
@@ -110,8 +110,8 @@ def test_ppo_trains_one_iteration_with_sku_agents(monkeypatch: pytest.MonkeyPatc
             policies="shared",
             agents="node_product",
             periods=PERIODS,
-            train_batch_size=200,
-            minibatch_size=100,
+            train_batch_size=20,
+            minibatch_size=20,
             num_epochs=1,
         )
         algo = config.build_algo()
