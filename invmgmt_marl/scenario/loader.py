@@ -111,10 +111,16 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
 
 
 def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: Any) -> Scenario:
-    """Load a shipped scenario by name or a YAML file by path, then apply keyword overrides."""
+    """Load a shipped scenario by name, a YAML file by path or a MABIM task folder (its YAML config and
+    CSV files, mode ``test``: :func:`invmgmt_marl.scenario.mabim.load_mabim_task`), then apply keyword
+    overrides."""
     if isinstance(name_or_path, Scenario):
         return apply_overrides(name_or_path, **overrides)
     p = Path(name_or_path)
+    if p.is_dir() and p.suffix not in (".yaml", ".yml"):  # a MABIM task folder (scenario.mabim)
+        from invmgmt_marl.scenario.mabim import load_mabim_task
+
+        return apply_overrides(load_mabim_task(p), **overrides)
     if p.suffix not in (".yaml", ".yml") or not p.exists():
         cand = scenario_dir() / f"{name_or_path}.yaml"
         if not cand.exists() and str(name_or_path) in list_product_scenarios():
