@@ -138,7 +138,7 @@ class Task:
 
     def __post_init__(self) -> None:
         if not self.name or not all(c.isalnum() or c in "_-" for c in self.name):
-            raise ValueError(f"Task.name: expected a slug (letters, digits, '_', '-'), got {quote(self.name)}")
+            raise ValueError(f"Task.name: expected a slug (letters, digits, _, -), got {quote(self.name)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"Task.seed: expected an integer >= 0, got {quote(self.seed)}")
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
