@@ -190,10 +190,10 @@ def register_task(task: Task, *, replace: bool = False) -> Task:
     return task
 
 
-def get_task(name: Any) -> Task:
-    """The registered task ``name``; ValueError naming the known tasks otherwise."""
+def get_task(name: Any, field: str = "task_name") -> Task:
+    """The registered task ``name``; ValueError naming ``field`` and the known tasks otherwise."""
     if not isinstance(name, str) or name not in TASKS:
-        raise ValueError(f"task_name: unknown task {quote(name)}; known: {sorted(TASKS)}")
+        raise ValueError(f"{field}: unknown task {quote(name)}; known: {sorted(TASKS)}")
     return TASKS[name]
 
 
