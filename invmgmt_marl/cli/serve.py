@@ -53,7 +53,7 @@ def add_parsers(sub: Any) -> None:
         "reference.",
         formatter_class=HelpFormatter,
     )
-    g.add_argument("--task", required=True, help="task name (see --list)")
+    g.add_argument("--task", help="task name (see --list)")
     what = g.add_mutually_exclusive_group()
     what.add_argument(
         "--profit", type=finite_float, help="the episode's team profit (minus cost if cost-only)"
@@ -89,6 +89,8 @@ def run_grade(args: argparse.Namespace, console: Console) -> int:
         for t in TASKS.values():
             console.print(escape(f"{t.name}: {t.description} (scenario {t.scenario}, seed {t.seed})"))
         return 0
+    if args.task is None:
+        raise ValueError("--task: give a task name (invmgmt-marl grade --list shows them)")
     task = get_task(args.task, field="--task")
     if args.profit is not None:
         profit = float(args.profit)
