@@ -333,6 +333,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def reset(req: ResetRequest | None = None) -> dict[str, Any]:
         """Start an episode of a task or a scenario (a new session, or ``session_id`` reset in place)."""
         req = req or ResetRequest.model_validate({})
+        if req.task is None and req.scenario is None and req.session_id is None and cfg.default_task:
+            req = req.model_copy(update={"task": cfg.default_task})
         if req.task is not None and req.scenario is not None:
             raise ApiError(422, ("body", "scenario"), "give a task or a scenario, not both")
         overrides, reset_options = _split_options(req.options, cfg)
@@ -431,6 +433,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "infos": jsonable(infos),
                 "step_count": session.step_count,
                 "period_profit": session.history[-1]["profit"] if session.history else 0.0,
+                "request_id": req.request_id,
                 "profit": session.profit,
             }
 

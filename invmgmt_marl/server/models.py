@@ -29,7 +29,8 @@ SESSION = AliasChoices("session_id", "episode_id")
 
 
 class ResetRequest(BaseModel):
-    """Start an episode: a task (its scenario and seed) or a scenario, with an optional seed."""
+    """Start an episode: a task (its scenario and seed) or a scenario, with an optional seed; with
+    neither, the server's default task (``Settings.default_task``), as an OpenEnv client's ``{}`` expects."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -79,6 +80,8 @@ class StepRequest(BaseModel):
         description="{agent: action} (an action is a number or a list, as the agent's action space); "
         "a bare action is accepted when there is one agent",
     )
+    timeout_s: float | None = Field(None, gt=0, description="accepted for OpenEnv clients; not used")
+    request_id: str | None = Field(None, max_length=255, description="accepted for OpenEnv clients; echoed")
 
 
 class StepResponse(BaseModel):
@@ -92,6 +95,7 @@ class StepResponse(BaseModel):
     truncations: dict[str, bool]
     infos: dict[str, dict[str, Any]]
     step_count: int
+    request_id: str | None = None
     period_profit: float
     profit: float = Field(description="the team's profit so far (minus cost in cost-only scenarios)")
 

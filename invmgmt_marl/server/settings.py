@@ -18,6 +18,8 @@ class Settings:
         idle_timeout: seconds after its last request when a session is dropped.
         max_body_bytes: request bodies larger than this get 413 before any parsing.
         max_periods: the longest episode a client may ask for with ``options.periods``.
+        default_task: the task a reset with neither ``task`` nor ``scenario`` plays (None: such a reset
+            is refused with 422).
         clock: the time source for idle expiry (tests inject a fake one).
     """
 
@@ -25,6 +27,7 @@ class Settings:
     idle_timeout: float = 600.0
     max_body_bytes: int = 1_000_000
     max_periods: int = 10_000
+    default_task: str | None = "serial"
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 import invmgmt_marl
 from invmgmt_marl import tasks as T
+from invmgmt_marl.server import Settings, create_app
 from invmgmt_marl.tasks import Reference, Task, register_task
 from tests.server.conftest import FakeClock, zeros_for
 
@@ -214,8 +215,9 @@ def test_malformed_json_and_wrong_fields(client: TestClient) -> None:
     assert r.status_code == 422 and _loc(r) == ["body", "sede"]
     r = client.post("/reset", json={"task": "serial", "seed": -1})
     assert r.status_code == 422 and _loc(r) == ["body", "seed"]
-    r = client.post("/reset", json={})
-    assert r.status_code == 422 and _loc(r) == ["body", "task"]
+    with TestClient(create_app(Settings(default_task=None))) as strict:
+        r = strict.post("/reset", json={})
+        assert r.status_code == 422 and _loc(r) == ["body", "task"]
     r = client.post("/grader", params={"task_name": "serial", "agent_profit": "lots"})
     assert r.status_code == 422 and _loc(r) == ["query", "agent_profit"]
     r = client.post("/grader", params={"task_name": "serial", "agent_profit": "nan"})
@@ -313,3 +315,26 @@ def test_max_sessions_and_idle_expiry(client: TestClient, clock: FakeClock) -> N
     assert client.post("/reset", json={"scenario": "serial"}).status_code == 200
     clock.now += 61.0
     assert client.get("/state", params={"session_id": sids[0]}).status_code == 404
+
+
+def test_openenv_shaped_requests(client: TestClient) -> None:
+    """OpenEnv's HTTP shapes: reset with only ``seed`` (the default task), ``episode_id`` in place of
+    ``session_id``, ``timeout_s`` / ``request_id`` on a step, ``observation`` / ``reward`` / ``done``
+    in the answers, ``episode_id`` / ``step_count`` in the state."""
+    ep = client.post("/reset", json={"seed": 42}).json()
+    assert ep["task"] == "serial" and ep["seed"] == 42 and ep["reward"] is None and ep["done"] is False
+    env = invmgmt_marl.parallel_env("serial")
+    obs, _ = env.reset(seed=42)
+    assert ep["observation"] == _listed(obs)
+    body = {
+        "episode_id": ep["episode_id"],
+        "action": {a: [3.0] for a in ep["agents"]},
+        "timeout_s": 5.0,
+        "request_id": "req-1",
+    }
+    out = client.post("/step", json=body).json()
+    assert out["request_id"] == "req-1" and isinstance(out["reward"], float) and out["done"] is False
+    st = client.get("/state", params={"session_id": ep["episode_id"]}).json()
+    assert st["episode_id"] == ep["episode_id"] and st["step_count"] == 1
+    again = client.post("/reset", json={"episode_id": ep["episode_id"], "seed": 42}).json()
+    assert again["session_id"] == ep["session_id"] and again["observation"] == ep["observation"]
