@@ -344,11 +344,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         agents: str | None = req.agents
         if req.task is not None:
             task = _check_task(req.task, ("body", "task"))
-            if overrides:
+            if req.options:
                 raise ApiError(
                     422,
                     ("body", "options"),
-                    f"a task fixes its scenario; overrides {sorted(overrides)} need scenario=... instead",
+                    f"a task fixes its scenario and demand path (by its seed); options {sorted(req.options)} "
+                    "need scenario=... instead",
                 )
             scenario, overrides = task.scenario, dict(task.options)
             agents = req.agents or task.agents
@@ -366,6 +367,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     session.scenario, session.task = scenario, task
                 elif overrides:
                     raise ApiError(422, ("body", "options"), "scenario overrides need a scenario=... as well")
+                elif session.task is not None and reset_options:
+                    raise ApiError(422, ("body", "options"), "a task fixes its demand path: no options")
                 elif session.task is not None and req.seed is None:
                     seed = session.task.seed
                 else:

@@ -236,6 +236,8 @@ def test_unknown_names_and_sessions(client: TestClient) -> None:
         assert r.status_code == 404 and _loc(r) == ["body", field], r.text
     r = client.post("/reset", json={"scenario": "serial", "options": {"demand_process": {"kind": "csv"}}})
     assert r.status_code == 422 and _loc(r) == ["body", "options", "demand_process"]
+    r = client.post("/reset", json={"task": "serial", "options": {"demand": [1.0] * 200}})
+    assert r.status_code == 422 and _loc(r) == ["body", "options"]  # a task's demand path is its seed's
     r = client.post("/reset", json={"scenario": "serial", "options": {"periods": 10**9}})
     assert r.status_code == 422 and _loc(r) == ["body", "options", "periods"]
     r = client.post("/reset", json={"scenario": "serial", "options": {"view": "telepathy"}})
