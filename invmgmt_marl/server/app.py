@@ -9,6 +9,7 @@ naming the field; docs/server.md lists the endpoints and limits.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -114,6 +115,13 @@ async def _no_receive() -> Message:  # pragma: no cover - a plain JSONResponse n
 # --------------------------------------------------------------------------------------------------
 def jsonable(x: Any) -> Any:
     """Arrays and numpy scalars as JSON values; non-finite floats as ``None`` (JSON has no inf)."""
+    kind = type(x)  # exact-type fast paths first: step infos are dicts of plain floats and ints
+    if kind is float:
+        return x if math.isfinite(x) else None
+    if kind is int or kind is str or kind is bool or x is None:
+        return x
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, np.ndarray):
         if x.dtype.kind in "fc":
             return [jsonable(v) for v in x.tolist()] if x.ndim else jsonable(float(x))

@@ -340,3 +340,15 @@ def test_openenv_shaped_requests(client: TestClient) -> None:
     assert st["episode_id"] == ep["episode_id"] and st["step_count"] == 1
     again = client.post("/reset", json={"episode_id": ep["episode_id"], "seed": 42}).json()
     assert again["session_id"] == ep["session_id"] and again["observation"] == ep["observation"]
+
+
+def test_jsonable_sends_no_inf_or_nan() -> None:
+    from invmgmt_marl.server.app import jsonable
+
+    value = {
+        "a": float("inf"),
+        "b": np.float32(1.5),
+        "c": np.array([1.0, np.nan]),
+        "d": [np.int64(2), True, None],
+    }
+    assert jsonable(value) == {"a": None, "b": 1.5, "c": [1.0, None], "d": [2, True, None]}
