@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, quote
+from invmgmt_marl.sim.calendar import event_clock
 from invmgmt_marl.sim.ledger import COST_FIELDS, node_totals
 
 __all__ = [
@@ -66,12 +67,18 @@ class Slot:
     index: int  # position in the agent's action vector
     high: float  # largest value accepted
     integer: bool  # the action space takes integers only
+    kind: str = "order"  # "order", "liquidate" (units to clear) or "price" (a multiplier of list price)
+    low: float = 0.0  # smallest value accepted
+    default: float = 0.0  # the value of a slot the answer leaves out
 
 
 def _source_name(env: InventoryParallelEnv, edge: int) -> str:
+    """The source of an edge, and its shipping mode (``external:fast``) when it is one."""
     net = env.net
     src = int(net.edge_src[edge])
-    return "external" if src >= net.n_nodes else net.agents[src]
+    name = "external" if src >= net.n_nodes else net.agents[src]
+    mode = getattr(env.scenario.edges[edge], "mode", None)
+    return f"{name}:{mode}" if mode else name
 
 
 def _labels(env: InventoryParallelEnv, node: int) -> list[str]:
@@ -111,17 +118,46 @@ def action_slots(env: InventoryParallelEnv) -> dict[str, list[Slot]]:
         else:  # a node agent with products: (product, edge) pairs, product-major
             labels = [f"{p}/{s}" for p in net.products for s in sources]
         slots[agent] = [Slot(agent, lab, k, float(high[k]), integer) for k, lab in enumerate(labels)]
+    if net.product_axis:
+        _control_slots(env, slots)
     return slots
+
+
+def _control_slots(env: InventoryParallelEnv, slots: dict[str, list[Slot]]) -> None:
+    """Add the liquidation and price entries of product networks (after each agent's orders)."""
+    interface: Any = env.interface
+    net = env.net
+    liq = getattr(interface, "_liq", None)
+    if liq is not None:
+        for agent, local, cells, highs in liq.per_agent:
+            for pos, cell, high in zip(local, cells, highs, strict=True):
+                product = net.products[int(cell) // net.n_nodes]
+                slots[agent].append(
+                    Slot(agent, f"liquidate/{product}", int(pos), float(high), False, "liquidate")
+                )
+    if net.any_pricing:
+        pos = interface._price
+        lo, hi = net.price_bounds
+        for k, offset, q, st in zip(pos.agent, pos.offset, pos.product, pos.store, strict=True):
+            agent = interface.agents[int(k)]
+            label = f"price/{net.products[int(q)]}"
+            slots[agent].append(
+                Slot(agent, label, int(offset), float(hi[st]), False, "price", float(lo[st]), 1.0)
+            )
+    for agent in slots:
+        slots[agent].sort(key=lambda s: s.index)
 
 
 def action_schema(env: InventoryParallelEnv) -> dict[str, Any]:
     """A JSON schema (draft 2020-12) of the action object :func:`parse_actions` accepts."""
     agents: dict[str, Any] = {}
     for agent, slots in action_slots(env).items():
-        kind = "integer" if slots and slots[0].integer else "number"
         agents[agent] = {
             "type": "object",
-            "properties": {s.label: {"type": kind, "minimum": 0, "maximum": s.high} for s in slots},
+            "properties": {
+                s.label: {"type": "integer" if s.integer else "number", "minimum": s.low, "maximum": s.high}
+                for s in slots
+            },
             "additionalProperties": False,
         }
     return {
@@ -178,6 +214,8 @@ def parse_actions(env: InventoryParallelEnv, reply: str) -> dict[str, NDArray[An
     for agent in env.agents:
         agent_slots = slots[agent]
         vec = _zeros(env, agent)
+        for s in agent_slots:
+            vec[s.index] = s.default
         given = orders.get(agent, {})
         if not isinstance(given, dict):
             raise InvalidActionError(f"orders[{agent!r}]: expected an object {{slot: quantity}}")
@@ -189,8 +227,8 @@ def parse_actions(env: InventoryParallelEnv, reply: str) -> dict[str, NDArray[An
                 raise InvalidActionError(f"{where}: unknown slot; slots: {sorted(by_label)}")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
                 raise InvalidActionError(f"{where}: expected a number, got {quote(value)}")
-            if value < 0 or value > slot.high:
-                raise InvalidActionError(f"{where}: must be in [0, {slot.high:g}], got {value!r}")
+            if value < slot.low or value > slot.high:
+                raise InvalidActionError(f"{where}: must be in [{slot.low:g}, {slot.high:g}], got {value!r}")
             if slot.integer and value != int(value):
                 raise InvalidActionError(f"{where}: must be a whole number, got {value!r}")
             vec[slot.index] = value
@@ -242,7 +280,7 @@ def observation_text(env: InventoryParallelEnv) -> str:
             lines.append(f"  on hand {_fmt(stock[0])}; owes {_fmt(owes[0])}; owed to it {_fmt(owed_to[0])}")
         for e, src in zip(e_in, _labels(env, i), strict=True):
             due = pipeline[..., int(e), :]  # (L,) or (P, L)
-            horizon = int(np.max(net.lead_time[..., int(e)]))
+            horizon = net.max_lead  # (the ring buffer's length: the longest lead time, jitter included)
             if prod:
                 for q, p in enumerate(products):
                     arr = " ".join(_fmt(v) for v in due[q, :horizon])
@@ -259,6 +297,8 @@ def observation_text(env: InventoryParallelEnv) -> str:
             d = np.atleast_1d(st.last_demand[0][..., store_of[i]])
             text = _product_rows(d, products) if prod else _fmt(d[0])
             lines.append(f"  customer demand last period: {text}")
+    if prod:
+        lines += _retail_lines(env)
     ledger = env.last_ledger
     if ledger is not None:
         led = node_totals(ledger) if prod else ledger
@@ -271,10 +311,47 @@ def observation_text(env: InventoryParallelEnv) -> str:
     return "\n".join(lines)
 
 
+def _retail_lines(env: InventoryParallelEnv) -> list[str]:
+    """Cash, last prices, stock by age and the event calendar of a product network, as text."""
+    net, st = env.net, env.sim_state
+    lines: list[str] = []
+    if st.cash is not None:
+        for i in np.flatnonzero(net.cash_on):
+            lines.append(f"Cash at {net.agents[i]}: {_fmt(float(st.cash[0, i]))}")
+    if st.price is not None:
+        for s, node in enumerate(net.store_nodes):
+            if net.pricing_on[s]:
+                lo, hi = net.price_bounds[:, s]
+                row = _product_rows(st.price[0, :, s], net.products)
+                lines.append(
+                    f"Price multipliers at {net.agents[node]} last period (allowed {_fmt(lo)}-{_fmt(hi)} "
+                    f"x list price): {row}"
+                )
+    if st.age is not None and net.any_perishable_products:
+        for k, cell in enumerate(net.perish_pairs.tolist()):
+            q, i = divmod(cell, net.n_nodes)
+            life = int(net.pair_shelf_life[k])
+            ages = " ".join(_fmt(v) for v in st.age[0, k, :life])
+            lines.append(
+                f"{net.products[q]} at {net.agents[i]} by age in periods (0 = newest; sellable for "
+                f"{life} periods): [{ages}]"
+            )
+    if net.any_events:
+        until, left = event_clock(net, st.t)
+        for name, u, lft, dur in zip(net.event_names, until, left, net.event_duration, strict=True):
+            if lft > 0:
+                lines.append(f"Event {name}: active, {int(lft)} more period(s)")
+            elif u >= 0:
+                lines.append(f"Event {name}: starts in {int(u)} period(s), lasts {int(dur)}")
+    return lines
+
+
 SYSTEM_PROMPT = """You manage the inventory of a supply chain, period by period.
 Each period you see the state and decide how much every node orders from each of its suppliers.
 Costs: holding stock costs money each period, unmet demand costs more (backlog or lost sales),
 and orders cost their unit cost. Orders arrive after the lead time shown by the pipeline.
+Where the scenario has them, you also set price multipliers ("price/<product>"; demand falls as the
+price rises), liquidate stock ("liquidate/<product>", oldest first), and must pay orders from cash.
 Answer with ONE JSON object and nothing else, of this form:
 {example}
 Slots you leave out order nothing. The JSON schema of the answer:
@@ -332,7 +409,7 @@ class ChatAgent:
             return actions
         self.failures += 1
         self.turns.append((seen, '{"orders": {}}'))
-        return {a: _zeros(env, a) for a in env.agents}
+        return parse_actions(env, '{"orders": {}}')  # every slot at its default: no orders, list prices
 
 
 @dataclass(frozen=True)
