@@ -51,6 +51,7 @@ __all__ = [
     "to_dict",
     "to_json",
     "to_csv",
+    "products_csv",
     "rows_to_csv",
     "write_evaluation",
     "summary_table",
@@ -93,15 +94,21 @@ def json_safe(x: Any) -> Any:
     return x
 
 
-def to_dict(ev: Evaluation) -> dict[str, Any]:
-    """``{"summary": ev.summary(), "episodes": ev.episode_rows()}``, JSON-safe (NaN and inf as None)."""
-    out: dict[str, Any] = json_safe({"summary": ev.summary(), "episodes": ev.episode_rows()})
+def to_dict(ev: Evaluation, products: bool = False) -> dict[str, Any]:
+    """``{"summary": ev.summary(), "episodes": ev.episode_rows()}``, JSON-safe (NaN and inf as None).
+
+    With products the summary has its ``products`` section (distributions and the worst products);
+    ``products=True`` adds ``"products": ev.product_rows()``, one row per product."""
+    data: dict[str, Any] = {"summary": ev.summary(), "episodes": ev.episode_rows()}
+    if products and ev.products:
+        data["products"] = ev.product_rows()
+    out: dict[str, Any] = json_safe(data)
     return out
 
 
-def to_json(ev: Evaluation, path: str | Path | None = None) -> str:
+def to_json(ev: Evaluation, path: str | Path | None = None, products: bool = False) -> str:
     """:func:`to_dict` as JSON text; also written to ``path`` if given."""
-    text = json.dumps(to_dict(ev), indent=2)
+    text = json.dumps(to_dict(ev, products), indent=2)
     if path is not None:
         Path(path).write_text(text + "\n", encoding="utf-8")
     return text
@@ -127,11 +134,20 @@ def to_csv(ev: Evaluation, path: str | Path | None = None) -> str:
     return rows_to_csv(ev.episode_rows(), path)
 
 
+def products_csv(ev: Evaluation, path: str | Path | None = None) -> str:
+    """The per-product rows (``ev.product_rows()``) as CSV text; also written to ``path`` if given.
+    ValueError without products."""
+    if not ev.products:
+        raise ValueError(f"products_csv: {ev.scenario!r} has no products")
+    return rows_to_csv(ev.product_rows(), path)
+
+
 def write_evaluation(
     ev: Evaluation, out_dir: str | Path, extra: Mapping[str, Any] | None = None
 ) -> list[Path]:
     """Write ``evaluation.json`` (:func:`to_dict` plus ``extra``, e.g. the tuning result) and
-    ``episodes.csv`` into ``out_dir`` (created); returns the two paths."""
+    ``episodes.csv`` into ``out_dir`` (created), and ``products.csv`` (one row per product) with
+    products; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(ev)
@@ -139,7 +155,11 @@ def write_evaluation(
         data.update(json_safe(dict(extra)))
     (out / "evaluation.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     to_csv(ev, out / "episodes.csv")
-    return [out / "evaluation.json", out / "episodes.csv"]
+    paths = [out / "evaluation.json", out / "episodes.csv"]
+    if ev.products:
+        products_csv(ev, out / "products.csv")
+        paths.append(out / "products.csv")
+    return paths
 
 
 # --------------------------------------------------------------------------------------------------
@@ -162,8 +182,8 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
     groups: dict[str, list[Any]] = {}
     # money first, then the stores' service, the nodes' KPIs, the echelon levels (stable within each)
     rank = {"store": 0, "agent": 1, "level": 2, "episode": 3}
-    for k in sorted(K.KPIS, key=lambda k: (not k.per_period, rank[k.axis])):
-        if not k.table:
+    for k in sorted(K.KPIS, key=lambda k: (not k.per_period, rank.get(k.axis, 4))):
+        if not k.table or k.axis in K.PRODUCT_AXES or k.name not in ev.kpis:
             continue
         a = ev.kpis[k.name]
         if k.hide_zero and not np.any(a):
@@ -195,6 +215,7 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
                 for k in ks
             )
             rows.append(_Row(f"{group} ({lv})", None, cell))
+    rows += _product_table_rows(s.get("products"))
     if s["bound"] is not None:
         rows.append(
             _Row(
@@ -212,6 +233,42 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
     if s["score"] is not None:
         rows.append(_Row("normalised score", None, format_value(s["score"], ",.2f")))
     return rows
+
+
+#: the worst products named in the summary table (the summary itself keeps ``top`` of them)
+TABLE_TOP_PRODUCTS = 3
+
+
+def _product_table_rows(p: Mapping[str, Any] | None) -> list[_Row]:
+    """System rows of a network with products: distributions over products and the worst few
+    (never one row per product)."""
+    if not p:
+        return []
+    fr, cost = p["fill_rate"], p["cost"]
+    pct = ".1%"
+    worst = ", ".join(
+        f"{w['product']} {format_value(w['fill_rate'], pct)}"
+        for w in p["worst_fill_rate"][:TABLE_TOP_PRODUCTS]
+    )
+    costly = ", ".join(
+        f"{w['product']} {format_value(w['share'], pct)}" for w in p["costliest"][:TABLE_TOP_PRODUCTS]
+    )
+    return [
+        _Row("products", None, str(p["count"])),
+        _Row(
+            "product fill rate: weighted / p10 / median",
+            None,
+            " / ".join(format_value(fr[x], pct) for x in ("demand_weighted", "p10", "median")),
+        ),
+        _Row("cost / product-period", None, format_value(cost["per_product_period"], ",.2f")),
+        _Row(
+            "cost share, costliest 10% / 20%",
+            None,
+            " / ".join(format_value(cost["top_share"][x], pct) for x in ("10%", "20%")),
+        ),
+        _Row("lowest fill rates", None, worst or "–"),
+        _Row("costliest products (cost share)", None, costly or "–"),
+    ]
 
 
 def rung_title(rung: Mapping[str, Any]) -> str:
