@@ -383,13 +383,14 @@ class Evaluation:
         return rows
 
     # presentation: kept as methods for convenience, implemented in invmgmt_marl.reporting
-    def to_dict(self) -> dict[str, Any]:
-        """``{"summary": summary(), "episodes": episode_rows()}``, JSON-safe (NaN and inf as None)."""
-        return reporting.to_dict(self)
+    def to_dict(self, products: bool = False) -> dict[str, Any]:
+        """``{"summary": summary(), "episodes": episode_rows()}``, JSON-safe (NaN and inf as None);
+        ``products=True`` adds ``"products": product_rows()``."""
+        return reporting.to_dict(self, products)
 
-    def to_json(self, path: str | Path | None = None) -> str:
+    def to_json(self, path: str | Path | None = None, products: bool = False) -> str:
         """The :meth:`to_dict` as JSON text; also written to ``path`` if given."""
-        return reporting.to_json(self, path)
+        return reporting.to_json(self, path, products)
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """The per-episode table as CSV text (empty cells for missing values); also written to ``path``."""
