@@ -165,6 +165,11 @@ def steady_state_cost(traj: Trajectory, net: Network, by: str = "role") -> F64:
     return np.asarray(cost, dtype=np.float64).sum(axis=2).mean(axis=0) / net.n_nodes
 
 
+def _product_cost(traj: Trajectory) -> F64:
+    """``(T, B, P, N)`` the sum of the cost fields per (node, product) and period."""
+    return np.add.reduce([traj.node(f) for f in COST_FIELDS])
+
+
 def _cost_field(f: str) -> Formula:
     def formula(traj: Trajectory, net: Network, by: str) -> F64:
         return traj.node(f).sum(axis=0)
@@ -381,7 +386,7 @@ KPIS: tuple[KPI, ...] = (
     ),
     KPI(
         "product_cost",
-        lambda tr, net, by: sum(tr.node(f) for f in COST_FIELDS).sum(axis=(0, 3)),
+        lambda tr, net, by: _product_cost(tr).sum(axis=(0, 3)),
         "product",
         "money",
         ",.2f",
@@ -402,7 +407,7 @@ KPIS: tuple[KPI, ...] = (
     ),
     KPI(
         "node_product_cost",
-        lambda tr, net, by: sum(tr.node(f) for f in COST_FIELDS).sum(axis=0),
+        lambda tr, net, by: _product_cost(tr).sum(axis=0),
         "node_product",
         "money",
         ",.2f",

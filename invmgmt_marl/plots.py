@@ -385,8 +385,8 @@ def capacity_in_use(traj: Trajectory, net: Network, episode: int = 0) -> Any:
         ax.set_ylabel("share of the storage capacity in use")
         ax.set_ylim(bottom=0.0)
     else:
-        for j in range(net.n_nodes):
-            ax.plot(t, volume[:, j], lw=1.2, label=net.agents[j])
+        for i in range(net.n_nodes):
+            ax.plot(t, volume[:, i], lw=1.2, label=net.agents[i])
         ax.set_ylabel("volume in stock (no capacity)")
     ax.set_xlabel("period")
     ax.grid(alpha=0.3)

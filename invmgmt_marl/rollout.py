@@ -81,7 +81,7 @@ class Trajectory:
             return self
         cached = self.__dict__.get("_totals")
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         nodes = self.nodes.sum(axis=3)
         owed, shipped = nodes[:, :, node_row("owed")], nodes[:, :, node_row("shipped")]
         nodes[:, :, node_row("service_level")] = 1.0 - (owed - shipped) / np.maximum(owed, 1e-300)
