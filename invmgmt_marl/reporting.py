@@ -58,6 +58,7 @@ __all__ = [
     "benchmark_markdown",
     "benchmark_document",
     "ladder_markdown",
+    "products_markdown",
     "rung_title",
     "gap_text",
     "BENCHMARK_HEAD",
@@ -527,6 +528,32 @@ def _short_gap(g: Mapping[str, Any]) -> str:
     return f"{name}, {'steady state' if g['quantity'] == 'steady-state cost' else 'episode'}"
 
 
+def products_markdown(rows: Sequence[Mapping[str, Any]], top: int = 3) -> str:
+    """One markdown row per (scenario, policy) with products: the product count, the fill rate over
+    products (demand-weighted, p10, median), the cost per product-period, the cost share of the
+    costliest 20% of products and the ``top`` lowest fill rates (the summary's ``products`` section;
+    never one row per product). Rows without products are left out."""
+    lines = [
+        "| scenario | policy | products | fill rate: weighted / p10 / median | cost / product-period | "
+        "cost share of the costliest 20% | lowest fill rates |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        p = (r.get("summary") or {}).get("products")
+        if not p:
+            continue
+        fr = p["fill_rate"]
+        worst = ", ".join(f"{w['product']} {_md(w['fill_rate'], '.0%')}" for w in p["worst_fill_rate"][:top])
+        policy = r["label"] + (" (tuned)" if r.get("tuned") else "")
+        lines.append(
+            f"| {r['scenario']} | {policy} | {p['count']:,} | "
+            + " / ".join(_md(fr[x], ".1%") for x in ("demand_weighted", "p10", "median"))
+            + f" | {_md(p['cost']['per_product_period'])} | {_md(p['cost']['top_share']['20%'], '.1%')} | "
+            f"{worst or '–'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def ladder_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The bound ladder per scenario from :func:`~invmgmt_marl.evaluate.run_benchmark` rows: the LP,
     every rung that applies (per agent-period), the best policy and its gap to the best valid bound."""
@@ -597,6 +624,12 @@ def benchmark_document(
         "`–`: the rung does not apply (the reasons are in `bound_ladder`'s `Skipped` entries).\n\n"
         + ladder_markdown(rows)
     )
+    if any((r.get("summary") or {}).get("products") for r in rows):
+        text += (
+            "\n## Products\n\n"
+            "Scenarios with products: the distribution over products (means over the test paths) and "
+            "the worst three by fill rate.\n\n" + products_markdown(rows)
+        )
     if previous is not None and LIU_START in previous and LIU_END in previous:
         text += "\n" + previous[previous.index(LIU_START) : previous.index(LIU_END) + len(LIU_END)] + "\n"
     return text
@@ -679,7 +712,8 @@ def simulation_text(summary: Mapping[str, Any]) -> str:
 
 
 def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) -> RenderableType:
-    """The first ``periods`` periods of one episode: demand, then ``on hand (-backlog) / order`` per agent.
+    """The first ``periods`` periods of one episode: demand, then ``on hand (-backlog) / order`` per agent
+    (node totals over products in a network with products).
 
     More than :data:`WIDE_MAX_AGENTS` agents: one row per (period, agent) pair instead of a column
     per agent.
@@ -687,8 +721,11 @@ def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) 
     from rich import box
     from rich.table import Table
 
+    traj = traj.totals()  # node totals with products
     oh, od, bl = traj.node("on_hand"), traj.node("ordered"), traj.node("backlog")
     title = f"First {periods} periods of episode {episode}: demand, then on hand / order per agent"
+    if net.product_axis:
+        title += f" (totals over {net.n_products} products)"
 
     def cell(t: int, i: int) -> str:
         back = f" (-{bl[t, episode, i]:.0f})" if bl[t, episode, i] else ""
