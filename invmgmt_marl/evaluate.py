@@ -607,8 +607,12 @@ def _tuned_or_default(
 
 def default_benchmark_scenarios(max_agents: int = 12) -> list[str]:
     """Shipped scenarios with at most ``max_agents`` agents (tuning a 54-agent network coordinate by
-    coordinate takes long: benchmark it explicitly with ``--scenarios large_network``)."""
-    return [n for n in list_scenarios() if len(load_scenario(n).nodes) <= max_agents]
+    coordinate takes long: benchmark it explicitly with ``--scenarios large_network``), without the
+    scenarios with products (benchmark them with ``--scenarios sku50_1w``: their tables differ)."""
+    from invmgmt_marl.scenario import list_product_scenarios
+
+    products = set(list_product_scenarios())
+    return [n for n in list_scenarios() if n not in products and len(load_scenario(n).nodes) <= max_agents]
 
 
 def run_benchmark(

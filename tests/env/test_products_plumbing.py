@@ -135,3 +135,12 @@ def test_ansi_render_of_products() -> None:
     text = env.render()
     row = next(line for line in text.splitlines() if line.startswith("store_0"))
     assert float(row.split()[1]) == pytest.approx(env.sim_state.on_hand[0, :, 0].sum())
+
+
+def test_products_refuse_other_views() -> None:
+    """A view the product interface does not build is refused, naming the field (it used to run as
+    the local view without a word)."""
+    with pytest.raises(
+        invmgmt_marl.ScenarioError, match="observation.view: products have the local view only"
+    ):
+        invmgmt_marl.parallel_env("sku50_1w", view="neighbours")
