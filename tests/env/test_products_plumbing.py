@@ -144,3 +144,21 @@ def test_products_refuse_other_views() -> None:
         invmgmt_marl.ScenarioError, match="observation.view: products have the local view only"
     ):
         invmgmt_marl.parallel_env("sku50_1w", view="neighbours")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("agents", "cycles"), [("node", 6), ("node_product", 2)])
+def test_largest_product_scenario_api(agents: str, cycles: int) -> None:
+    """sku2000_3w stays out of list_scenarios() (UNLISTED_PRODUCT_SCENARIOS: the conformance run would
+    take minutes); PettingZoo's API test on it here, in both groupings (6,000 SKU agents: 2 cycles)."""
+    import warnings
+
+    from pettingzoo.test import parallel_api_test
+
+    from invmgmt_marl.scenario.loader import UNLISTED_PRODUCT_SCENARIOS
+
+    assert "sku2000_3w" in UNLISTED_PRODUCT_SCENARIOS
+    env = invmgmt_marl.parallel_env("sku2000_3w", agents=agents, periods=cycles)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parallel_api_test(env, num_cycles=cycles)
