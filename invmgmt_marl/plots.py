@@ -356,6 +356,8 @@ def top_products_stock(
         ax.grid(alpha=0.3)
     for ax in axes[len(picks) :]:
         ax.set_visible(False)
+    for ax in axes[max(0, len(picks) - cols) : len(picks)]:  # the bottom panel of each column
+        ax.set_xlabel("period")
     axes[0].legend(loc="upper right", fontsize="x-small")
     what = "lowest fill rates" if by == "fill_rate" else "highest costs"
     fig.suptitle(
