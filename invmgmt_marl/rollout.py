@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,12 @@ from invmgmt_marl.validation import check_demand, check_orders
 if TYPE_CHECKING:  # pragma: no cover
     from invmgmt_marl.policies.base import Policy
 
-__all__ = ["Trajectory", "check_product_demand", "rollout", "units_held"]
+__all__ = ["Trajectory", "check_product_demand", "rollout", "units_held", "LARGE_TRAJECTORY_BYTES"]
+
+logger = logging.getLogger(__name__)
+#: a trajectory kept with ``keep="all"`` beyond this size is logged as a warning (2,000 products x 3
+#: nodes x 100 periods hold 134 MB of ledgers per episode)
+LARGE_TRAJECTORY_BYTES = 2**30
 
 
 def units_held(state: SimState) -> F64:
@@ -140,6 +146,19 @@ def rollout(
     start = units_held(state)
     steps = net.periods if keep == "all" else 1
     per = (net.n_products,) if net.product_axis else ()
+    size = (
+        8
+        * steps
+        * batch
+        * int(np.prod(per, dtype=np.int64))
+        * (len(NODE_FIELDS) * net.n_nodes + len(EDGE_FIELDS) * net.n_edges)
+    )
+    if size > LARGE_TRAJECTORY_BYTES:
+        logger.warning(
+            "rollout: every period's ledger of %d episode(s) takes %.1f GiB; fewer episodes, or keep='sum'",
+            batch,
+            size / 2**30,
+        )
     nodes = np.zeros((steps, batch, len(NODE_FIELDS), *per, net.n_nodes))
     edges = np.zeros((steps, batch, len(EDGE_FIELDS), *per, net.n_edges))
     rewards = np.zeros((steps, batch, net.n_nodes))

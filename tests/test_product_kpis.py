@@ -181,3 +181,22 @@ def test_bad_product_inputs_name_the_shape() -> None:
         rollout(net, nan_orders, episodes=1)
     with pytest.raises(ValueError, match="demand-set files have no product axis"):
         evaluate(ConstantPolicy(0.0), net, demand="some/folder", bound=False, ladder=False)
+
+
+def test_a_large_trajectory_is_announced(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """2 periods x 1 episode x 2 products x (28 node fields x 1 node + 9 edge fields x 1 edge) x 8 bytes
+    = 1,184 bytes: above a 1,000-byte limit, below a 2,000-byte one."""
+    import invmgmt_marl.rollout as R
+
+    net = two_products_by_hand()
+    monkeypatch.setattr(R, "LARGE_TRAJECTORY_BYTES", 1000)
+    with caplog.at_level("WARNING", logger="invmgmt_marl.rollout"):
+        rollout(net, ConstantPolicy(0.0), episodes=1)
+    assert "takes 0.0 GiB" in caplog.text
+    caplog.clear()
+    monkeypatch.setattr(R, "LARGE_TRAJECTORY_BYTES", 2000)
+    with caplog.at_level("WARNING", logger="invmgmt_marl.rollout"):
+        rollout(net, ConstantPolicy(0.0), episodes=1)
+    assert "GiB" not in caplog.text
