@@ -30,7 +30,6 @@ from invmgmt_marl.policies.base import (
     first_lead_time,
     node_throughput,
 )
-from invmgmt_marl.positions import inventory_position
 from invmgmt_marl.sim.dynamics import step
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState, initial_state
@@ -191,9 +190,7 @@ class ProductRun:
     rejected: F64  # (B, P) units cut by the ordering budget
 
 
-def simulate_products(
-    net: Network, policy: Policy, demand: F64, seed: int | None = 0
-) -> ProductRun:
+def simulate_products(net: Network, policy: Policy, demand: F64, seed: int | None = 0) -> ProductRun:
     """Run ``policy`` on the batched simulator over whole episodes of a product network.
 
     Args:
@@ -210,7 +207,9 @@ def simulate_products(
     d = np.asarray(demand, dtype=np.float64)
     want = (net.n_products, net.n_stores)
     if d.ndim != 4 or d.shape[2:] != want or d.shape[1] < net.periods:
-        raise ValueError(f"demand: expected shape (B, T>={net.periods}, P, S) = (B, T, *{want}), got {d.shape}")
+        raise ValueError(
+            f"demand: expected shape (B, T>={net.periods}, P, S) = (B, T, *{want}), got {d.shape}"
+        )
     rng = np.random.default_rng(seed)
     batch = d.shape[0]
     state = initial_state(net, batch)
@@ -297,7 +296,9 @@ def tune_products(
             improved = False
             for j in range(theta.shape[1]):
                 cands = np.repeat(theta[None], len(offsets), axis=0)  # (5, P, C)
-                cands[:, :, j] = np.maximum(theta[None, :, j] + offsets[:, None] * stp[None, :, j], lower_b[:, j])
+                cands[:, :, j] = np.maximum(
+                    theta[None, :, j] + offsets[:, None] * stp[None, :, j], lower_b[:, j]
+                )
                 scores = score(cands)  # (5, P); row 0 is the current setting
                 evals += len(offsets)
                 pick = np.argmin(scores, axis=0)

@@ -297,7 +297,13 @@ def tune(
 
 
 def _tune_products(
-    net: Network, kind: str, episodes: int, seed: int, objective: str, max_sweeps: int, options: dict[str, Any]
+    net: Network,
+    kind: str,
+    episodes: int,
+    seed: int,
+    objective: str,
+    max_sweeps: int,
+    options: dict[str, Any],
 ) -> TuneResult:
     """:func:`tune` on a product network: every (product, node) parameter in one batched search.
 
