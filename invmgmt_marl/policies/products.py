@@ -261,7 +261,8 @@ def tune_products(
     the node's shared constraints (storage volume, budget), which are active in the simulation; since
     the per-product choices mix candidates that were simulated in different rows, the combined move
     is simulated once more and kept only if the total improves (else the coordinate is left as it is,
-    counted in ``refused``, and the next step size tries again). Step sizes halve down to one unit.
+    counted in ``refused``, and the next step size tries again). Step sizes shrink fourfold down to
+    one unit (offsets of up to two steps leave no gap wider than the next step).
 
     Args:
         net: a product network.
@@ -289,8 +290,8 @@ def tune_products(
     per_product = score(theta[None])[0]
     evals, accepted, refused = 1, 0, 0
     steps = [np.maximum(np.asarray(step0, dtype=np.float64), 1.0)]
-    while steps[-1].max() > 1:
-        steps.append(np.maximum(np.floor(steps[-1] / 2), 1.0))
+    while steps[-1].max() > 1:  # offsets +-1, +-2 of step s, then of s / 4, leave no gap wider than s / 4
+        steps.append(np.maximum(np.floor(steps[-1] / 4), 1.0))
     for stp in steps:
         for _ in range(max_sweeps):
             improved = False

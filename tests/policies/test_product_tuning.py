@@ -48,8 +48,9 @@ def test_search_finds_the_hand_optimum_from_zero() -> None:
 
 def test_tune_on_a_product_network() -> None:
     """`tune` dispatches product networks to the batched search; the result rebuilds a per-(product,
-    node) policy. With a capacity of 40 volume units the uncoupled optimum (volume at the level, after
-    sales: 0) still fits (12 x 1 + 9 x 2 + 18 x 0.5 = 39 <= 40 volume units held), so the capacity-aware family finds it too, and never does worse than its start."""
+    node) policy. With a capacity of 40 volume units the uncoupled optimum still fits (12 x 1 + 9 x 2
+    + 18 x 0.5 = 39 volume units on hand and in transit), so the capacity-aware family never does
+    worse than that start and never overflows."""
     net = constant_store(1e6)
     res = tune(net, "base_stock", episodes=2, seed=0)
     assert list(res.params) == ["S[store_0][a]", "S[store_0][b]", "S[store_0][c]"]
