@@ -22,9 +22,9 @@ from invmgmt_marl.scenario import validate_scenario
 
 
 def hold_for_later(**node: Any) -> dict[str, Any]:
-    """Three periods, one lost-sales store buying from the vendor (lead time 1, the vendor ships at most
-    4 units a period per product); products a (volume 1) and b (volume 2), unit cost 1, holding 0.1, lost-sales
-    cost 10; demand 8 of each in period 2 only."""
+    """Three periods, one lost-sales store buying from the vendor (lead time 1, the vendor ships at
+    most 4 units a period per product); products a (volume 1) and b (volume 2), unit cost 1, holding
+    0.1, lost-sales cost 10; demand 8 of each in period 2 only."""
     return {
         "periods": 3,
         "nodes": [

@@ -171,3 +171,10 @@ def test_newsvendor_levels_by_hand() -> None:
     net = compile_network(validate_scenario(tight_store(1e6)))
     lv = newsvendor_levels(net)[0, 0]
     assert 12 + 1.84 * np.sqrt(3) * 1.9 <= lv <= np.ceil(12 + 1.85 * np.sqrt(3) * 2.1)
+
+
+def test_rolling_policies_refuse_products_by_name() -> None:
+    net = compile_network(validate_scenario(tight_store(30.0)))
+    demand = np.zeros((1, net.periods, 3, 1))
+    with pytest.raises(ValueError, match="rolling-horizon policies plan one product per node"):
+        simulate_products(net, make_policy("rolling_ww", net), demand)
