@@ -178,3 +178,31 @@ def test_rolling_policies_refuse_products_by_name() -> None:
     demand = np.zeros((1, net.periods, 3, 1))
     with pytest.raises(ValueError, match="rolling-horizon policies plan one product per node"):
         simulate_products(net, make_policy("rolling_ww", net), demand)
+
+
+def test_capacity_variant_on_a_network_without_products() -> None:
+    """Without products the capacity is in units and nothing else changes: a level of 20 with a lead
+    time of 2 against a capacity of 10 units makes the plain policy refuse arrivals; the variant never."""
+    from invmgmt_marl.rollout import rollout
+
+    data = {
+        "periods": 30,
+        "nodes": [
+            {
+                "role": "store",
+                "storage_capacity": 10,
+                "holding_cost": 0.1,
+                "backlog_cost": 2.0,
+                "demand": {"process": "poisson", "mean": 4},
+            }
+        ],
+        "edges": [{"from": "supplier_0", "to": "store_0", "lead_time": 2}],
+    }
+    data["nodes"].append({"role": "supplier", "initial_on_hand": 0})
+    data["edges"].append({"from": "external", "to": "supplier_0", "lead_time": 1})
+    net = compile_network(validate_scenario(data))
+    levels = np.array([20.0, 30.0])
+    plain = rollout(net, BaseStockPolicy(levels), episodes=8, seed=3, keep="sum")
+    capped = rollout(net, CapacityBaseStockPolicy(levels), episodes=8, seed=3, keep="sum")
+    assert plain.node("refused").sum() > 10.0
+    assert np.all(capped.node("refused") <= 1e-6)
