@@ -83,6 +83,7 @@ __all__ = [
     "ProductBoundResult",
     "product_bound",
     "product_bound_many",
+    "product_lp_size",
     "product_slice",
 ]
 
@@ -648,7 +649,8 @@ def product_bound(
             ``max_variables``), else one LP per product (exact, any size). ``"exact"``: the same but
             never decompose. ``"drop"``: ignore the shared constraints and solve per product -- a
             valid, weaker bound for instances too large for the joint LP.
-        max_variables: the largest joint LP accepted (variables ``~ P x T x (2E + 2O + S + 2N)``).
+        max_variables: the largest joint LP accepted (:func:`product_lp_size`: ``P x T x (2E + 2O + S + 3N)``
+            variables).
 
     Raises:
         ValueError: not a product network, bad demand, objective or coupling.
@@ -665,11 +667,11 @@ def product_bound(
     if d.shape != want:
         raise ValueError(f"demand: expected shape (T, P, S) = {want}, got {d.shape}")
     check_demand(d.reshape(net.periods, -1), periods=net.periods)
-    lps = [_LP(product_slice(net, p), objective) for p in range(net.n_products)]
     coupled = _coupled(net)
     if coupling == "drop" or (coupling == "auto" and not coupled):
+        lps = [_LP(product_slice(net, p), objective) for p in range(net.n_products)]
         return _per_product(net, lps, d, objective, "relaxed_coupling" if coupled else "per_product")
-    n_total = sum(lp.n_vars for lp in lps) + net.periods * net.n_products * net.n_nodes
+    n_total = product_lp_size(net)
     if n_total > max_variables:
         raise OracleError(
             f"product_bound: the joint LP of {net.name!r} has {n_total:,} variables "
@@ -677,7 +679,16 @@ def product_bound(
             f"max_variables={max_variables:,}; raise max_variables, or pass coupling='drop' for a "
             "weaker bound that ignores the shared storage and budget"
         )
+    lps = [_LP(product_slice(net, p), objective) for p in range(net.n_products)]
     return _joint(net, lps, d, objective)
+
+
+def product_lp_size(net: Network) -> int:
+    """Variables of the joint product LP: per product and period ``q, y (E)``, ``x, b (O)``, ``l (S)``,
+    ``I, r (N)``, plus one overflow variable per (period, product, node)."""
+    n_o = net.n_edges + net.n_stores
+    per_period = 2 * net.n_edges + 2 * n_o + net.n_stores + 3 * net.n_nodes
+    return net.periods * net.n_products * per_period
 
 
 def product_bound_many(

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from invmgmt_marl.compile import compile_network
-from invmgmt_marl.oracle import OracleError, perfect_information_bound, product_bound, product_bound_many
+from invmgmt_marl.oracle import (
+    OracleError,
+    perfect_information_bound,
+    product_bound,
+    product_bound_many,
+    product_lp_size,
+)
 from invmgmt_marl.policies import (
     BaseStockPolicy,
     CapacityBaseStockPolicy,
@@ -178,3 +184,12 @@ def test_bound_below_every_simulated_policy(seed: int) -> None:
             profit = run.revenue[k].sum() - cost
             assert cost_bounds[k].objective <= cost + 1e-6, (pol, k)
             assert profit_bounds[k].objective >= profit - 1e-6, (pol, k)
+
+
+def test_lp_size_matches_the_built_lp() -> None:
+    """`product_lp_size` (used to refuse large instances before building anything) counts exactly the
+    variables the joint LP has."""
+    for node in ({"storage_capacity": 8.0}, {"storage_capacity": 8.0, "overflow": "keep"}):
+        net = compile_network(validate_scenario(hold_for_later(**node)))
+        res = product_bound(net, DEMAND)
+        assert res.n_variables == product_lp_size(net) == 3 * 2 * (2 * 1 + 2 * 2 + 1 + 3 * 1)
