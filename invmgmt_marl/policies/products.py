@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.objective import check_objective
 from invmgmt_marl.policies.base import (
     BaseStockPolicy,
     Policy,
@@ -71,13 +72,13 @@ def newsvendor_levels(net: Network, objective: str = "cost", seed: int = 0) -> F
     time of its first inbound edge, ``z`` the standard normal quantile of the critical ratio
     ``cu / (cu + co)`` with ``co`` = holding cost per unit-period and ``cu`` = the stores' shortage
     cost per unit (lost-sales cost at lost-sales stores, else backlog cost), plus the margin
-    ``price - unit cost`` under ``objective="profit"`` at lost-sales stores. Upstream nodes use the
-    shortage cost of the stores they serve (their mean over stores). The ratio is clipped to
-    ``[0.05, 0.995]``.
+    ``price - unit cost`` under ``objective="profit"`` at lost-sales stores. Nodes that are not stores
+    use the mean shortage cost over all stores. The ratio is clipped to ``[0.05, 0.995]``.
 
     Returns:
         ``(P, N)`` levels with products, ``(N,)`` without.
     """
+    objective = check_objective(objective)
     mean, std = demand_statistics(net, seed)
     m, s = node_throughput(net, mean), node_throughput(net, std)
     lead = first_lead_time(net)
@@ -218,7 +219,13 @@ def simulate_products(net: Network, policy: Policy, demand: F64, seed: int | Non
         reset(net, batch, rng)
     totals = np.zeros((4, batch, net.n_products))
     for t in range(net.periods):
-        orders = np.clip(np.asarray(policy(net, state, rng), dtype=np.float64), 0.0, net.max_order)
+        raw = np.asarray(policy(net, state, rng), dtype=np.float64)
+        if raw.shape != (batch, net.n_products, net.n_edges):
+            raise ValueError(
+                f"policy {policy!r}: expected orders of shape (B, P, E) = "
+                f"{(batch, net.n_products, net.n_edges)}, got {raw.shape}"
+            )
+        orders = np.clip(raw, 0.0, net.max_order)
         if not np.all(np.isfinite(orders)):
             raise ValueError(f"policy {policy!r}: returned non-finite orders in period {t}")
         state, led = step(net, state, orders, d[:, t])

@@ -157,6 +157,8 @@ def test_registered_policies_run_on_products_and_refuse_bad_args() -> None:
         CapacityBaseStockPolicy(np.ones((3, 1)), rule="nope")
     with pytest.raises(ValueError, match="demand"):
         simulate_products(net, make_policy("base_stock", net), demand[..., 0])
+    with pytest.raises(ValueError, match=r"expected orders of shape \(B, P, E\)"):
+        simulate_products(net, lambda n, st, r: np.zeros((2, 1)), demand)  # a product-free policy
 
 
 def test_newsvendor_levels_by_hand() -> None:
