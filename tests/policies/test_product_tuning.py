@@ -64,3 +64,14 @@ def test_tune_on_a_product_network() -> None:
     tuned = simulate_products(tight, pol, d)
     assert tuned.cost.sum() <= start.cost.sum() + 1e-9
     assert np.all(tuned.overflow <= 1e-6)
+
+
+def test_cached_product_result_round_trips(tmp_path: object, monkeypatch: object) -> None:
+    """A product tuning result is cached as JSON and rebuilds the same (P, N) levels from the cache."""
+    monkeypatch.setenv("INVMGMT_MARL_CACHE", str(tmp_path))  # type: ignore[attr-defined]
+    net = constant_store(1e6)
+    first = tune(net, "s_S", episodes=2, seed=1, cache=True)
+    again = tune(net, "s_S", episodes=2, seed=1, cache=True)
+    assert again == first and len(first.vector) == 3 * 2
+    pol = again.policy(net)
+    np.testing.assert_array_equal(pol.s, np.asarray(first.vector).reshape(3, 2)[:, :1])  # type: ignore[attr-defined]
