@@ -166,7 +166,9 @@ class CapacityBaseStockPolicy:
         return np.floor(orders) if self.integer else orders
 
     def __repr__(self) -> str:
-        return f"CapacityBaseStockPolicy(rule={self.rule!r}, levels={self.levels.shape})"
+        lv = self.levels
+        shown = np.round(lv, 2).tolist() if lv.size <= 12 else f"<levels {lv.shape}>"
+        return f"CapacityBaseStockPolicy({shown}, rule={self.rule!r})"
 
 
 def _make_base_stock_capacity(
