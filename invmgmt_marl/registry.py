@@ -196,6 +196,7 @@ POLICIES: Registry[Any] = Registry(
             "forecast_order_up_to": "_make_forecast",
         },
     )
+    | _builtins("invmgmt_marl.policies.products", {"base_stock_capacity": "_make_base_stock_capacity"})
     | _builtins(
         "invmgmt_marl.policies.rolling",
         {
