@@ -403,17 +403,21 @@ def _apply_cash(net: Network, cash: F64, orders: F64, nodes: F64) -> F64:
     batch, p_cnt, e_cnt = orders.shape
     cost = orders * net.unit_cost  # (B, P, E)
     total = (cost @ net.edge_to_dst).sum(axis=1)  # (B, N)
+    short = (total > cash) & net.cash_on  # (B, N) nodes whose cash does not cover their orders
+    if not short.any():  # every order is paid in full (rejected and rejected_lines stay zero)
+        np.matmul(cost, net.edge_to_dst * net.cash_on, out=nodes[_PAID])
+        return orders
     scale = np.ones_like(total)
-    np.divide(cash, total, out=scale, where=(total > cash) & net.cash_on & ~net.cash_reject)
+    np.divide(cash, total, out=scale, where=short & ~net.cash_reject)
     keep = np.broadcast_to((scale @ net.edge_to_dst.T)[:, None, :], orders.shape)  # (B, P, E)
     # reject-rule nodes whose orders cost more than their cash pay line by line (where they can pay
     # for everything, every line is paid: no loop); a Python loop over floats is the fastest here
-    short = np.argwhere((total > cash) & net.cash_on & net.cash_reject)  # (rows, 2): (b, node)
-    if short.size:
+    rows = np.argwhere(short & net.cash_reject)  # (rows, 2): (b, node)
+    if rows.size:
         flat = cost.reshape(batch, -1)
         accept = np.ones_like(flat)
         pe = p_cnt * e_cnt
-        for b, i in short.tolist():
+        for b, i in rows.tolist():
             idx = net.cash_lines[i]
             idx = idx[idx < pe]
             left = float(cash[b, i])
