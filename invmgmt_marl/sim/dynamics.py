@@ -441,35 +441,36 @@ def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F6
     """Liquidation and expiry after sales (networks with products), on ``nodes[ON_HAND]`` in place.
 
     Liquidation (``liquidate`` ``(B, P, N)``, at nodes with ``liquidation``): ``min(liquidate,
-    stock)`` units leave, oldest first at perishable pairs; ``liquidated`` and ``salvage`` (x
-    ``net.salvage``) are written. Expiry (perishable pairs, ``age`` ``(B, Q, A)`` after shipping
-    has been taken from it here, oldest first): the pair's bucket ``shelf_life - 1`` expires
-    (``expired``), the others age by one. Returns the new ``age`` (``None`` without perishables).
+    stock)`` units leave; ``liquidated`` and ``salvage`` (x ``net.salvage``) are written. At
+    perishable pairs (``age`` ``(B, Q, A)``, arrivals included) the period's shipments and then the
+    liquidated units leave the oldest buckets first (one removal of their sum, oldest first, is the
+    same); then the pair's bucket ``shelf_life - 1`` expires (``expired``) and the others age by one.
+    Returns the new ``age`` (``None`` without perishables).
     """
     on_hand = nodes[_ON_HAND]  # (B, P, N)
     batch = on_hand.shape[0]
-    pairs = net.perish_pairs
-    if net.any_perishable_products:  # shipments leave the oldest buckets first
-        age = _ship_oldest_first(age, nodes[_SHIPPED].reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    leaving = nodes[_SHIPPED]
     if net.any_liquidation and liquidate is not None:
         liq = np.minimum(liquidate * net.liquidation_on, on_hand)
         on_hand -= liq
         np.maximum(on_hand, 0.0, out=on_hand)
         nodes[_LIQUIDATED] = liq
         np.multiply(liq, net.salvage, out=nodes[_SALVAGE])
-        if net.any_perishable_products:
-            age = _ship_oldest_first(age, liq.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
-    if net.any_perishable_products:  # the oldest bucket of each pair expires, the rest age by one
-        q = np.arange(len(pairs))
-        last = net.pair_shelf_life - 1
-        buckets: F64 = age  # type: ignore[assignment]
-        expired = np.zeros((batch, on_hand[0].size))
-        expired[:, pairs] = buckets[:, q, last]
-        buckets[:, q, last] = 0.0
-        age = np.roll(buckets, 1, axis=2)
-        nodes[_EXPIRED] = expired.reshape(on_hand.shape)
-        on_hand.reshape(batch, -1)[:, pairs] = age.sum(axis=2)
-    return age
+        leaving = leaving + liq
+    if not net.any_perishable_products:
+        return age
+    pairs = net.perish_pairs
+    buckets = _ship_oldest_first(age, leaving.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    q = np.arange(len(pairs))
+    last = net.pair_shelf_life - 1
+    expired = np.zeros((batch, on_hand[0].size))
+    expired[:, pairs] = buckets[:, q, last]
+    buckets[:, q, last] = 0.0
+    aged = np.zeros_like(buckets)  # everything ages by one (the last bucket of every pair is empty now)
+    aged[:, :, 1:] = buckets[:, :, :-1]
+    nodes[_EXPIRED] = expired.reshape(on_hand.shape)
+    on_hand.reshape(batch, -1)[:, pairs] = aged.sum(axis=2)
+    return aged
 
 
 def _cash_after(net: Network, cash: F64, nodes: F64) -> F64:
