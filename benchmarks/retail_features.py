@@ -63,7 +63,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="fewer repeats")
     args = p.parse_args()
-    repeats, periods = (3, 10) if args.quick else (9, 20)
+    repeats, periods = (5, 10) if args.quick else (25, 20)
     kinds = ("off", "cash_scale", "cash_reject", "perishable", "liquidation", "all")
     print(f"{'scenario':12} {'B':>3} " + " ".join(f"{k:>12}" for k in kinds) + "   (ms per sim.step)")
     for name, batch in (("sku200_1w", 1), ("sku200_1w", 16), ("sku2000_3w", 1)):

@@ -460,7 +460,7 @@ def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F6
     if not net.any_perishable_products:
         return age
     pairs = net.perish_pairs
-    buckets = _ship_oldest_first(age, leaving.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    buckets = _remove_oldest_first(age, leaving.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
     q = np.arange(len(pairs))
     last = net.pair_shelf_life - 1
     expired = np.zeros((batch, on_hand[0].size))
@@ -469,8 +469,23 @@ def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F6
     aged = np.zeros_like(buckets)  # everything ages by one (the last bucket of every pair is empty now)
     aged[:, :, 1:] = buckets[:, :, :-1]
     nodes[_EXPIRED] = expired.reshape(on_hand.shape)
-    on_hand.reshape(batch, -1)[:, pairs] = aged.sum(axis=2)
+    a = aged.shape[2]
+    on_hand.reshape(batch, -1)[:, pairs] = (aged.reshape(-1, a) @ np.ones(a)).reshape(batch, -1)
     return aged
+
+
+def _remove_oldest_first(age: F64, amount: F64) -> F64:
+    """``age`` ``(B, Q, A)`` (bucket ``A - 1`` the oldest) less ``amount`` ``(B, Q)`` units, oldest
+    first; a new array. Sums over the short bucket axis run as matrix products (numpy's cumsum and sum
+    along a short last axis are slow), so results may differ from :func:`_ship_oldest_first` by
+    rounding only."""
+    a = age.shape[2]
+    flat = age.reshape(-1, a)
+    before = flat @ np.tri(a, a, -1)  # [., k] = units in the buckets older than k
+    np.subtract(amount.reshape(-1, 1), before, out=before)  # what bucket k must still give
+    np.maximum(before, 0.0, out=before)
+    np.minimum(before, flat, out=before)
+    return (flat - before).reshape(age.shape)
 
 
 def _cash_after(net: Network, cash: F64, nodes: F64) -> F64:
