@@ -444,17 +444,21 @@ def _apply_cash(net: Network, cash: F64, orders: F64, nodes: F64) -> F64:
     batch, p_cnt, e_cnt = orders.shape
     cost = orders * net.unit_cost  # (B, P, E)
     total = (cost @ net.edge_to_dst).sum(axis=1)  # (B, N)
+    short = (total > cash) & net.cash_on  # (B, N) nodes whose cash does not cover their orders
+    if not short.any():  # every order is paid in full (rejected and rejected_lines stay zero)
+        np.matmul(cost, net.edge_to_dst * net.cash_on, out=nodes[_PAID])
+        return orders
     scale = np.ones_like(total)
-    np.divide(cash, total, out=scale, where=(total > cash) & net.cash_on & ~net.cash_reject)
+    np.divide(cash, total, out=scale, where=short & ~net.cash_reject)
     keep = np.broadcast_to((scale @ net.edge_to_dst.T)[:, None, :], orders.shape)  # (B, P, E)
     # reject-rule nodes whose orders cost more than their cash pay line by line (where they can pay
     # for everything, every line is paid: no loop); a Python loop over floats is the fastest here
-    short = np.argwhere((total > cash) & net.cash_on & net.cash_reject)  # (rows, 2): (b, node)
-    if short.size:
+    rows = np.argwhere(short & net.cash_reject)  # (rows, 2): (b, node)
+    if rows.size:
         flat = cost.reshape(batch, -1)
         accept = np.ones_like(flat)
         pe = p_cnt * e_cnt
-        for b, i in short.tolist():
+        for b, i in rows.tolist():
             idx = net.cash_lines[i]
             idx = idx[idx < pe]
             left = float(cash[b, i])
@@ -478,35 +482,51 @@ def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F6
     """Liquidation and expiry after sales (networks with products), on ``nodes[ON_HAND]`` in place.
 
     Liquidation (``liquidate`` ``(B, P, N)``, at nodes with ``liquidation``): ``min(liquidate,
-    stock)`` units leave, oldest first at perishable pairs; ``liquidated`` and ``salvage`` (x
-    ``net.salvage``) are written. Expiry (perishable pairs, ``age`` ``(B, Q, A)`` after shipping
-    has been taken from it here, oldest first): the pair's bucket ``shelf_life - 1`` expires
-    (``expired``), the others age by one. Returns the new ``age`` (``None`` without perishables).
+    stock)`` units leave; ``liquidated`` and ``salvage`` (x ``net.salvage``) are written. At
+    perishable pairs (``age`` ``(B, Q, A)``, arrivals included) the period's shipments and then the
+    liquidated units leave the oldest buckets first (one removal of their sum, oldest first, is the
+    same); then the pair's bucket ``shelf_life - 1`` expires (``expired``) and the others age by one.
+    Returns the new ``age`` (``None`` without perishables).
     """
     on_hand = nodes[_ON_HAND]  # (B, P, N)
     batch = on_hand.shape[0]
-    pairs = net.perish_pairs
-    if net.any_perishable_products:  # shipments leave the oldest buckets first
-        age = _ship_oldest_first(age, nodes[_SHIPPED].reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    leaving = nodes[_SHIPPED]
     if net.any_liquidation and liquidate is not None:
         liq = np.minimum(liquidate * net.liquidation_on, on_hand)
         on_hand -= liq
         np.maximum(on_hand, 0.0, out=on_hand)
         nodes[_LIQUIDATED] = liq
         np.multiply(liq, net.salvage, out=nodes[_SALVAGE])
-        if net.any_perishable_products:
-            age = _ship_oldest_first(age, liq.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
-    if net.any_perishable_products:  # the oldest bucket of each pair expires, the rest age by one
-        q = np.arange(len(pairs))
-        last = net.pair_shelf_life - 1
-        buckets: F64 = age  # type: ignore[assignment]
-        expired = np.zeros((batch, on_hand[0].size))
-        expired[:, pairs] = buckets[:, q, last]
-        buckets[:, q, last] = 0.0
-        age = np.roll(buckets, 1, axis=2)
-        nodes[_EXPIRED] = expired.reshape(on_hand.shape)
-        on_hand.reshape(batch, -1)[:, pairs] = age.sum(axis=2)
-    return age
+        leaving = leaving + liq
+    if not net.any_perishable_products:
+        return age
+    pairs = net.perish_pairs
+    buckets = _remove_oldest_first(age, leaving.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    q = np.arange(len(pairs))
+    last = net.pair_shelf_life - 1
+    expired = np.zeros((batch, on_hand[0].size))
+    expired[:, pairs] = buckets[:, q, last]
+    buckets[:, q, last] = 0.0
+    aged = np.zeros_like(buckets)  # everything ages by one (the last bucket of every pair is empty now)
+    aged[:, :, 1:] = buckets[:, :, :-1]
+    nodes[_EXPIRED] = expired.reshape(on_hand.shape)
+    a = aged.shape[2]
+    on_hand.reshape(batch, -1)[:, pairs] = (aged.reshape(-1, a) @ np.ones(a)).reshape(batch, -1)
+    return aged
+
+
+def _remove_oldest_first(age: F64, amount: F64) -> F64:
+    """``age`` ``(B, Q, A)`` (bucket ``A - 1`` the oldest) less ``amount`` ``(B, Q)`` units, oldest
+    first; a new array. Sums over the short bucket axis run as matrix products (numpy's cumsum and sum
+    along a short last axis are slow), so results may differ from :func:`_ship_oldest_first` by
+    rounding only."""
+    a = age.shape[2]
+    flat = age.reshape(-1, a)
+    before = flat @ np.tri(a, a, -1)  # [., k] = units in the buckets older than k
+    np.subtract(amount.reshape(-1, 1), before, out=before)  # what bucket k must still give
+    np.maximum(before, 0.0, out=before)
+    np.minimum(before, flat, out=before)
+    return (flat - before).reshape(age.shape)
 
 
 def _cash_after(net: Network, cash: F64, nodes: F64) -> F64:
