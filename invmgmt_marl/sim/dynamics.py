@@ -69,15 +69,18 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
         if net.multi_outflow:  # a node serves several outflows: each gets what is left after those before it
             # exclusive prefix sums within each shipping node (never mixing other nodes' magnitudes):
             # one matmul with a 0/1 "same node, served earlier" matrix on small networks, else a
-            # zero-padded (node, position + 1) grid and a cumsum
+            # zero-padded (position + 1, node) grid and a cumsum over positions (row by row: fast)
             if net.alloc_before is not None:
                 avail -= required @ net.alloc_before
             else:
                 lead = required.shape[:-1]
+                width, idx = net.alloc_grid_width, net.alloc_grid_idx
+                groups = net.alloc_grid_size // width
+                cell = (idx % width) * groups + idx // width  # (O,) cell of each outflow, transposed
                 grid = np.zeros((*lead, net.alloc_grid_size))
-                grid[..., net.alloc_grid_idx + 1] = required
-                grid = grid.reshape(*lead, -1, net.alloc_grid_width).cumsum(axis=-1)
-                avail -= grid.reshape(*lead, -1).take(net.alloc_grid_idx, axis=-1)
+                grid[..., cell + groups] = required
+                grid = grid.reshape(*lead, width, groups).cumsum(axis=-2)
+                avail -= grid.reshape(*lead, -1).take(cell, axis=-1)
         shipped = np.minimum(np.maximum(avail, 0.0), required)
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)
