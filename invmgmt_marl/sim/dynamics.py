@@ -79,8 +79,10 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
                 cell = (idx % width) * groups + idx // width  # (O,) cell of each outflow, transposed
                 grid = np.zeros((*lead, net.alloc_grid_size))
                 grid[..., cell + groups] = required
-                grid = grid.reshape(*lead, width, groups).cumsum(axis=-2)
-                avail -= grid.reshape(*lead, -1).take(cell, axis=-1)
+                rows = grid.reshape(*lead, width, groups)
+                for k in range(2, width):  # cumsum over positions, one whole row at a time
+                    rows[..., k, :] += rows[..., k - 1, :]
+                avail -= grid.take(cell, axis=-1)
         shipped = np.minimum(np.maximum(avail, 0.0), required)
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)
