@@ -1,4 +1,5 @@
-"""Sparse incidence operators (invmgmt_marl/sim/incidence.py) and the large-network compile path.
+"""Sparse incidence operators (invmgmt_marl/sim/incidence.py), the large-network compile path and the
+in-transit sum of the step (``_sum_slots``).
 
 The reference for every product is the dense 0/1 matrix the operator stands for (``toarray()``, built
 independently from the column indices) multiplied with numpy's matmul; the reference for the
