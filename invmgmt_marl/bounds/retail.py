@@ -159,19 +159,24 @@ def revenue_envelope(
         qmax = max(base, demand_at(1.0))
         return qmax, np.array([[price * hi * (1 + _SLACK), 0.0]])
     qmax = max(base, demand_at(lo))
-    delta = 0.5 if integer else 0.0
-    q_star = base * hi**-elasticity + delta
+    if integer:  # integer demand: bound the revenue at every integer number of units sold
+        k = np.arange(1, int(np.ceil(qmax - 1e-9)) + 1, dtype=np.float64)
+        ceiling_m = np.minimum(hi, (base / (k - 0.5)) ** (1.0 / elasticity))
+        ceiling_m = np.maximum(ceiling_m, np.where(k - 1 < base, 1.0, 0.0))  # m = 1 (price=None) sells D
+        points = [(0.0, 0.0)] + [(float(a), float(price * a * b)) for a, b in zip(k, ceiling_m, strict=True)]
+        return qmax, _upper_hull_facets(points)
+    q_star = base * hi**-elasticity
     points = [(0.0, 0.0)]
     if qmax <= q_star:
         points.append((qmax, price * hi * qmax))
     else:
         points.append((q_star, price * hi * q_star))
         grid = np.geomspace(q_star, qmax, segments + 1)
-        g = price * grid * np.minimum(hi, (base / (grid - delta)) ** (1.0 / elasticity))
-        top = np.maximum(g[:-1], g[1:])  # the supremum on each interval is at one of its ends
-        for k in range(segments):
-            points.append((float(grid[k]), float(top[k])))
-            points.append((float(grid[k + 1]), float(top[k])))
+        g = price * grid * np.minimum(hi, (base / grid) ** (1.0 / elasticity))
+        top = np.maximum(g[:-1], g[1:])  # g is monotone: its supremum on an interval is at an end
+        for j in range(segments):
+            points.append((float(grid[j]), float(top[j])))
+            points.append((float(grid[j + 1]), float(top[j])))
     return qmax, _upper_hull_facets(points)
 
 
@@ -471,11 +476,11 @@ def retail_profit_bound(
             ub.add(list(paid_terms[t]), budget)
 
     n = cols.n
-    c = -np.asarray(cols.c)  # linprog minimises
+    objective = -np.asarray(cols.c)  # linprog minimises
     bounds = list(zip([0.0] * n, [None if not np.isfinite(u) else u for u in cols.ub], strict=True))
     t0 = time.perf_counter()
     res = linprog(
-        c,
+        objective,
         A_ub=ub.matrix(n),
         b_ub=np.asarray(ub.b) if ub.b else None,
         A_eq=eq.matrix(n),
