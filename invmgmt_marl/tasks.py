@@ -303,7 +303,16 @@ def _lp_ceiling(task: Task, seed: int) -> Reference:
 
     net = task_network(task)
     objective = task_objective(net)
-    if net.product_axis:  # the LP has no product axis: no bound, the baseline (hook) is the reference
+    if net.product_axis:  # a single store with products: the retail LP (docs/bounds.md), else a reference
+        from invmgmt_marl.bounds.retail import CEILING_METHOD, retail_ceiling, retail_path
+
+        try:
+            demand, supply = retail_path(net, seed)
+            return Reference(retail_ceiling(net, demand, supply), "ceiling", CEILING_METHOD)
+        except (RuntimeError, ValueError) as err:
+            logger.info(
+                "task %s: no retail LP ceiling (%s); using the baseline as a reference", task.name, err
+            )
         return Reference(baseline_profit(task, seed), "reference", f"baseline of task {task.name!r}")
     try:
         # the demand path the env and rollout draw for this seed (first draw of default_rng(seed))

@@ -47,23 +47,27 @@ LP may choose; the LP may choose any, which can only raise its optimum), ``I`` =
   already exceeds the capacity the row is dropped, a relaxation; ``overflow: keep`` drops the row and
   its charge, both only raise the LP);
 - the cash row is ``paid <= cash`` with ``cash' = cash - paid + revenue + salvage``;
-- the revenue rows: the store sells ``q <= d(m)`` with ``d(m) = rint(D m^-e)`` (no ``rint`` where the
-  demand is not integer). ``rint(x) >= q`` implies ``x >= q - 0.5``, so ``m <= M(q) = min(hi, (D /
-  (q - delta))^(1/e))`` (``delta`` = 0.5, or 0 for non-integer demand) and ``R = p m q <= g(q) = p q
-  M(q)``. On ``[0, q*]``, ``q* = D hi^-e + delta``, ``g <= p hi q``. On ``[q*, qmax]``, ``g(q) = p
-  D^(1/e) q (q - delta)^(-1/e)`` whose derivative has the sign of ``(1 - 1/e) q - delta``: it is
-  monotone, or decreasing then increasing, so on each grid interval its supremum is at an end. The
-  step function with those suprema, and the line ``p hi q`` below ``q*``, dominate ``g``; their
-  upper concave hull (a few linear facets) dominates it too, and ``R <= min_k(alpha_k q + beta_k)``
-  is that hull. ``qmax = max(D, d(lo))`` (``price=None`` sells at ``m = 1``, covered by widening
-  ``[lo, hi]`` to contain 1), and ``dmin = min(D, d(hi))`` bounds the lost sales below;
+- the revenue rows: the store sells ``q <= d(m)`` units at multiplier ``m``, ``d(m) = rint(D m^-e)``
+  where the demand is integer. If ``k - 1 < q <= k`` (``k`` an integer) then ``d(m) >= k``, so
+  ``D m^-e >= k - 0.5`` (``rint`` rounds up by at most one half) and ``m <= M_k = min(hi, (D / (k -
+  0.5))^(1/e))``; ``M_k`` falls with ``k``. So ``R = p m q <= p M_k q``, a line through ``(k - 1, p
+  M_k (k - 1))``, which lies below the point ``(k - 1, p M_{k-1} (k - 1))``, and ``(k, p M_k k)``:
+  ``R`` lies below the chord between consecutive points ``(k, p k M_k)``, ``k = 0, 1, .., ceil(qmax)``,
+  hence below their upper concave hull, ``R <= min_j(alpha_j q + beta_j)``. Where the demand is not
+  integer, ``m <= M(q) = min(hi, (D / q)^(1/e))`` and ``g(q) = p q M(q)`` is ``p hi q`` up to ``q* = D
+  hi^-e`` and monotone after it (``p D^(1/e) q^(1 - 1/e)``), so on each interval of a geometric grid
+  of ``[q*, qmax]`` (``segments`` intervals) its supremum is at an end; the step function of those
+  suprema, its hull, dominates ``g``. ``qmax = max(D, d(lo))``; a store given ``price=None`` sells at
+  ``m = 1``, so ``[lo, hi]`` is widened to contain 1 and ``M_k >= 1`` while ``k - 1 < D``;
+  ``dmin = min(D, d(hi))`` bounds the lost sales below;
 - fixed costs ``fixed_cost 1[o > 0] >= fixed_cost o / max_order`` and every cost is linear.
 
 So the mapped point is feasible with an LP objective at least the trajectory's profit; the optimum is
 at least that. The bound holds for every policy, with continuous prices, fractional orders and any
-information. It is not tight by the width of the envelope's grid (``segments``, relative gap about
-``ln(qmax/q*) / segments`` on elastic products' revenue) and by what the relaxations above allow
-(choosing the cohort to sell, selling less than the demand while holding stock).
+information. What it gives away: fractional sales between integer points of the envelope (a policy
+with fractional stock), the choice of cohort to sell, selling less than the demand while holding
+stock, and (non-integer demand only) the grid. On the retail tasks the LP's own plan, replayed in the
+simulator with the highest multiplier that still sells its units, makes 96-100% of the ceiling.
 
 Scope: one store, every edge from the external source (shipping modes are parallel edges), lost
 sales, products. Refused with a ValueError naming the feature: backlogging stores, internal edges,
@@ -87,6 +91,7 @@ from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
 
 __all__ = [
+    "CEILING_METHOD",
     "RetailBound",
     "retail_ceiling",
     "retail_path",
@@ -98,6 +103,10 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 logger = logging.getLogger(__name__)
 
+#: how the ceiling is obtained, in words (a task's ``Reference.method``)
+CEILING_METHOD = (
+    "perfect-information LP, continuous price multipliers (docs/bounds.md, Retail profit ceiling)"
+)
 #: relative slack added to the envelope's values (float round-off of powers never breaks the bound)
 _SLACK = 1e-9
 
@@ -139,7 +148,7 @@ def revenue_envelope(
         lo: lowest multiplier; ``hi``: highest (widened to contain 1).
         elasticity: ``e >= 0``; demand at multiplier ``m`` is ``D m^-e`` (``rint``-ed if ``integer``).
         integer: whether the simulator rounds the demand with ``np.rint``.
-        segments: grid intervals on ``[q*, qmax]``.
+        segments: grid intervals on ``[q*, qmax]`` (non-integer demand only).
 
     Returns:
         ``(qmax, facets)``: the most units that can be sold, and ``(K, 2)`` rows ``(alpha, beta)``
@@ -301,7 +310,8 @@ def retail_profit_bound(
             :func:`~invmgmt_marl.demand.sample_network_demand` draws it.
         supply: the path's :class:`~invmgmt_marl.sim.supply.SupplyPath` (batch of one), or its
             ``(T, P, E)`` lead-time extras, or ``None`` without stochastic lead times.
-        segments: grid intervals of each price envelope (finer: tighter, more rows).
+        segments: grid intervals of each price envelope where the demand is not integer (finer:
+            tighter, more rows); integer demand uses every integer number of units instead.
 
     Returns:
         The optimum and an optimal plan.

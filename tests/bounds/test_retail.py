@@ -239,6 +239,8 @@ def _lp_plan(net: Network, demand: Any, plan: Any) -> Policy:
     e = np.maximum(net.price_elasticity[:, 0], 1e-9)
 
     def policy(n: Network, state: SimState, t: int) -> tuple[Any, Any, Any]:
+        if not n.any_pricing:
+            return plan.orders[t][None], None, None
         q, base = plan.sold[t], demand[t, :, 0]
         k = np.ceil(q - 1e-6)
         m = np.where(k >= 1, (base / np.maximum(k - 0.5, 1e-9)) ** (1 / e) * (1 - 1e-9), hi)
@@ -373,3 +375,33 @@ def test_refuses_what_it_does_not_model() -> None:
         retail_profit_bound(prod, np.zeros((4, 1, 1)))
     with pytest.raises(ValueError, match="segments"):
         retail_profit_bound(prod, np.zeros((5, 1, 1)), segments=0)
+
+
+def test_product_task_without_hooks_gets_the_proven_ceiling() -> None:
+    """sku50_1w (one store, 50 products, shared storage, 100 periods): tasks.ceiling is this LP, and
+    no policy simulated on the task's path beats it (passive = the floor, order-up-to levels, the LP's
+    own plan)."""
+    from invmgmt_marl.tasks import Task, ceiling, floor, task_network
+
+    task = Task("sku50_ceiling_test", "x", scenario="sku50_1w")
+    net = task_network(task)
+    top = ceiling(task, 3)
+    assert top.kind == "ceiling"
+    demand, supply = retail_path(net, 3)
+    plan = retail_profit_bound(net, demand, supply)
+    assert plan.value == top.value
+    mean = demand[:, :, 0].mean(axis=0)
+
+    def up_to(level: float) -> Policy:
+        def policy(n: Network, state: SimState, t: int) -> tuple[Any, Any, Any]:
+            position = state.on_hand[0, :, 0] + state.pipeline[0].sum(axis=(1, 2))
+            orders = np.clip(level * mean - position, 0, n.max_order[:, 0])
+            return orders.reshape(1, -1, 1), None, None
+
+        return policy
+
+    profits = [floor(task, 3), _simulate(net, demand, supply, _lp_plan(net, demand, plan))]
+    profits += [_simulate(net, demand, supply, up_to(level)) for level in (2.0, 4.0, 8.0)]
+    assert max(profits) <= top.value + 1e-6
+    # without prices the ceiling is exact here: the LP's plan, simulated, attains it
+    assert profits[1] == pytest.approx(top.value, rel=1e-6)
