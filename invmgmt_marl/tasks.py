@@ -17,7 +17,9 @@ A :class:`Task` names a scenario (with overrides), the seed of its demand path a
   relaxed to ``[0, 1]`` (``setups="relaxed"``), which only loosens the bound (see the oracle's
   docstring). Where the LP does not model the scenario (assembly, perishable stock, ...) the top of
   the scale is a **reference**, the profit of the task's baseline policy, and says so
-  (``Reference.kind == "reference"``): beating it scores 1 without proving anything.
+  (``Reference.kind == "reference"``): beating it scores 1 without proving anything. A product
+  scenario with a single store gets the retail profit ceiling of :mod:`invmgmt_marl.bounds.retail`
+  (cash, perishables, storage, liquidation, prices; docs/bounds.md) unless its task has a hook.
 
 The episode a task grades is the one ``InventoryParallelEnv(scenario, **options).reset(seed=seed)``
 plays: the env and :func:`~invmgmt_marl.rollout.rollout` draw demand from ``default_rng(seed)`` in the
