@@ -162,12 +162,14 @@ def _random_scenario(rng: np.random.Generator) -> dict[str, Any]:
         "holding_cost": float(rng.uniform(0, 0.5)),
         "lost_sales_cost": float(rng.uniform(0, 2)),
         "storage_capacity": float(rng.integers(40, 120)),
-        "overflow": "refuse",
+        "overflow": str(rng.choice(["refuse", "refuse", "keep"])),
         "overflow_cost": float(rng.uniform(0, 1)),
         "cash": {"initial": float(rng.integers(50, 600)), "rule": str(rng.choice(["reject", "scale"]))},
         "liquidation": {"salvage": float(rng.uniform(0, 0.6))},
         "pricing": {"min": 0.5, "max": 1.5},
     }
+    if rng.random() < 0.5:
+        store["order_budget"] = float(rng.integers(40, 200))
     products = []
     for k in range(int(rng.integers(2, 4))):
         cost = float(rng.integers(3, 40))
@@ -183,6 +185,7 @@ def _random_scenario(rng: np.random.Generator) -> dict[str, Any]:
                 "low": 1,
                 "high": int(rng.integers(3, 12)),
                 "weekly": [1, 1, 1, 1, 1, 1.2, 1.2],
+                "integer": bool(rng.random() < 0.75),
             },
         }
         if k == 0:
@@ -199,8 +202,9 @@ def _random_scenario(rng: np.random.Generator) -> dict[str, Any]:
                 "max_order": 20,
                 "modes": [
                     {"name": "slow", "unit_cost": 1, "lead_time": [2, 4]},
-                    {"name": "fast", "unit_cost": 4, "lead_time": 1},
+                    {"name": "fast", "unit_cost": 4, "lead_time": 1, "fixed_cost": float(rng.uniform(0, 5))},
                 ],
+                "transit_holding_cost": float(rng.uniform(0, 0.2)),
             }
         ],
         "products": products,
@@ -243,13 +247,16 @@ def _lp_plan(net: Network, demand: Any, plan: Any) -> Policy:
             return plan.orders[t][None], None, None
         q, base = plan.sold[t], demand[t, :, 0]
         k = np.ceil(q - 1e-6)
-        m = np.where(k >= 1, (base / np.maximum(k - 0.5, 1e-9)) ** (1 / e) * (1 - 1e-9), hi)
+        # integer demand: rint(D m^-e) >= k needs D m^-e >= k - 0.5; otherwise D m^-e >= q
+        need = np.where(n.demand_integer[:, 0], k - 0.5, q)
+        with np.errstate(divide="ignore", over="ignore"):
+            m = np.where(need > 1e-9, (base / np.maximum(need, 1e-9)) ** (1 / e) * (1 - 1e-9), hi)
         return plan.orders[t][None], None, np.clip(m, lo, hi).reshape(1, -1, 1)
 
     return policy
 
 
-@pytest.mark.parametrize("case", range(6))
+@pytest.mark.parametrize("case", range(8))
 def test_no_simulated_policy_beats_the_ceiling(case: int) -> None:
     rng = np.random.default_rng(100 + case)
     net = _net(_random_scenario(rng))
@@ -274,7 +281,7 @@ def test_no_simulated_policy_beats_the_ceiling(case: int) -> None:
     best = max(profits.values())
     assert best <= ceiling + 1e-6, (best, ceiling)
     assert best > profits["passive"]  # the policies are not all trivial
-    # the ceiling is nearly attained: the LP's own plan, simulated, makes 94-100% of it here
+    # the ceiling is nearly attained: the LP's own plan, simulated, makes 92-100% of it here
     assert profits["LP plan"] >= ceiling - 0.1 * abs(ceiling)
 
 
