@@ -17,7 +17,9 @@ A :class:`Task` names a scenario (with overrides), the seed of its demand path a
   relaxed to ``[0, 1]`` (``setups="relaxed"``), which only loosens the bound (see the oracle's
   docstring). Where the LP does not model the scenario (assembly, perishable stock, ...) the top of
   the scale is a **reference**, the profit of the task's baseline policy, and says so
-  (``Reference.kind == "reference"``): beating it scores 1 without proving anything.
+  (``Reference.kind == "reference"``): beating it scores 1 without proving anything. A product
+  scenario with a single store gets the retail profit ceiling of :mod:`invmgmt_marl.bounds.retail`
+  (cash, perishables, storage, liquidation, prices; docs/bounds.md) unless its task has a hook.
 
 The episode a task grades is the one ``InventoryParallelEnv(scenario, **options).reset(seed=seed)``
 plays: the env and :func:`~invmgmt_marl.rollout.rollout` draw demand from ``default_rng(seed)`` in the
@@ -303,7 +305,16 @@ def _lp_ceiling(task: Task, seed: int) -> Reference:
 
     net = task_network(task)
     objective = task_objective(net)
-    if net.product_axis:  # the LP has no product axis: no bound, the baseline (hook) is the reference
+    if net.product_axis:  # a single store with products: the retail LP (docs/bounds.md), else a reference
+        from invmgmt_marl.bounds.retail import CEILING_METHOD, retail_ceiling, retail_path
+
+        try:
+            demand, supply = retail_path(net, seed)
+            return Reference(retail_ceiling(net, demand, supply), "ceiling", CEILING_METHOD)
+        except (RuntimeError, ValueError) as err:
+            logger.info(
+                "task %s: no retail LP ceiling (%s); using the baseline as a reference", task.name, err
+            )
         return Reference(baseline_profit(task, seed), "reference", f"baseline of task {task.name!r}")
     try:
         # the demand path the env and rollout draw for this seed (first draw of default_rng(seed))
