@@ -237,12 +237,13 @@ def task_objective(net: Network) -> Objective:
 
 
 def ledger_profit(net: Network, ledger: Ledger) -> float:
-    """The team's profit of one period of a batch-of-one ledger: revenue - cost, or -cost in a
-    cost-only scenario (summed over nodes, products and the batch)."""
+    """The team's profit of one period of a batch-of-one ledger: revenue + salvage - cost, or -cost in
+    a cost-only scenario (summed over nodes, products and the batch)."""
     cost = float(np.sum(ledger.total_cost))
     if task_objective(net) == "cost":
         return -cost
-    return float(np.sum(ledger.revenue)) - cost
+    salvage = float(np.sum(ledger.salvage)) if net.any_liquidation else 0.0  # income, as in `profit`
+    return float(np.sum(ledger.revenue)) + salvage - cost
 
 
 def trajectory_profit(net: Network, traj: Trajectory) -> float:
@@ -250,7 +251,8 @@ def trajectory_profit(net: Network, traj: Trajectory) -> float:
     cost = float(traj.cost().sum())
     if task_objective(net) == "cost":
         return -cost
-    return float(traj.node("revenue").sum()) - cost
+    salvage = float(traj.node("salvage").sum()) if net.any_liquidation else 0.0
+    return float(traj.node("revenue").sum()) + salvage - cost
 
 
 def _seed(task: Task, seed: int | None) -> int:

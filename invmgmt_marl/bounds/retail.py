@@ -29,7 +29,7 @@ The LP (``t = 0 .. T-1``, every variable ``>= 0``)::
     sum_{u<=t} paid[u] - sum_{u<t} (R[u] + salvage z[u]) <= initial cash          (stores with cash)
     paid[t] = sum unit_cost[p,e] o[t,p,e] <= order_budget                        (where set)
 
-and the objective is ``sum R - unit_cost o - fixed_cost o / max_order - transit holding - holding on
+and the objective is ``sum R + salvage z - unit_cost o - fixed_cost o / max_order - transit holding - holding on
 the stock left after expiry - waste on the cohort that expires - overflow_cost r - lost_sales_cost
 lost`` (plus the constant transit holding of the initial pipeline).
 
@@ -414,7 +414,7 @@ def retail_profit_bound(
                 sales[t][p].append(j_s)
                 terms = [(j_i, 1.0), (j_s, 1.0)]
                 if liquidation:
-                    j_z = cols.add()
+                    j_z = cols.add(float(salvage[p]))  # salvage is income (as in the profit reward)
                     liq[t][p].append(j_z)
                     terms.append((j_z, 1.0))
                 if prev >= 0:
