@@ -29,8 +29,8 @@ The LP (``t = 0 .. T-1``, every variable ``>= 0``)::
     sum_{u<=t} paid[u] - sum_{u<t} (R[u] + salvage z[u]) <= initial cash          (stores with cash)
     paid[t] = sum unit_cost[p,e] o[t,p,e] <= order_budget                        (where set)
 
-and the objective is ``sum R + salvage z - unit_cost o - fixed_cost o / max_order - transit holding - holding on
-the stock left after expiry - waste on the cohort that expires - overflow_cost r - lost_sales_cost
+and the objective is ``sum R + salvage z - unit_cost o - fixed_cost o / max_order - transit holding -
+holding on the stock left after expiry - waste on the cohort that expires - overflow_cost r - lost_sales_cost
 lost`` (plus the constant transit holding of the initial pipeline).
 
 **Why every policy's profit is at most the LP optimum** (the proof sketch). Take any trajectory the
