@@ -262,7 +262,8 @@ def cmd_summary(args: argparse.Namespace) -> None:
             ref_m, color="black", ls="--", lw=1, label=f"tuned {t.reference} on {t.test} ({ref_m:.2f})"
         )
         lo = min(ref_m, min(min(row["eval_cost_per_agent_period"] for row in r["curve"]) for r in runs))
-        ax.set_ylim(lo * 0.9, ref_m * 2.0)
+        every = [row["eval_cost_per_agent_period"] for r in runs for row in r["curve"]]
+        ax.set_ylim(lo * 0.95, max(ref_m * 1.3, float(np.percentile(every, 98))) * 1.02)
         ax.set_xlabel("env steps (millions)")
         ax.set_ylabel("eval cost / agent-period")
         ax.grid(alpha=0.3)
