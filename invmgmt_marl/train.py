@@ -118,15 +118,15 @@ def train(
         max_seconds: stop after the iteration that crosses this wall-clock budget.
         keep_best: also save the policy with the lowest evaluation cost so far under ``out/best``
             (the evaluation set is not a test set: score the saved policy on separate demand).
-        algo: the torchrl backend's algorithm, ``mappo`` or ``ippo`` (ignored by the others).
+        algo: the torchrl backend's algorithm, ``mappo``, ``ippo`` or ``happo`` (ignored by the others).
         **env_kwargs: ``parallel_env`` keywords (``action_type``, ``reward``, ``alpha``, ``demand``, ...).
     """
     if backend not in ("rllib", "sb3", "torchrl"):
         raise ValueError(f"backend: expected 'rllib', 'sb3' or 'torchrl', got {backend!r}")
     if backend in ("sb3", "torchrl") and policies != "shared":
         raise ValueError(f"policies: the {backend} backend trains one shared policy, got {policies!r}")
-    if backend == "torchrl" and algo not in ("mappo", "ippo"):
-        raise ValueError(f"algo: expected 'mappo' or 'ippo', got {algo!r}")
+    if backend == "torchrl" and algo not in ("mappo", "ippo", "happo"):
+        raise ValueError(f"algo: expected 'mappo', 'ippo' or 'happo', got {algo!r}")
     torch = require("torch", backend)
     torch.set_num_threads(1)  # 2 threads on 2 cores made RLlib iterations 4-14x slower here
     outdir = Path(out).resolve() if out is not None else None  # RLlib (pyarrow) needs absolute paths
@@ -314,7 +314,7 @@ def _train_sb3(job: _Job) -> None:
 
 
 def _train_torchrl(job: _Job) -> None:
-    """MAPPO / IPPO through TorchRL (``ppo["algo"]``; the other keys are
+    """MAPPO / IPPO / HAPPO through TorchRL (``ppo["algo"]``; the other keys are
     :class:`~invmgmt_marl.adapters.torchrl_ppo.PPOSettings` fields). The final actor's weights go to
     ``out/torchrl_actor.pt`` (a ``state_dict``)."""
     result, env, scenario, policies, iterations, seed, outdir, eval_demand = job[:8]
@@ -339,7 +339,12 @@ def _train_torchrl(job: _Job) -> None:
         )
     settings = PPOSettings(**ppo)
     tenv = InventoryTorchRLEnv(scenario, num_episodes=settings.num_episodes, seed=seed, **env_kwargs)
-    trainer = TorchRLTrainer(tenv, algo, settings, seed=seed)
+    if algo == "happo":
+        from invmgmt_marl.adapters.torchrl_happo import HAPPOTrainer
+
+        trainer: Any = HAPPOTrainer(tenv, settings, seed=seed)
+    else:
+        trainer = TorchRLTrainer(tenv, algo, settings, seed=seed)
     policy = ObservationPolicy(
         trainer.act_fn(), groups={"shared": list(env.possible_agents)}, shared_spaces=True
     )

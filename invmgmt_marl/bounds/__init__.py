@@ -41,6 +41,14 @@ from invmgmt_marl.bounds.mdp import (
     single_store_scenario,
     solve_mdp,
 )
+from invmgmt_marl.bounds.mdp_serial import (
+    SerialMDP,
+    SerialMDPPolicy,
+    SerialMDPSolution,
+    solve_serial_mdp,
+    two_node_scenario,
+)
+from invmgmt_marl.bounds.merton import merton_newsvendor_bound
 
 __all__ = [
     "Bound",
@@ -71,4 +79,10 @@ __all__ = [
     "serial_optimum",
     "solve_serial",
     "store_period_dist",
+    "SerialMDP",
+    "SerialMDPPolicy",
+    "SerialMDPSolution",
+    "solve_serial_mdp",
+    "two_node_scenario",
+    "merton_newsvendor_bound",
 ]

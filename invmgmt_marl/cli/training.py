@@ -97,7 +97,10 @@ def add_train_parser(sub: Any) -> None:
     t.add_argument("--alpha", type=finite_float, help="own/team reward mix, overrides the scenario's")
     t.add_argument("--lr", type=positive_float, help="PPO learning rate")
     t.add_argument(
-        "--algo", default="mappo", choices=("mappo", "ippo"), help="torchrl backend: MAPPO or IPPO"
+        "--algo",
+        default="mappo",
+        choices=("mappo", "ippo", "happo"),
+        help="torchrl backend: MAPPO, IPPO or HAPPO",
     )
     t.add_argument(
         "--no-reference",

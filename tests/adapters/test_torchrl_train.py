@@ -12,7 +12,7 @@ POISSON = {"process": "poisson", "mean": 10}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algo", ["mappo", "ippo"])
+@pytest.mark.parametrize("algo", ["mappo", "ippo", "happo"])
 def test_short_training_improves_cost(algo: str) -> None:
     """Serial, Poisson(10), 50-period episodes, team reward: 12 iterations of 16 episodes. The
     untrained policy (orders about 10 everywhere) costs about 17 per agent-period on the evaluation
@@ -41,7 +41,7 @@ def test_short_training_improves_cost(algo: str) -> None:
 
 def test_bad_settings() -> None:
     with pytest.raises(ValueError, match="algo"):
-        train("serial", backend="torchrl", algo="happo", iterations=1)
+        train("serial", backend="torchrl", algo="qmix", iterations=1)
     with pytest.raises(ValueError, match="shared policy"):
         train("serial", backend="torchrl", policies="per_role", iterations=1)
     with pytest.raises(ValueError, match="unknown torchrl PPO setting"):
