@@ -1,4 +1,5 @@
-"""Command line: ``invmgmt-marl {scenarios, show, simulate, demand, evaluate, benchmark, train, ablate}``.
+"""Command line: ``invmgmt-marl {scenarios, show, simulate, demand, evaluate, benchmark, train, ablate,
+serve, grade}``.
 
 ``invmgmt-marl simulate`` runs the default scenario (``serial``) end to end with a base-stock policy
 and prints what happened: per-agent flows, service and costs, the system's unit balance, and the
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from rich.console import Console
 
 from invmgmt_marl import __version__
-from invmgmt_marl.cli import evaluation, scenarios, show, simulate, training
+from invmgmt_marl.cli import evaluation, scenarios, serve, show, simulate, training
 from invmgmt_marl.cli._common import Handler, HelpFormatter, Parser
 from invmgmt_marl.cli._errors import INTERRUPTED, describe, print_error
 from invmgmt_marl.metrics import trajectory_summary as summarize
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_train_parser(sub)
     training.add_ablate_parser(sub)
     evaluation.add_parsers(sub)
+    serve.add_parsers(sub)
     return p
 
 

@@ -11,7 +11,18 @@ import invmgmt_marl
 from invmgmt_marl.cli import build_parser, main
 from invmgmt_marl.registry import POLICIES
 
-COMMANDS = ("scenarios", "show", "simulate", "train", "ablate", "demand", "evaluate", "benchmark")
+COMMANDS = (
+    "scenarios",
+    "show",
+    "simulate",
+    "train",
+    "ablate",
+    "demand",
+    "evaluate",
+    "benchmark",
+    "serve",
+    "grade",
+)
 
 
 def _subparsers(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
