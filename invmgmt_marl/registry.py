@@ -154,7 +154,13 @@ DEMAND_PROCESSES: Registry[Any] = Registry(
 REWARD_SCHEMES: Registry[Any] = Registry(
     "reward scheme",
     _builtins(
-        "invmgmt_marl.rewards", {"cost": "COST", "profit": "PROFIT", "reconciliation": "RECONCILIATION"}
+        "invmgmt_marl.rewards",
+        {
+            "cost": "COST",
+            "profit": "PROFIT",
+            "reconciliation": "RECONCILIATION",
+            "retail_step": "RETAIL_STEP",
+        },
     ),
 )
 
