@@ -8,8 +8,8 @@ A :class:`Task` names a scenario (with overrides), the seed of its demand path a
   (:func:`ledger_profit`); in a cost-only scenario (no store sells at a price) it is minus the team's
   cost, the objective the rest of the package scores such scenarios on
   (:func:`task_objective`).
-- ``floor`` is the profit of a passive agent that never orders (``ConstantPolicy(0)``) on the same
-  demand path: deterministic for a given seed.
+- ``floor`` is the profit of a passive agent that never orders (:func:`passive_profit`: the simulator
+  with zero orders) on the same demand path: deterministic for a given seed; it works with products.
 - ``ceiling`` is, where the perfect-information linear program (:mod:`invmgmt_marl.oracle`) models
   the scenario, its optimum on the same demand path: the LP's least cost (or most profit) over every
   plan that knows the whole demand path in advance, a lower bound on the cost (upper bound on the
@@ -47,14 +47,16 @@ from typing import Any, Literal
 import numpy as np
 
 from invmgmt_marl.compile import compile_network
+from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.errors import quote
 from invmgmt_marl.objective import Objective
-from invmgmt_marl.policies import ConstantPolicy, make_policy, tune
+from invmgmt_marl.policies import make_policy, tune
 from invmgmt_marl.policies.tuning import TUNABLE
 from invmgmt_marl.rollout import Trajectory, rollout
 from invmgmt_marl.scenario import load_scenario
-from invmgmt_marl.sim import Network
+from invmgmt_marl.sim import Network, initial_state, step
 from invmgmt_marl.sim.ledger import Ledger
+from invmgmt_marl.sim.supply import sample_supply
 
 __all__ = [
     "BaselineFn",
@@ -72,6 +74,7 @@ __all__ = [
     "grade",
     "grade_value",
     "ledger_profit",
+    "passive_profit",
     "register_task",
     "task_network",
     "task_objective",
@@ -255,13 +258,36 @@ def _seed(task: Task, seed: int | None) -> int:
     return int(s)
 
 
+def passive_profit(net: Network, seed: int) -> float:
+    """The team's profit of an episode with no orders at all, on the seed's demand path.
+
+    Draws demand and uncertain supply from ``default_rng(seed)`` in the env's order (demand, then
+    supply) and runs :func:`~invmgmt_marl.sim.step` with zero orders, so it works for every network,
+    with or without a product axis, whatever the agents' action type.
+    """
+    rng = np.random.default_rng(seed)
+    demand = sample_network_demand(net, rng, 1, net.periods)
+    supply = sample_supply(net, rng, 1, net.periods)
+    state = initial_state(net, 1)
+    orders = np.zeros((1, net.n_products, net.n_edges) if net.product_axis else (1, net.n_edges))
+    total = 0.0
+    for t in range(net.periods):
+        state, ledger = step(net, state, orders, demand[:, t], None if supply is None else supply.at(t))
+        total += ledger_profit(net, ledger)
+    return total
+
+
 def _passive_floor(task: Task, seed: int) -> float:
-    net = task_network(task)
-    return trajectory_profit(net, rollout(net, ConstantPolicy(0.0), episodes=1, seed=seed, keep="sum"))
+    return passive_profit(task_network(task), seed)
 
 
 def _default_baseline(task: Task, seed: int) -> float:
     net = task_network(task)
+    if net.product_axis:
+        raise ValueError(
+            f"task {task.name!r}: scenario {task.scenario!r} has products, which the baseline policies "
+            "do not handle; give the task a baseline= hook (and a ceiling= hook)"
+        )
     kind = task.baseline_policy
     if kind in TUNABLE:
         # tuned on paths drawn from another seed than any graded one (tuning seeds are large)
@@ -273,11 +299,12 @@ def _default_baseline(task: Task, seed: int) -> float:
 
 
 def _lp_ceiling(task: Task, seed: int) -> Reference:
-    from invmgmt_marl.demand import sample_network_demand
     from invmgmt_marl.oracle import OracleError, perfect_information_bound
 
     net = task_network(task)
     objective = task_objective(net)
+    if net.product_axis:  # the LP has no product axis: no bound, the baseline (hook) is the reference
+        return Reference(baseline_profit(task, seed), "reference", f"baseline of task {task.name!r}")
     try:
         # the demand path the env and rollout draw for this seed (first draw of default_rng(seed))
         demand = sample_network_demand(net, np.random.default_rng(seed), 1, net.periods)[0]

@@ -28,14 +28,30 @@ def _env_profit(task: Task, seed: int, action: float = 0.0) -> float:
     return total
 
 
-@pytest.mark.parametrize("name", ["serial", "seasonal_retail", "perishable_grocery", "divergent"])
+@pytest.mark.parametrize("name", ["serial", "seasonal_retail", "perishable_grocery", "divergent", "sku50_1w"])
 def test_floor_is_the_passive_episode_the_env_plays(name: str) -> None:
-    """Two code paths, one number: rollout(ConstantPolicy(0)) (the floor) and the env with zero orders on
-    the seed's demand path; the env and rollout draw demand from default_rng(seed) the same way."""
-    task = T.get_task(name)
+    """Three code paths, one number: the floor (the simulator with zero orders), the env with zero actions
+    on the seed's demand path, and (without products) rollout(ConstantPolicy(0)); all draw demand from
+    default_rng(seed) in the same way."""
+    task = T.TASKS.get(name) or Task(f"{name}_floor_test", "x", scenario=name)
+    net = T.task_network(task)
     for seed in (0, 4):
-        assert T.floor(task, seed) == pytest.approx(_env_profit(task, seed), rel=1e-12, abs=1e-9)
+        floor = T.floor(task, seed)
+        assert floor == pytest.approx(_env_profit(task, seed), rel=1e-12, abs=1e-9)
+        if not net.product_axis:
+            traj = rollout(net, ConstantPolicy(0.0), episodes=1, seed=seed, keep="sum")
+            assert floor == pytest.approx(T.trajectory_profit(net, traj), rel=1e-12, abs=1e-9)
     assert T.floor(task, 0) != T.floor(task, 4)  # the seed picks the demand path
+
+
+def test_product_tasks_need_their_own_baseline_or_ceiling() -> None:
+    """Neither the LP nor the baseline policies have a product axis: a product task without hooks is
+    refused with a message naming the hooks; with a baseline hook its top of scale is a reference."""
+    bare = Task("sku_bare_test", "x", scenario="sku50_1w")
+    with pytest.raises(ValueError, match="baseline= hook"):
+        T.ceiling(bare, 0)
+    hooked = Task("sku_hooked_test", "x", scenario="sku50_1w", baseline=lambda t, s: 10.0)
+    assert T.ceiling(hooked, 0) == Reference(10.0, "reference", "baseline of task 'sku_hooked_test'")
 
 
 @pytest.mark.parametrize("name", LP_TASKS)
