@@ -203,6 +203,10 @@ POLICIES: Registry[Any] = Registry(
         },
     )
     | _builtins(
+        "invmgmt_marl.policies.retail",
+        {"retail_heuristic": "_make_retail_heuristic", "retail_tuned": "_make_retail_tuned"},
+    )
+    | _builtins(
         "invmgmt_marl.policies.rolling",
         {
             "rolling": "make_rolling",

@@ -370,3 +370,47 @@ _BUILTIN = {
 }
 for _name, _desc in _BUILTIN.items():
     register_task(Task(_name, _desc, scenario=_name, seed=0))
+
+
+# ---- the retail store tasks (issue 14; docs/retail.md): the passive floor, the tuned retail heuristic
+# as the baseline, and as the top of the scale the best of the two heuristics, labelled a reference
+def _retail_tuned(task: Task) -> Any:
+    from invmgmt_marl.policies.retail import tune_retail
+
+    return _cached(task, "tuned", 0, lambda: tune_retail(task_network(task)))  # tuned once per task
+
+
+def _retail_baseline(task: Task, seed: int) -> float:
+    from invmgmt_marl.policies.retail import run_retail
+
+    return float(run_retail(task_network(task), _retail_tuned(task).policy(), [seed]).profit[0])
+
+
+def _retail_reference(task: Task, seed: int) -> Reference:
+    from invmgmt_marl.policies.retail import RetailHeuristic, run_retail
+
+    plain = float(run_retail(task_network(task), RetailHeuristic(), [seed]).profit[0])
+    return Reference(
+        max(plain, baseline_profit(task, seed)),
+        "reference",
+        "best of the retail heuristic and the tuned retail heuristic on this seed (not a bound)",
+    )
+
+
+_RETAIL = {
+    "retail_easy": "Retail store, steady state: low stock, low steady demand, no events, cash 1,000.",
+    "retail_medium": "Retail store, seasonal rush: five 2-day events on days 6, 12, 18, 24, 28.",
+    "retail_hard": "Retail store, chaos: cash 500, low stock, higher demand, small warehouse, packed events.",
+}
+for _name, _desc in _RETAIL.items():
+    register_task(
+        Task(
+            _name,
+            _desc,
+            scenario=_name,
+            seed=0,
+            baseline_policy="retail_tuned",
+            ceiling=_retail_reference,
+            baseline=_retail_baseline,
+        )
+    )

@@ -20,7 +20,8 @@ liquidation, a base-stock heuristic over shipping modes, and its tuning by simul
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,7 +120,9 @@ def run_retail(net: Network, policy: Any, seeds: Sequence[int]) -> RetailEpisode
     salvage = nodes[:, node_row("salvage")].sum(axis=(1, 2))
     cost = sum(nodes[:, node_row(f)].sum(axis=(1, 2)) for f in COST_FIELDS)
     cost = np.asarray(cost, dtype=np.float64)
-    return RetailEpisodes(tuple(int(s) for s in seeds), revenue + salvage - cost, revenue, cost, nodes, reward)
+    return RetailEpisodes(
+        tuple(int(s) for s in seeds), revenue + salvage - cost, revenue, cost, nodes, reward
+    )
 
 
 def state_ledger_shape(net: Network) -> tuple[int, int, int]:
@@ -157,8 +160,8 @@ class RetailHeuristic:
        ends and whose *latest* arrival ``t + hi_m`` (lead time plus the most extra periods) leaves no
        gap: ``on_hand + arrivals in t .. t + hi_m - 1 >= k_p x sum(mu[t : t + hi_m])``; else the
        fastest mode. Modes whose unit cost (purchase + shipping) is at least the list price are never
-       used (groceries: 5 + 5 by the medium mode = 10, the price). Ahead of an event (a jump in ``mu``) slow cover fails and it switches to a faster
-       mode by itself.
+       used (groceries: 5 + 5 by the medium mode = 10, the price). Ahead of an event (a jump in
+       ``mu``) slow cover fails and it switches to a faster mode by itself.
     2. **Quantity**: up to ``k_p x sum(mu[t : t + hi_m + 1])`` (demand until the order's latest
        arrival, inclusive), minus the stock on hand and every unit due in ``t .. t + hi_m``; whole
        units, at most the edge's ``max_order``.
@@ -176,17 +179,21 @@ class RetailHeuristic:
         self.safety = np.atleast_1d(np.asarray(safety, dtype=np.float64))
         if not np.all(np.isfinite(self.safety)) or np.any(self.safety < 0):
             raise ValueError(f"safety: expected finite numbers >= 0, got {self.safety.tolist()}")
-        self._plan: dict[int, tuple[Any, ...]] = {}
+        self._plan: weakref.WeakKeyDictionary[Network, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"RetailHeuristic(safety={self.safety.round(3).tolist()})"
 
     def _setup(self, net: Network) -> tuple[Any, ...]:
-        key = id(net)
+        key = net
         if key not in self._plan:
             _check_net(net)
             dst = np.asarray(net.edge_dst)
-            if net.n_nodes != 1 or not np.all(np.asarray(net.edge_src) == net.n_nodes) or not np.all(dst == 0):
+            if (
+                net.n_nodes != 1
+                or not np.all(np.asarray(net.edge_src) == net.n_nodes)
+                or not np.all(dst == 0)
+            ):
                 raise ValueError(
                     f"net: RetailHeuristic handles one store buying from external only, got {net.name!r} "
                     f"with {net.n_nodes} nodes"
@@ -200,7 +207,8 @@ class RetailHeuristic:
             safety = np.broadcast_to(self.safety, (net.n_products,)) if self.safety.size == 1 else self.safety
             if safety.shape != (net.n_products,):
                 raise ValueError(
-                    f"safety: expected one number or {net.n_products} (one per product), got {self.safety.size}"
+                    f"safety: expected one number or {net.n_products} (one per product), "
+                    f"got {self.safety.size}"
                 )
             cap = float(np.asarray(net.storage_capacity)[0])
             vol = np.asarray(net.volume, dtype=np.float64)  # (P,)
@@ -218,7 +226,9 @@ class RetailHeuristic:
         pipe = state.pipeline.sum(axis=2)  # (B, P, L) over edges
         n_l = pipe.shape[-1]
         due = np.stack([pipe[:, :, (t + j) % n_l] for j in range(n_l)], axis=-1)  # (B, P, L): due in t + j
-        due_by = np.concatenate([np.zeros((batch, n_p, 1)), np.cumsum(due, axis=-1)], axis=-1)  # (B, P, L + 1)
+        due_by = np.concatenate(
+            [np.zeros((batch, n_p, 1)), np.cumsum(due, axis=-1)], axis=-1
+        )  # (B, P, L + 1)
 
         def demand(h: F64) -> F64:  # (P,) expected demand over t .. t + h - 1 (0 after the horizon)
             return cum[np.minimum(t + h, T), np.arange(n_p)] - cum[t, np.arange(n_p)]
@@ -234,7 +244,9 @@ class RetailHeuristic:
                 need = k[p] * demand(np.full(n_p, h))[p]
                 pick = (chosen[:, p] < 0) & (covered >= need)
                 chosen[pick, p] = e
-            fastest = [e for e in np.argsort(hi[p], kind="stable") if t + lead[p, e] < T and max_order[p, e] > 0]
+            fastest = [
+                e for e in np.argsort(hi[p], kind="stable") if t + lead[p, e] < T and max_order[p, e] > 0
+            ]
             if fastest:
                 chosen[chosen[:, p] < 0, p] = fastest[0]
             for e in np.unique(chosen[:, p]):
@@ -265,6 +277,18 @@ def _make_retail_heuristic(net: Network, safety: Any = 1.0, **kw: Any) -> Retail
     if kw:
         raise ValueError(f"retail_heuristic: unknown parameter(s) {sorted(kw)}; known: ['safety']")
     return RetailHeuristic(safety)
+
+
+@functools.lru_cache(maxsize=8)
+def _tuned_safety(net: Network) -> tuple[float, ...]:
+    return tuple(float(x) for x in tune_retail(net).safety)
+
+
+def _make_retail_tuned(net: Network, **kw: Any) -> RetailHeuristic:
+    """The heuristic with safety factors tuned on this network (:func:`tune_retail`, cached per network)."""
+    if kw:
+        raise ValueError(f"retail_tuned: unknown parameter(s) {sorted(kw)}; known: none")
+    return RetailHeuristic(_tuned_safety(net))
 
 
 @dataclass(frozen=True)
