@@ -373,7 +373,8 @@ for _name, _desc in _BUILTIN.items():
 
 
 # ---- the retail store tasks (issue 14; docs/retail.md): the passive floor, the tuned retail heuristic
-# as the baseline, and as the top of the scale the best of the two heuristics, labelled a reference
+# as the baseline, and as the top of the scale the retail LP ceiling if present, else the best of the
+# two heuristics, labelled a reference
 def _retail_tuned(task: Task) -> Any:
     from invmgmt_marl.policies.retail import tune_retail
 
@@ -387,9 +388,22 @@ def _retail_baseline(task: Task, seed: int) -> float:
 
 
 def _retail_reference(task: Task, seed: int) -> Reference:
+    """The proven ceiling of ``invmgmt_marl.bounds.retail`` (helper "ceiling") where that module is
+    present, else the best of the two retail heuristics on the seed, labelled a reference."""
+    import importlib
+
     from invmgmt_marl.policies.retail import RetailHeuristic, run_retail
 
-    plain = float(run_retail(task_network(task), RetailHeuristic(), [seed]).profit[0])
+    net = task_network(task)
+    try:
+        bound = importlib.import_module("invmgmt_marl.bounds.retail")
+    except ImportError:
+        bound = None
+    if bound is not None and hasattr(bound, "retail_ceiling"):
+        demand, supply = bound.retail_path(net, seed)
+        value = float(bound.retail_ceiling(net, demand, supply))
+        return Reference(value, "ceiling", "perfect-information LP over a price grid (docs/bounds.md)")
+    plain = float(run_retail(net, RetailHeuristic(), [seed]).profit[0])
     return Reference(
         max(plain, baseline_profit(task, seed)),
         "reference",
