@@ -38,6 +38,7 @@ from invmgmt_marl.server.models import (
     StepResponse,
     TaskInfo,
 )
+from invmgmt_marl.server.retail_view import retail_view
 from invmgmt_marl.server.sessions import Session, SessionLimitError, SessionStore, UnknownSessionError
 from invmgmt_marl.server.settings import Settings
 from invmgmt_marl.sim.ledger import NODE_FIELDS
@@ -263,6 +264,7 @@ def _state(session: Session) -> dict[str, Any]:
         "sim": sim,
         "last_period": last,
         "history": list(session.history),
+        "retail": retail_view(env),
     }
 
 
