@@ -29,10 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from numpy.typing import NDArray
 
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, quote
+from invmgmt_marl.retail_view import retail_text
 from invmgmt_marl.sim.ledger import COST_FIELDS, node_totals
 
 __all__ = [
@@ -66,6 +68,8 @@ class Slot:
     index: int  # position in the agent's action vector
     high: float  # largest value accepted
     integer: bool  # the action space takes integers only
+    low: float = 0.0  # smallest value accepted (price multipliers: the store's minimum)
+    default: float = 0.0  # the value of a slot left out (price multipliers: 1, the list price)
 
 
 def _source_name(env: InventoryParallelEnv, edge: int) -> str:
@@ -75,8 +79,13 @@ def _source_name(env: InventoryParallelEnv, edge: int) -> str:
 
 
 def _labels(env: InventoryParallelEnv, node: int) -> list[str]:
-    """Source names of a node's inbound edges; repeated sources get ``#2``, ``#3``, ... in edge order."""
-    names = [_source_name(env, int(e)) for e in env.net.agent_edges[node]]
+    """Source names of a node's inbound edges (``source:mode`` for an edge's shipping modes); repeated
+    sources get ``#2``, ``#3``, ... in edge order."""
+    edges = getattr(env.scenario, "edges", ())
+    names = []
+    for e in env.net.agent_edges[node]:
+        mode = getattr(edges[int(e)], "mode", None) if int(e) < len(edges) else None
+        names.append(_source_name(env, int(e)) + (f":{mode}" if mode else ""))
     out, seen = [], dict[str, int]()
     for n in names:
         seen[n] = seen.get(n, 0) + 1
@@ -111,7 +120,33 @@ def action_slots(env: InventoryParallelEnv) -> dict[str, list[Slot]]:
         else:  # a node agent with products: (product, edge) pairs, product-major
             labels = [f"{p}/{s}" for p in net.products for s in sources]
         slots[agent] = [Slot(agent, lab, k, float(high[k]), integer) for k, lab in enumerate(labels)]
+        slots[agent] += _control_slots(
+            env, agent, node, [product] if product else list(net.products), len(labels)
+        )
     return slots
+
+
+def _control_slots(
+    env: InventoryParallelEnv, agent: str, node: int, products: list[str], start: int
+) -> list[Slot]:
+    """The retail controls after the orders (docs/products.md): ``liquidate/<product>`` at nodes with
+    liquidation, then ``price/<product>`` (a multiplier of the list price, default 1) at stores with
+    pricing."""
+    net, space = env.net, env.action_space(agent)
+    width = int(np.prod(space.shape)) if space.shape else 0
+    if width <= start or not isinstance(space, spaces.Box):
+        return []
+    low, high = np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
+    out, k = [], start
+    if net.any_liquidation and bool(net.liquidation_on[node]):
+        for p in products:
+            out.append(Slot(agent, f"liquidate/{p}", k, float(high[k]), False))
+            k += 1
+    if net.any_pricing and k < width:
+        for p in products:
+            out.append(Slot(agent, f"price/{p}", k, float(high[k]), False, float(low[k]), 1.0))
+            k += 1
+    return out if k == width else []
 
 
 def action_schema(env: InventoryParallelEnv) -> dict[str, Any]:
@@ -121,7 +156,7 @@ def action_schema(env: InventoryParallelEnv) -> dict[str, Any]:
         kind = "integer" if slots and slots[0].integer else "number"
         agents[agent] = {
             "type": "object",
-            "properties": {s.label: {"type": kind, "minimum": 0, "maximum": s.high} for s in slots},
+            "properties": {s.label: {"type": kind, "minimum": s.low, "maximum": s.high} for s in slots},
             "additionalProperties": False,
         }
     return {
@@ -178,6 +213,8 @@ def parse_actions(env: InventoryParallelEnv, reply: str) -> dict[str, NDArray[An
     for agent in env.agents:
         agent_slots = slots[agent]
         vec = _zeros(env, agent)
+        for s in agent_slots:  # slots left out: nothing ordered, nothing liquidated, list price
+            vec[s.index] = s.default
         given = orders.get(agent, {})
         if not isinstance(given, dict):
             raise InvalidActionError(f"orders[{agent!r}]: expected an object {{slot: quantity}}")
@@ -189,8 +226,8 @@ def parse_actions(env: InventoryParallelEnv, reply: str) -> dict[str, NDArray[An
                 raise InvalidActionError(f"{where}: unknown slot; slots: {sorted(by_label)}")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
                 raise InvalidActionError(f"{where}: expected a number, got {quote(value)}")
-            if value < 0 or value > slot.high:
-                raise InvalidActionError(f"{where}: must be in [0, {slot.high:g}], got {value!r}")
+            if value < slot.low or value > slot.high:
+                raise InvalidActionError(f"{where}: must be in [{slot.low:g}, {slot.high:g}], got {value!r}")
             if slot.integer and value != int(value):
                 raise InvalidActionError(f"{where}: must be a whole number, got {value!r}")
             vec[slot.index] = value
@@ -268,6 +305,7 @@ def observation_text(env: InventoryParallelEnv) -> str:
         lines.append(f"Last period: total cost {_fmt(sum(costs.values()))} ({cost_text or 'none'})")
         if revenue:
             lines.append(f"Last period revenue (incl. internal transfers): {_fmt(revenue)}")
+    lines += retail_text(env)  # cash, prices, costs by mode, batches, deliveries, events (retail scenarios)
     return "\n".join(lines)
 
 
@@ -361,7 +399,11 @@ def play_episode(env: InventoryParallelEnv, agent: ChatAgent, seed: int | None =
         if ledger is None:  # (step always sets it)
             raise RuntimeError("env.step did not record a ledger")
         cost += sum(float(getattr(ledger, f)[0].sum()) for f in COST_FIELDS)
-        revenue += float((ledger.sold[0] * net.price).sum())  # customer sales at list price
+        sales = ledger.sold[0] * net.price  # customer sales at list price, (N,) or (P, N)
+        mult = env.sim_state.price  # (1, P, S) the period's price multipliers (pricing stores)
+        if mult is not None:
+            sales[..., np.asarray(net.store_nodes)] *= mult[0]
+        revenue += float(sales.sum())
     return EpisodeResult(cost, revenue, totals, net.periods, agent.failures)
 
 

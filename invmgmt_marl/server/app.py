@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from invmgmt_marl import __version__
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, quote
+from invmgmt_marl.retail_view import retail_view
 from invmgmt_marl.scenario import list_scenarios
 from invmgmt_marl.scenario.loader import list_product_scenarios
 from invmgmt_marl.server.models import (
@@ -38,7 +39,6 @@ from invmgmt_marl.server.models import (
     StepResponse,
     TaskInfo,
 )
-from invmgmt_marl.server.retail_view import retail_view
 from invmgmt_marl.server.sessions import Session, SessionLimitError, SessionStore, UnknownSessionError
 from invmgmt_marl.server.settings import Settings
 from invmgmt_marl.sim.ledger import NODE_FIELDS
