@@ -333,6 +333,9 @@ def _with_products(sc: Scenario, net: Network) -> Network:
         any_shared_storage=any(nd.storage_capacity is not None for nd in nodes),
         overflow_refuse=np.array([nd.overflow == "refuse" for nd in nodes], dtype=bool),
         overflow_cost=np.array([nd.overflow_cost for nd in nodes], dtype=np.float64),
+        any_capacity=False,  # edge capacity is volume per period shared by products (below)
+        any_shared_shipping=any(e.capacity is not None for e in sc.edges),
+        ship_capacity=np.array([e.capacity or np.inf for e in sc.edges], dtype=np.float64),
         any_budget=any(nd.order_budget is not None for nd in nodes),
         order_budget=np.array(
             [nd.order_budget if nd.order_budget is not None else np.inf for nd in nodes], dtype=np.float64

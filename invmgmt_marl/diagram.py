@@ -217,6 +217,11 @@ def demand_text(spec: Any) -> str:
 
 
 def _edge_label(net: Network, j: int) -> str:
+    if net.product_axis:  # per-product lead times and unit costs: their ranges over products
+        parts = [f"L={_range(net.lead_time[:, j])}"]
+        if np.any(net.unit_cost[:, j] > 0):
+            parts.append(f"c={_range(net.unit_cost[:, j])}")
+        return " ".join(parts)
     parts = [f"L={int(net.lead_time[j])}"]
     if net.lead_extra_max[j] > 0:
         parts[0] += f"+0..{int(net.lead_extra_max[j])}"
@@ -239,17 +244,20 @@ def _edge_label(net: Network, j: int) -> str:
 
 
 def _node_detail(net: Network, i: int) -> str:
+    """Costs (ranges over products with products), capacities and features of node ``i``; with
+    products, a first line with the product count."""
     role = net.roles[i]
-    costs = [f"h {_num(net.holding_cost[i])}"]
+    costs = [f"h {_range(net.holding_cost[..., i])}"]
     store = np.flatnonzero(net.store_nodes == i)
     lost = bool(len(store)) and bool(net.store_lost_sales[store[0]])
     if lost:
-        costs.append(f"lost {_num(net.lost_sales_cost[i])}")
-    elif net.backlog_cost[i] > 0:
-        costs.append(f"b {_num(net.backlog_cost[i])}")
-    if role == "store" and net.price[i] > 0:
-        costs.append(f"price {_num(net.price[i])}")
-    lines = [" · ".join(costs)]
+        costs.append(f"lost {_range(net.lost_sales_cost[..., i])}")
+    elif np.any(net.backlog_cost[..., i] > 0):
+        costs.append(f"b {_range(net.backlog_cost[..., i])}")
+    if role == "store" and np.any(net.price[..., i] > 0):
+        costs.append(f"price {_range(net.price[..., i])}")
+    lines = [f"{net.n_products} products"] if net.product_axis else []
+    lines.append(" · ".join(costs))
     feats = []
     if np.isfinite(net.production_capacity[i]):
         feats.append(f"make ≤{_num(net.production_capacity[i])}")
@@ -382,7 +390,8 @@ def describe_network(
         else:
             k = v - n - 1
             how = "lost sales" if net.store_lost_sales[k] else "backlogged"
-            dem = demand_text(net.demand_specs[k])
+            # with products, one demand stream per (product, store): name the count
+            dem = f"{net.n_products} products" if net.product_axis else demand_text(net.demand_specs[k])
             text = "customers"
             detail = f"{dem}\n{how}"
             if compact:
@@ -489,21 +498,23 @@ def _headers(net: Network, cols: list[int], kinds: list[str]) -> tuple[tuple[flo
         members = [i for i in range(n) if cols[i] == c]
         roles = sorted({kinds[i] for i in members}, key=KINDS.index)
         head = " + ".join(f"{sum(kinds[i] == r for i in members)} {r}s" for r in roles)
-        lines = [head, f"h {_range(net.holding_cost[members])}"]
+        lines = [head, f"h {_range(net.holding_cost[..., members])}"]
         st = [k for k, i in enumerate(net.store_nodes) if cols[i] == c]
         lost = [k for k in st if net.store_lost_sales[k]]
         if lost:
-            lines.append(f"lost {_range(net.lost_sales_cost[net.store_nodes[lost]])} ({len(lost)})")
+            lines.append(f"lost {_range(net.lost_sales_cost[..., net.store_nodes[lost]])} ({len(lost)})")
         back = [
-            i for i in members if i not in set(net.store_nodes[lost].tolist()) and net.backlog_cost[i] > 0
+            i
+            for i in members
+            if i not in set(net.store_nodes[lost].tolist()) and np.any(net.backlog_cost[..., i] > 0)
         ]
         if back:
-            lines.append(f"b {_range(net.backlog_cost[back])} ({len(back)})")
+            lines.append(f"b {_range(net.backlog_cost[..., back])} ({len(back)})")
         inbound = [j for j in range(net.n_edges) if cols[int(net.edge_dst[j])] == c]
         if inbound:
-            e_line = f"in: {len(inbound)} edges, L {_range(net.lead_time[inbound])}"
-            if np.any(net.unit_cost[inbound] > 0):
-                e_line += f", c {_range(net.unit_cost[inbound])}"
+            e_line = f"in: {len(inbound)} edges, L {_range(net.lead_time[..., inbound])}"
+            if np.any(net.unit_cost[..., inbound] > 0):
+                e_line += f", c {_range(net.unit_cost[..., inbound])}"
             lines.append(e_line)
             cap = net.out_capacity[inbound]
             if np.isfinite(cap).any():

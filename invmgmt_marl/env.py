@@ -34,9 +34,25 @@ __all__ = ["InventoryParallelEnv", "demand_from_options"]
 logger = logging.getLogger(__name__)
 
 
-def demand_from_options(demand: Any, periods: int, n_stores: int) -> NDArray[np.float64]:
-    """Validate ``options["demand"]``: ``(>= periods, n_stores)`` (or ``(>= periods,)`` for one store)."""
+def demand_from_options(
+    demand: Any, periods: int, n_stores: int, n_products: int | None = None
+) -> NDArray[np.float64]:
+    """Validate ``options["demand"]``: ``(>= periods, n_stores)`` (or ``(>= periods,)`` for one store);
+    with products (``n_products`` given) ``(>= periods, n_products, n_stores)`` (or
+    ``(>= periods, n_products)`` for one store). Returns ``(1, periods, [P,] S)``."""
     d = np.asarray(demand)
+    if n_products is not None:
+        if d.ndim == 2 and n_stores == 1:
+            d = d[:, :, None]
+        if d.ndim != 3 or d.shape[1:] != (n_products, n_stores):
+            raise ValueError(
+                f"options['demand']: expected shape (T, P, S) with T >= periods={periods}, "
+                f"P=products={n_products}, S=stores={n_stores}, got {d.shape}"
+            )
+        flat = check_demand(
+            d.reshape(d.shape[0], -1), periods=periods, allow_longer=True, name="options['demand']"
+        )
+        return flat[:periods].reshape(1, periods, n_products, n_stores)  # a new array
     if d.ndim == 1 and n_stores == 1:
         d = d[:, None]
     d = check_demand(d, periods=periods, n_stores=n_stores, allow_longer=True, name="options['demand']")
@@ -136,7 +152,8 @@ class InventoryParallelEnv(ParallelEnv):
     def reset(
         self, seed: int | None = None, options: Mapping[str, Any] | None = None
     ) -> tuple[dict[str, NDArray[np.float32]], dict[str, dict[str, Any]]]:
-        """Start an episode. ``options={"demand": array (periods, n_stores)}`` replays a given demand path.
+        """Start an episode. ``options={"demand": array (periods, n_stores)}`` replays a given demand path
+        (``(periods, n_products, n_stores)`` in a network with products).
 
         Everything is validated before anything changes: a failed ``reset`` leaves the generator and
         the running episode as they were. Reset infos carry every ledger key (zeros, ``t = -1``),
@@ -154,7 +171,9 @@ class InventoryParallelEnv(ParallelEnv):
             )
         given = None
         if options and options.get("demand") is not None:
-            given = demand_from_options(options["demand"], net.periods, net.n_stores)
+            given = demand_from_options(
+                options["demand"], net.periods, net.n_stores, net.n_products if net.product_axis else None
+            )
         if seed is not None:
             self._rng, self._seeded = np.random.default_rng(seed), True
         elif self._rng is None:
@@ -231,7 +250,8 @@ class InventoryParallelEnv(ParallelEnv):
 
     @property
     def demand(self) -> NDArray[np.float64]:
-        """This episode's customer demand path, ``(periods, n_stores)``."""
+        """This episode's customer demand path, ``(periods, n_stores)``; ``(periods, P, S)`` with
+        products."""
         return self._demand[0]
 
     def render(self) -> Any:

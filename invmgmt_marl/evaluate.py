@@ -34,12 +34,12 @@ from invmgmt_marl import metrics as M
 from invmgmt_marl import reporting
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
-from invmgmt_marl.kpis import Axis, compute_kpis, episode_columns, summarise
+from invmgmt_marl.kpis import Axis, compute_kpis, episode_columns, product_rows, product_summary, summarise
 from invmgmt_marl.objective import Objective, check_objective
 from invmgmt_marl.policies import ConstantPolicy, TuneResult, make_policy
 from invmgmt_marl.policies.tuning import TUNABLE, tune
 from invmgmt_marl.reporting import benchmark_markdown
-from invmgmt_marl.rollout import Trajectory, rollout
+from invmgmt_marl.rollout import Trajectory, check_product_demand, rollout
 from invmgmt_marl.scenario import list_scenarios, load_scenario
 from invmgmt_marl.sim import COST_FIELDS, Network
 from invmgmt_marl.validation import check_demand
@@ -87,6 +87,14 @@ def _resolve_policy(policy: Any, net: Network) -> Policy:
 
 
 def _resolve_demand(demand: Any, net: Network) -> tuple[F64, str]:
+    if net.product_axis:  # (B, T, P, S) or (T, P, S); no demand-set files with products yet
+        if isinstance(demand, (str, Path)):
+            raise ValueError(
+                f"demand: demand-set files have no product axis; {net.name!r} has products: give a "
+                f"(B, T, P, S) array"
+            )
+        d = np.asarray(demand)
+        return check_product_demand(net, d[None] if d.ndim == 3 else d), "array"
     if isinstance(demand, (str, Path)):
         from invmgmt_marl.demandsets import load_demand_set, read_meta
 
@@ -152,6 +160,7 @@ class Evaluation:
     seconds: dict[str, float] = field(default_factory=dict)
     trajectory: Trajectory | None = field(default=None, repr=False)
     network: Network | None = field(default=None, repr=False)
+    products: tuple[str, ...] = ()  # (P,) product names; () without products
 
     # ---------------------------------------------------------------------------------------------
     # the KPI arrays under their historical names
@@ -227,8 +236,8 @@ class Evaluation:
 
     @property
     def labels(self) -> dict[Axis, tuple[str, ...]]:
-        """The labels of each KPI axis: agents, stores, echelon levels."""
-        return {"agent": self.agents, "store": self.stores, "level": self.levels}
+        """The labels of each KPI axis: agents, stores, echelon levels (and products)."""
+        return {"agent": self.agents, "store": self.stores, "level": self.levels, "product": self.products}
 
     @property
     def value(self) -> F64:
@@ -254,13 +263,15 @@ class Evaluation:
         return M.normalised_score(self.value, self.floor, self.bound)
 
     # ---------------------------------------------------------------------------------------------
-    def summary(self) -> dict[str, Any]:
+    def summary(self, top: int = 10) -> dict[str, Any]:
         """Aggregate KPIs: means over episodes; gap and score are ratios of the mean values
         (``(mean value - mean bound) / mean bound``), so small-bound episodes do not dominate.
 
         The cost section (total, per agent-period and its standard error, per node and per cost field),
         revenue and profit, then every KPI of the table at its summary path
-        (:func:`invmgmt_marl.kpis.summarise`), then the bound, floor and score.
+        (:func:`invmgmt_marl.kpis.summarise`), then the bound, floor and score. With products, a
+        ``products`` section (:func:`invmgmt_marl.kpis.product_summary`: distributions over products,
+        the ``top`` worst by fill rate and the ``top`` costliest); never one entry per product.
         """
         b = self.episodes
         per_ap = self.cost_per_agent_period
@@ -316,7 +327,14 @@ class Evaluation:
             if self.bound is not None:
                 out["score"] = float(M.normalised_score(value, fl, float(self.bound.mean())))
         out.update(self._ladder_summary(value / n_ap, out))
+        if self.products:
+            out["products"] = product_summary(self.kpis, self.products, self.periods, top=top)
         return out
+
+    def product_rows(self) -> list[dict[str, Any]]:
+        """One flat dict per product (means over episodes; :func:`invmgmt_marl.kpis.product_rows`);
+        ``[]`` without products."""
+        return product_rows(self.kpis, self.products, self.agents) if self.products else []
 
     def _ladder_summary(self, value_per_ap: float, s: dict[str, Any]) -> dict[str, Any]:
         """``ladder`` (the LP and every rung), ``valid_gaps`` (every valid comparison) and
@@ -365,13 +383,14 @@ class Evaluation:
         return rows
 
     # presentation: kept as methods for convenience, implemented in invmgmt_marl.reporting
-    def to_dict(self) -> dict[str, Any]:
-        """``{"summary": summary(), "episodes": episode_rows()}``, JSON-safe (NaN and inf as None)."""
-        return reporting.to_dict(self)
+    def to_dict(self, products: bool = False) -> dict[str, Any]:
+        """``{"summary": summary(), "episodes": episode_rows()}``, JSON-safe (NaN and inf as None);
+        ``products=True`` adds ``"products": product_rows()``."""
+        return reporting.to_dict(self, products)
 
-    def to_json(self, path: str | Path | None = None) -> str:
+    def to_json(self, path: str | Path | None = None, products: bool = False) -> str:
         """The :meth:`to_dict` as JSON text; also written to ``path`` if given."""
-        return reporting.to_json(self, path)
+        return reporting.to_json(self, path, products)
 
     def to_csv(self, path: str | Path | None = None) -> str:
         """The per-episode table as CSV text (empty cells for missing values); also written to ``path``."""
@@ -466,13 +485,12 @@ def evaluate(
     bound_setups: str | None = None
     bound_mip_gap: float | None = None
     if bound is True:
-        from invmgmt_marl.oracle import bound_many
-
         t0 = time.perf_counter()
-        results = bound_many(net, traj.demand, objective=objective, progress=progress)
-        bound_v = np.array([r.objective for r in results], dtype=np.float64)
-        bound_setups = "binary" if any(r.setups == "binary" for r in results) else "relaxed"
-        bound_mip_gap = max((float(r.mip_gap) for r in results), default=0.0)
+        results = _product_bound(net, traj.demand, objective, progress)
+        if results is not None:
+            bound_v = np.array([r.objective for r in results], dtype=np.float64)
+            bound_setups = "binary" if any(r.setups == "binary" for r in results) else "relaxed"
+            bound_mip_gap = max((float(r.mip_gap) for r in results), default=0.0)
         seconds["bound"] = time.perf_counter() - t0
     elif bound is not False and bound is not None:
         bound_v = _per_episode(bound, batch, "bound")
@@ -510,7 +528,22 @@ def evaluate(
         seconds=seconds,
         trajectory=traj if keep_trajectory else None,
         network=net,
+        products=tuple(net.products) if net.product_axis else (),
     )
+
+
+def _product_bound(net: Network, demand: F64, objective: Objective, progress: bool) -> list[Any] | None:
+    """:func:`~invmgmt_marl.oracle.bound_many` of every path; with products, None (and a warning) when
+    the LP cannot bound the network (an oracle without a product axis, or an instance it refuses)."""
+    from invmgmt_marl.oracle import OracleError, bound_many
+
+    if not net.product_axis:
+        return list(bound_many(net, demand, objective=objective, progress=progress))
+    try:
+        return list(bound_many(net, demand, objective=objective, progress=progress))
+    except (OracleError, ValueError, NotImplementedError) as err:
+        logger.warning("evaluate: no perfect-information bound on %r (products): %s", net.name, err)
+        return None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -574,8 +607,12 @@ def _tuned_or_default(
 
 def default_benchmark_scenarios(max_agents: int = 12) -> list[str]:
     """Shipped scenarios with at most ``max_agents`` agents (tuning a 54-agent network coordinate by
-    coordinate takes long: benchmark it explicitly with ``--scenarios large_network``)."""
-    return [n for n in list_scenarios() if len(load_scenario(n).nodes) <= max_agents]
+    coordinate takes long: benchmark it explicitly with ``--scenarios large_network``), without the
+    scenarios with products (benchmark them with ``--scenarios sku50_1w``: their tables differ)."""
+    from invmgmt_marl.scenario import list_product_scenarios
+
+    products = set(list_product_scenarios())
+    return [n for n in list_scenarios() if n not in products and len(load_scenario(n).nodes) <= max_agents]
 
 
 def run_benchmark(
@@ -619,12 +656,11 @@ def run_benchmark(
         demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
         bound_v: F64 | None = None
         if bound:
-            from invmgmt_marl.oracle import OracleError, bound_many
+            from invmgmt_marl.oracle import OracleError
 
             try:
-                bound_v = np.array(
-                    [r.objective for r in bound_many(net, demand, objective=obj, progress=progress)]
-                )
+                results = _product_bound(net, demand, obj, progress)
+                bound_v = None if results is None else np.array([r.objective for r in results])
             except OracleError as err:  # features the LP cannot bound: the table shows no bound
                 logger.warning("benchmark: %s", err)
         rungs = bound_ladder(net)
@@ -632,7 +668,7 @@ def run_benchmark(
         floor_traj = rollout(net, ConstantPolicy(0.0), seed=seed, demand=demand, keep="sum")
         floor_v = M.total_cost(floor_traj).sum(axis=1)
         if obj == "profit":
-            floor_v = floor_traj.node("revenue").sum(axis=(0, 2)) - floor_v
+            floor_v = M.revenue(floor_traj.totals()).sum(axis=1) - floor_v
         for b in baselines:
             t0 = time.perf_counter()
             pol, res = _tuned_or_default(net, b, train_episodes, train_seed, progress, cache, obj)

@@ -94,6 +94,9 @@ class FrameValues:
     demand: F64 | None  # (S,) customer demand of the period (None after reset)
     lost: F64 | None  # (S,) customer demand lost in the period
     cost: F64 | None  # (N,) each node's cost of the period (sum of the ledger's cost fields)
+    # with products every value above is a node total; space: (N,) share of each node's storage
+    # capacity in use (volume in stock / capacity), NaN where a node has none; None without products
+    space: F64 | None = None
 
 
 def frame_values(net: Network, state: SimState, ledger: Ledger | None = None, row: int = 0) -> FrameValues:
@@ -107,6 +110,8 @@ def frame_values(net: Network, state: SimState, ledger: Ledger | None = None, ro
     """
     if not 0 <= row < state.batch_size:
         raise ValueError(f"row: expected 0..{state.batch_size - 1}, got {row}")
+    if net.product_axis:
+        return _product_values(net, state, ledger, row)
     backlog = state.backlog[row] @ net.out_from_src  # (O,) @ (O, N) -> (N,)
     if ledger is None:
         return FrameValues(
@@ -132,9 +137,52 @@ def frame_values(net: Network, state: SimState, ledger: Ledger | None = None, ro
     )
 
 
+def space_in_use(net: Network, on_hand: F64) -> F64:
+    """``(..., N)`` share of each node's storage capacity in use, ``volume @ on_hand / capacity``, from
+    stock ``(..., P, N)`` of a network with products; NaN where a node has no capacity."""
+    used = np.einsum("p,...pn->...n", net.volume, on_hand)
+    cap = net.storage_capacity
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(np.isfinite(cap), used / np.where(np.isfinite(cap) & (cap > 0), cap, 1.0), np.nan)
+
+
+def _product_values(net: Network, state: SimState, ledger: Ledger | None, row: int) -> FrameValues:
+    """:func:`frame_values` of a network with products: node totals, and the storage share in use."""
+    from invmgmt_marl.sim.ledger import node_totals
+
+    on_hand = state.on_hand[row]  # (P, N)
+    backlog = (state.backlog[row] @ net.out_from_src).sum(axis=0)  # (P, O) @ (O, N) -> (N,)
+    in_transit = state.pipeline[row].sum(axis=(0, 2))  # (P, E, L) -> (E,)
+    edge_backlog = state.backlog[row, :, : net.n_edges].sum(axis=0)
+    space = space_in_use(net, on_hand)
+    if ledger is None:
+        return FrameValues(
+            -1, on_hand.sum(axis=0), backlog, in_transit, edge_backlog, None, None, None, space
+        )
+    tot = node_totals(ledger)
+    return FrameValues(
+        int(ledger.t),
+        on_hand.sum(axis=0),
+        backlog,
+        in_transit,
+        edge_backlog,
+        tot.demand[row].copy(),
+        tot.field("lost")[row, net.store_nodes].copy(),
+        tot.total_cost[row].copy(),
+        space,
+    )
+
+
 def trajectory_values(net: Network, traj: Trajectory, t: int, episode: int = 0) -> FrameValues:
-    """The values of period ``t`` of one episode of a trajectory (which keeps ledgers, not states)."""
+    """The values of period ``t`` of one episode of a trajectory (which keeps ledgers, not states);
+    node totals with products, and the storage share in use."""
     from invmgmt_marl.sim.ledger import COST_FIELDS, EDGE_FIELDS, NODE_FIELDS
+
+    space = None
+    if traj.product_axis:
+        if 0 <= t < traj.nodes.shape[0] and 0 <= episode < traj.nodes.shape[1]:
+            space = space_in_use(net, traj.node("on_hand")[t, episode])
+        traj = traj.totals()
 
     periods, batch = traj.nodes.shape[:2]
     if periods != traj.demand.shape[1]:
@@ -158,19 +206,23 @@ def trajectory_values(net: Network, traj: Trajectory, t: int, episode: int = 0) 
         traj.demand[episode, t].copy(),
         nf("lost")[net.store_nodes].copy(),
         sum(nf(f) for f in COST_FIELDS),  # type: ignore[arg-type]
+        space,
     )
 
 
 def _demand_means(net: Network) -> F64:
     """(S,) a typical demand per store: the process mean (or base) x multiplier, else the initial demand."""
-    out = np.zeros(net.n_stores)
+    out = np.zeros(len(net.demand_specs))  # (S,), or (P * S,) product-major with products
+    initial = net.initial_demand.reshape(-1)
     for k, spec in enumerate(net.demand_specs):
         params = getattr(spec, "params", None)
         mean = getattr(params, "mean", None)
         if mean is None:
             mean = getattr(params, "base", None)
         mean = float(mean) * float(spec.multiplier) if isinstance(mean, int | float) else 0.0
-        out[k] = max(mean, float(net.initial_demand[k]), 1.0)
+        out[k] = max(mean, float(initial[k]), 0.0 if net.product_axis else 1.0)
+    if net.product_axis:  # a store's total over its products
+        out = np.maximum(out.reshape(net.n_products, net.n_stores).sum(axis=0), 1.0)
     return out
 
 
@@ -181,10 +233,13 @@ def default_scales(net: Network) -> tuple[F64, F64, F64]:
     (capped by its storage capacity); an edge's is half of what could be in transit at the most
     (``max_order * lead_time / 2``); a store's demand scale is twice its mean demand.
     """
-    inbound = np.array([net.max_order[e].sum() for e in net.agent_edges])
-    node = np.maximum(np.maximum(net.initial_on_hand, inbound), 1.0)
-    node = np.where(np.isfinite(net.storage_capacity), np.minimum(node, net.storage_capacity), node)
-    edge = np.maximum(net.max_order * net.lead_time / 2.0, 1.0)
+    inbound = np.array([net.max_order[..., e].sum() for e in net.agent_edges])
+    initial = net.initial_on_hand.sum(axis=0) if net.product_axis else net.initial_on_hand
+    node = np.maximum(np.maximum(initial, inbound), 1.0)
+    if not net.product_axis:  # (with products the capacity is in volume units, not units)
+        node = np.where(np.isfinite(net.storage_capacity), np.minimum(node, net.storage_capacity), node)
+    edge = net.max_order * net.lead_time / 2.0
+    edge = np.maximum(edge.sum(axis=0) if net.product_axis else edge, 1.0)
     return node, edge, 2.0 * _demand_means(net)
 
 
@@ -389,6 +444,8 @@ class FrameRenderer:
                     parts.append(f"BO {_fmt(v.backlog[i])}")
                 if v.cost is not None:
                     parts.append(f"${_fmt(v.cost[i])}")
+                if v.space is not None and np.isfinite(v.space[i]):
+                    parts.append(f"space {100 * v.space[i]:.0f}%")
                 x, y = self._gauge_px[i]
                 self._small.stamp(buf, " · ".join(parts), x, y, "center", _INK)
             if v.demand is not None:
@@ -456,6 +513,7 @@ def render_frame(
 def _trajectory_scales(net: Network, traj: Trajectory, episode: int) -> tuple[F64, F64, F64]:
     from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS
 
+    traj = traj.totals()  # node totals with products
     nodes = traj.nodes[:, episode]
     stock = np.maximum(nodes[:, NODE_FIELDS.index("on_hand")], nodes[:, NODE_FIELDS.index("backlog")]).max(
         axis=0

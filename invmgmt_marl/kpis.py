@@ -12,6 +12,15 @@ markdown all iterate over it. Adding a KPI is adding one entry here::
 
 Money (``cost`` and its fields, ``revenue``) is in the table too; the summary reports it in its
 ``cost`` section (totals, per node, per field) rather than under the KPI's name.
+
+Networks with products (docs/products.md): the KPIs of the axes ``agent``, ``store``, ``level`` and
+``episode`` keep their shapes. Linear ones (money, flows, orders, stock) are computed on the node
+totals (:meth:`~invmgmt_marl.rollout.Trajectory.totals`); ratios marked ``per_product`` read the
+product axis (a fill rate is then demand-weighted over products). The KPIs of the axes ``product``
+``(B, P)`` and ``node_product`` ``(B, P, N)`` exist only there; they stay out of the per-episode rows
+and the ``{label: value}`` summary (2,000 products would be 2,000 columns): :func:`product_summary`
+gives their distribution over products and the worst ``top`` products, :func:`product_rows` one row
+per product.
 """
 
 from __future__ import annotations
@@ -43,14 +52,19 @@ __all__ = [
     "nanmean",
     "steady_state_cost",
     "steady_state_warmup",
+    "PRODUCT_AXES",
+    "product_summary",
+    "product_rows",
 ]
 
 F64 = NDArray[np.float64]
-Axis = Literal["episode", "agent", "store", "level"]
+Axis = Literal["episode", "agent", "store", "level", "product", "node_product"]
 #: ``formula(trajectory, network, by) -> (B,)`` or ``(B, X)``, X the axis' length (``by``: echelon grouping)
 Formula = Callable[["Trajectory", "Network", str], F64]
 #: the order of the axes in the per-episode rows (columns of one axis interleave per label)
 AXIS_ORDER: tuple[Axis, ...] = ("agent", "store", "episode", "level")
+#: the axes of networks with products: ``product`` ``(B, P)``, ``node_product`` ``(B, P, N)``
+PRODUCT_AXES: tuple[Axis, ...] = ("product", "node_product")
 
 
 @dataclass(frozen=True)
@@ -84,6 +98,8 @@ class KPI:
             the team's mean per agent-period).
         table: shown in the rich summary table.
         hide_zero: the table leaves the row out when every value is 0 (cost fields a scenario lacks).
+        per_product: with products, the formula gets the trajectory with its product axis (a ratio
+            per product, aggregated); otherwise it gets the node totals. Always so on the product axes.
     """
 
     name: str
@@ -106,6 +122,7 @@ class KPI:
     per_period: bool = False
     table: bool = True
     hide_zero: bool = False
+    per_product: bool = False
 
     @property
     def title(self) -> str:
@@ -143,8 +160,14 @@ def steady_state_cost(traj: Trajectory, net: Network, by: str = "role") -> F64:
     bound (:mod:`invmgmt_marl.bounds`) is compared with (as in
     :func:`invmgmt_marl.bounds.steady_state_cost`)."""
     w = steady_state_warmup(net.periods)
+    traj = traj.totals()
     cost = sum(traj.node(f)[w:] for f in COST_FIELDS)  # (T - w, B, N)
     return np.asarray(cost, dtype=np.float64).sum(axis=2).mean(axis=0) / net.n_nodes
+
+
+def _product_cost(traj: Trajectory) -> F64:
+    """``(T, B, P, N)`` the sum of the cost fields per (node, product) and period."""
+    return np.add.reduce([traj.node(f) for f in COST_FIELDS])
 
 
 def _cost_field(f: str) -> Formula:
@@ -220,6 +243,7 @@ KPIS: tuple[KPI, ...] = (
         True,
         "customer demand shipped in the period it arrived / customer demand",
         system="system_fill_rate",
+        per_product=True,
     ),
     KPI(
         "system_fill_rate",
@@ -228,8 +252,9 @@ KPIS: tuple[KPI, ...] = (
         "share",
         ".1%",
         True,
-        "fill rate over all stores together",
+        "fill rate over all stores together (and products: demand-weighted)",
         markdown="fill rate",
+        per_product=True,
     ),
     KPI(
         "node_fill_rate",
@@ -241,6 +266,7 @@ KPIS: tuple[KPI, ...] = (
         "requests of every node's downstream nodes and customers shipped in the period they arrived",
         column=None,
         table=False,
+        per_product=True,
     ),
     KPI(
         "cycle_service_level",
@@ -249,8 +275,9 @@ KPIS: tuple[KPI, ...] = (
         "share",
         ".1%",
         True,
-        "share of periods without a stockout at each store",
+        "share of periods without a stockout at each store (with products: of product-periods)",
         markdown="cycle service",
+        per_product=True,
     ),
     KPI(
         "bullwhip_cv",
@@ -325,6 +352,89 @@ KPIS: tuple[KPI, ...] = (
         "units sold / mean stock on hand over every node",
         summary=("turns", "system"),
     ),
+    # ---- networks with products only: (B, P) and (B, P, N), summarised by product_summary
+    KPI(
+        "product_demand",
+        lambda tr, net, by: tr.demand.sum(axis=(1, 3)),
+        "product",
+        "units",
+        ",.0f",
+        None,
+        "customer demand of each product over the episode, all stores (the fill rates' weights)",
+        label="demand",
+        table=False,
+    ),
+    KPI(
+        "product_fill_rate",
+        lambda tr, net, by: M.product_fill_rate(tr, net),
+        "product",
+        "share",
+        ".1%",
+        True,
+        "customer demand of each product shipped in the period it arrived / its demand, all stores",
+        label="fill rate",
+    ),
+    KPI(
+        "product_cycle_service_level",
+        lambda tr, net, by: M.product_cycle_service_level(tr, net).mean(axis=-1),
+        "product",
+        "share",
+        ".1%",
+        True,
+        "share of periods without a stockout of each product (mean over stores)",
+        label="cycle service",
+    ),
+    KPI(
+        "product_cost",
+        lambda tr, net, by: _product_cost(tr).sum(axis=(0, 3)),
+        "product",
+        "money",
+        ",.2f",
+        False,
+        "episode cost of each product over every node: the sum of its ledger cost fields",
+        label="cost",
+    ),
+    KPI(
+        "product_revenue",
+        lambda tr, net, by: tr.node("revenue").sum(axis=(0, 3)),
+        "product",
+        "money",
+        ",.2f",
+        True,
+        "episode revenue of each product over every node (sales and internal transfers)",
+        label="revenue",
+        table=False,
+    ),
+    KPI(
+        "node_product_cost",
+        lambda tr, net, by: _product_cost(tr).sum(axis=0),
+        "node_product",
+        "money",
+        ",.2f",
+        False,
+        "episode cost of each (node, product)",
+        label="cost",
+    ),
+    KPI(
+        "node_product_fill_rate",
+        lambda tr, net, by: M.node_product_fill_rate(tr),
+        "node_product",
+        "share",
+        ".1%",
+        True,
+        "requests for each product at each node shipped in the period they arrived",
+        label="fill rate",
+    ),
+    KPI(
+        "node_product_on_hand",
+        lambda tr, net, by: tr.node("on_hand").mean(axis=0),
+        "node_product",
+        "units",
+        ",.1f",
+        None,
+        "mean end-of-period stock of each (node, product)",
+        label="mean on hand",
+    ),
 )
 
 if len({k.name for k in KPIS}) != len(KPIS):  # pragma: no cover - a programming error caught at import
@@ -342,9 +452,18 @@ def kpi(name: str) -> KPI:
 def compute_kpis(traj: Trajectory, net: Network, by: str = "role") -> dict[str, F64]:
     """Every KPI of :data:`KPIS` for a trajectory: ``{name: (B,) or (B, X)}``.
 
-    Needs every period's ledger (``rollout(..., keep="all")``).
+    Needs every period's ledger (``rollout(..., keep="all")``). With products, the KPIs of the
+    product axes are there too, and the others get the node totals unless marked ``per_product``;
+    without products the product-axis KPIs are left out.
     """
-    return {k.name: np.asarray(k.formula(traj, net, by), dtype=np.float64) for k in KPIS}
+    out: dict[str, F64] = {}
+    for k in KPIS:
+        own = k.axis in PRODUCT_AXES
+        if own and not traj.product_axis:
+            continue
+        tr = traj if own or k.per_product else traj.totals()
+        out[k.name] = np.asarray(k.formula(tr, net, by), dtype=np.float64)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -371,7 +490,7 @@ def summarise(arrays: Mapping[str, F64], labels: Mapping[Axis, Sequence[str]]) -
     """
     out: dict[str, Any] = {}
     for k in KPIS:
-        if k.path is None or k.name not in arrays:
+        if k.path is None or k.name not in arrays or k.axis in PRODUCT_AXES:
             continue
         m = k.mean(arrays[k.name])
         if k.axis == "episode":
@@ -403,3 +522,115 @@ def format_value(v: Any, fmt: str, missing: str = "-") -> str:
     if v is None or (isinstance(v, (float, np.floating)) and not math.isfinite(float(v))):
         return missing
     return format(float(v) + 0.0, fmt)
+
+
+# --------------------------------------------------------------------------------------------------
+# networks with products: distributions over products instead of one entry per product
+#: the quantiles of a per-product KPI in :func:`product_summary`
+PRODUCT_QUANTILES: tuple[tuple[str, float], ...] = (("p10", 0.1), ("median", 0.5), ("p90", 0.9))
+
+
+def _worst(values: F64, k: KPI, top: int, eligible: NDArray[np.bool_] | None = None) -> NDArray[np.intp]:
+    """Indices of the ``top`` worst products by ``values`` (lowest when higher is better), stable."""
+    idx = np.arange(values.shape[0]) if eligible is None else np.flatnonzero(eligible)
+    key = values[idx] if k.higher_is_better is False else -values[idx]
+    return idx[np.argsort(-key, kind="stable")[:top]]
+
+
+def product_summary(
+    arrays: Mapping[str, F64], products: Sequence[str], periods: int, top: int = 10
+) -> dict[str, Any]:
+    """Aggregates over products of the ``product``-axis KPIs (means over episodes first).
+
+    Returns:
+        ``count`` (P); ``demand`` (total); ``fill_rate``: ``demand_weighted`` (per episode
+        ``sum_p fr_p d_p / sum_p d_p``, then the mean: the system fill rate), ``mean`` (unweighted),
+        ``min``, the
+        quantiles of :data:`PRODUCT_QUANTILES`; ``cycle_service_level``: the same without the
+        weighting; ``cost``: ``total``, ``per_product_period`` (``total / (P T)``), ``max`` and
+        quantiles, ``top_share`` (the share of the total cost in the costliest 10% and 20% of
+        products: two points of the Pareto curve); ``worst_fill_rate``: the ``top`` products with
+        demand and the lowest fill rates; ``costliest``: the ``top`` costliest products with their
+        cost share.
+
+    Raises:
+        KeyError: the arrays hold no product KPIs (a network without products).
+    """
+    if "product_fill_rate" not in arrays:
+        raise KeyError("product_summary: no product KPIs (a network without products)")
+    fr = kpi("product_fill_rate").mean(arrays["product_fill_rate"])  # (P,)
+    csl = kpi("product_cycle_service_level").mean(arrays["product_cycle_service_level"])
+    demand = arrays["product_demand"].mean(axis=0)
+    cost = arrays["product_cost"].mean(axis=0)
+    p = len(products)
+    if fr.shape != (p,):
+        raise ValueError(f"products: {p} names for {fr.shape[0]} products")
+
+    def spread(v: F64) -> dict[str, float]:
+        q = {name: float(np.quantile(v, x)) for name, x in PRODUCT_QUANTILES}
+        return {"mean": float(v.mean()), "min": float(v.min()), **q, "max": float(v.max())}
+
+    total_d = float(demand.sum())
+    d_b = arrays["product_demand"]  # (B, P): the weights of each episode
+    on_b = (arrays["product_fill_rate"] * d_b).sum(axis=1)
+    weighted = np.where(d_b.sum(axis=1) > 0, on_b / np.maximum(d_b.sum(axis=1), 1e-300), 1.0)
+    total_c = float(cost.sum())
+    ranked = np.sort(cost)[::-1]
+
+    def top_share(frac: float) -> float:
+        n = max(1, math.ceil(frac * p))
+        return float(ranked[:n].sum() / total_c) if total_c > 0 else float("nan")
+
+    fk = kpi("product_fill_rate")
+    worst = _worst(fr, fk, top, demand > 0)
+    costliest = _worst(cost, kpi("product_cost"), top)
+    return {
+        "count": p,
+        "demand": total_d,
+        "fill_rate": {
+            "demand_weighted": float(weighted.mean()),
+            **spread(fr),
+        },
+        "cycle_service_level": spread(csl),
+        "cost": {
+            "total": total_c,
+            "per_product_period": total_c / (p * periods),
+            **spread(cost),
+            "top_share": {"10%": top_share(0.1), "20%": top_share(0.2)},
+        },
+        "worst_fill_rate": [
+            {"product": products[i], "fill_rate": float(fr[i]), "demand": float(demand[i])} for i in worst
+        ],
+        "costliest": [
+            {
+                "product": products[i],
+                "cost": float(cost[i]),
+                "share": float(cost[i] / total_c) if total_c > 0 else float("nan"),
+            }
+            for i in costliest
+        ],
+    }
+
+
+def product_rows(
+    arrays: Mapping[str, F64], products: Sequence[str], nodes: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One flat row per product (means over episodes): every ``product``-axis KPI under its label-free
+    name (``fill_rate``, ``cost``, ...), then every ``node_product`` KPI per node
+    (``cost[store_0]``, ...). The per-product CSV of an evaluation."""
+    ks = [k for k in KPIS if k.axis in PRODUCT_AXES and k.name in arrays]
+    means = {k.name: k.mean(arrays[k.name]) for k in ks}
+    rows = []
+    for p, name in enumerate(products):
+        r: dict[str, Any] = {"product": name}
+        for k in ks:
+            stem = k.name.removeprefix("product_") if k.axis == "product" else None
+            if stem is not None:
+                r[stem] = float(means[k.name][p])
+        for k in ks:
+            if k.axis == "node_product":
+                stem = k.name.removeprefix("node_product_")
+                for j, node in enumerate(nodes):
+                    r[f"{stem}[{node}]"] = float(means[k.name][p, j])
+        rows.append(r)
+    return rows

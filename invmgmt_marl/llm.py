@@ -29,12 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from gymnasium import spaces
 from numpy.typing import NDArray
 
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, quote
-from invmgmt_marl.retail_view import retail_text
+from invmgmt_marl.sim.calendar import event_clock
 from invmgmt_marl.sim.ledger import COST_FIELDS, node_totals
 
 __all__ = [
@@ -68,24 +67,23 @@ class Slot:
     index: int  # position in the agent's action vector
     high: float  # largest value accepted
     integer: bool  # the action space takes integers only
-    low: float = 0.0  # smallest value accepted (price multipliers: the store's minimum)
-    default: float = 0.0  # the value of a slot left out (price multipliers: 1, the list price)
+    kind: str = "order"  # "order", "liquidate" (units to clear) or "price" (a multiplier of list price)
+    low: float = 0.0  # smallest value accepted
+    default: float = 0.0  # the value of a slot the answer leaves out
 
 
 def _source_name(env: InventoryParallelEnv, edge: int) -> str:
+    """The source of an edge, and its shipping mode (``external:fast``) when it is one."""
     net = env.net
     src = int(net.edge_src[edge])
-    return "external" if src >= net.n_nodes else net.agents[src]
+    name = "external" if src >= net.n_nodes else net.agents[src]
+    mode = getattr(env.scenario.edges[edge], "mode", None)
+    return f"{name}:{mode}" if mode else name
 
 
 def _labels(env: InventoryParallelEnv, node: int) -> list[str]:
-    """Source names of a node's inbound edges (``source:mode`` for an edge's shipping modes); repeated
-    sources get ``#2``, ``#3``, ... in edge order."""
-    edges = getattr(env.scenario, "edges", ())
-    names = []
-    for e in env.net.agent_edges[node]:
-        mode = getattr(edges[int(e)], "mode", None) if int(e) < len(edges) else None
-        names.append(_source_name(env, int(e)) + (f":{mode}" if mode else ""))
+    """Source names of a node's inbound edges; repeated sources get ``#2``, ``#3``, ... in edge order."""
+    names = [_source_name(env, int(e)) for e in env.net.agent_edges[node]]
     out, seen = [], dict[str, int]()
     for n in names:
         seen[n] = seen.get(n, 0) + 1
@@ -120,43 +118,46 @@ def action_slots(env: InventoryParallelEnv) -> dict[str, list[Slot]]:
         else:  # a node agent with products: (product, edge) pairs, product-major
             labels = [f"{p}/{s}" for p in net.products for s in sources]
         slots[agent] = [Slot(agent, lab, k, float(high[k]), integer) for k, lab in enumerate(labels)]
-        slots[agent] += _control_slots(
-            env, agent, node, [product] if product else list(net.products), len(labels)
-        )
+    if net.product_axis:
+        _control_slots(env, slots)
     return slots
 
 
-def _control_slots(
-    env: InventoryParallelEnv, agent: str, node: int, products: list[str], start: int
-) -> list[Slot]:
-    """The retail controls after the orders (docs/products.md): ``liquidate/<product>`` at nodes with
-    liquidation, then ``price/<product>`` (a multiplier of the list price, default 1) at stores with
-    pricing."""
-    net, space = env.net, env.action_space(agent)
-    width = int(np.prod(space.shape)) if space.shape else 0
-    if width <= start or not isinstance(space, spaces.Box):
-        return []
-    low, high = np.asarray(space.low, dtype=np.float64), np.asarray(space.high, dtype=np.float64)
-    out, k = [], start
-    if net.any_liquidation and bool(net.liquidation_on[node]):
-        for p in products:
-            out.append(Slot(agent, f"liquidate/{p}", k, float(high[k]), False))
-            k += 1
-    if net.any_pricing and k < width:
-        for p in products:
-            out.append(Slot(agent, f"price/{p}", k, float(high[k]), False, float(low[k]), 1.0))
-            k += 1
-    return out if k == width else []
+def _control_slots(env: InventoryParallelEnv, slots: dict[str, list[Slot]]) -> None:
+    """Add the liquidation and price entries of product networks (after each agent's orders)."""
+    interface: Any = env.interface
+    net = env.net
+    liq = getattr(interface, "_liq", None)
+    if liq is not None:
+        for agent, local, cells, highs in liq.per_agent:
+            for pos, cell, high in zip(local, cells, highs, strict=True):
+                product = net.products[int(cell) // net.n_nodes]
+                slots[agent].append(
+                    Slot(agent, f"liquidate/{product}", int(pos), float(high), False, "liquidate")
+                )
+    if net.any_pricing:
+        pos = interface._price
+        lo, hi = net.price_bounds
+        for k, offset, q, st in zip(pos.agent, pos.offset, pos.product, pos.store, strict=True):
+            agent = interface.agents[int(k)]
+            label = f"price/{net.products[int(q)]}"
+            slots[agent].append(
+                Slot(agent, label, int(offset), float(hi[st]), False, "price", float(lo[st]), 1.0)
+            )
+    for agent in slots:
+        slots[agent].sort(key=lambda s: s.index)
 
 
 def action_schema(env: InventoryParallelEnv) -> dict[str, Any]:
     """A JSON schema (draft 2020-12) of the action object :func:`parse_actions` accepts."""
     agents: dict[str, Any] = {}
     for agent, slots in action_slots(env).items():
-        kind = "integer" if slots and slots[0].integer else "number"
         agents[agent] = {
             "type": "object",
-            "properties": {s.label: {"type": kind, "minimum": s.low, "maximum": s.high} for s in slots},
+            "properties": {
+                s.label: {"type": "integer" if s.integer else "number", "minimum": s.low, "maximum": s.high}
+                for s in slots
+            },
             "additionalProperties": False,
         }
     return {
@@ -213,7 +214,7 @@ def parse_actions(env: InventoryParallelEnv, reply: str) -> dict[str, NDArray[An
     for agent in env.agents:
         agent_slots = slots[agent]
         vec = _zeros(env, agent)
-        for s in agent_slots:  # slots left out: nothing ordered, nothing liquidated, list price
+        for s in agent_slots:
             vec[s.index] = s.default
         given = orders.get(agent, {})
         if not isinstance(given, dict):
@@ -279,7 +280,7 @@ def observation_text(env: InventoryParallelEnv) -> str:
             lines.append(f"  on hand {_fmt(stock[0])}; owes {_fmt(owes[0])}; owed to it {_fmt(owed_to[0])}")
         for e, src in zip(e_in, _labels(env, i), strict=True):
             due = pipeline[..., int(e), :]  # (L,) or (P, L)
-            horizon = int(np.max(net.lead_time[..., int(e)]))
+            horizon = net.max_lead  # (the ring buffer's length: the longest lead time, jitter included)
             if prod:
                 for q, p in enumerate(products):
                     arr = " ".join(_fmt(v) for v in due[q, :horizon])
@@ -296,6 +297,8 @@ def observation_text(env: InventoryParallelEnv) -> str:
             d = np.atleast_1d(st.last_demand[0][..., store_of[i]])
             text = _product_rows(d, products) if prod else _fmt(d[0])
             lines.append(f"  customer demand last period: {text}")
+    if prod:
+        lines += _retail_lines(env)
     ledger = env.last_ledger
     if ledger is not None:
         led = node_totals(ledger) if prod else ledger
@@ -305,14 +308,50 @@ def observation_text(env: InventoryParallelEnv) -> str:
         lines.append(f"Last period: total cost {_fmt(sum(costs.values()))} ({cost_text or 'none'})")
         if revenue:
             lines.append(f"Last period revenue (incl. internal transfers): {_fmt(revenue)}")
-    lines += retail_text(env)  # cash, prices, costs by mode, batches, deliveries, events (retail scenarios)
     return "\n".join(lines)
+
+
+def _retail_lines(env: InventoryParallelEnv) -> list[str]:
+    """Cash, last prices, stock by age and the event calendar of a product network, as text."""
+    net, st = env.net, env.sim_state
+    lines: list[str] = []
+    if st.cash is not None:
+        for i in np.flatnonzero(net.cash_on):
+            lines.append(f"Cash at {net.agents[i]}: {_fmt(float(st.cash[0, i]))}")
+    if st.price is not None:
+        for s, node in enumerate(net.store_nodes):
+            if net.pricing_on[s]:
+                lo, hi = net.price_bounds[:, s]
+                row = _product_rows(st.price[0, :, s], net.products)
+                lines.append(
+                    f"Price multipliers at {net.agents[node]} last period (allowed {_fmt(lo)}-{_fmt(hi)} "
+                    f"x list price): {row}"
+                )
+    if st.age is not None and net.any_perishable_products:
+        for k, cell in enumerate(net.perish_pairs.tolist()):
+            q, i = divmod(cell, net.n_nodes)
+            life = int(net.pair_shelf_life[k])
+            ages = " ".join(_fmt(v) for v in st.age[0, k, :life])
+            lines.append(
+                f"{net.products[q]} at {net.agents[i]} by age in periods (0 = newest; sellable for "
+                f"{life} periods): [{ages}]"
+            )
+    if net.any_events:
+        until, left = event_clock(net, st.t)
+        for name, u, lft, dur in zip(net.event_names, until, left, net.event_duration, strict=True):
+            if lft > 0:
+                lines.append(f"Event {name}: active, {int(lft)} more period(s)")
+            elif u >= 0:
+                lines.append(f"Event {name}: starts in {int(u)} period(s), lasts {int(dur)}")
+    return lines
 
 
 SYSTEM_PROMPT = """You manage the inventory of a supply chain, period by period.
 Each period you see the state and decide how much every node orders from each of its suppliers.
 Costs: holding stock costs money each period, unmet demand costs more (backlog or lost sales),
 and orders cost their unit cost. Orders arrive after the lead time shown by the pipeline.
+Where the scenario has them, you also set price multipliers ("price/<product>"; demand falls as the
+price rises), liquidate stock ("liquidate/<product>", oldest first), and must pay orders from cash.
 Answer with ONE JSON object and nothing else, of this form:
 {example}
 Slots you leave out order nothing. The JSON schema of the answer:
@@ -370,7 +409,7 @@ class ChatAgent:
             return actions
         self.failures += 1
         self.turns.append((seen, '{"orders": {}}'))
-        return {a: _zeros(env, a) for a in env.agents}
+        return parse_actions(env, '{"orders": {}}')  # every slot at its default: no orders, list prices
 
 
 @dataclass(frozen=True)
@@ -400,7 +439,7 @@ def play_episode(env: InventoryParallelEnv, agent: ChatAgent, seed: int | None =
             raise RuntimeError("env.step did not record a ledger")
         cost += sum(float(getattr(ledger, f)[0].sum()) for f in COST_FIELDS)
         sales = ledger.sold[0] * net.price  # customer sales at list price, (N,) or (P, N)
-        mult = env.sim_state.price  # (1, P, S) the period's price multipliers (pricing stores)
+        mult = env.sim_state.price  # (1, P, S) the period's price multipliers (stores with pricing)
         if mult is not None:
             sales[..., np.asarray(net.store_nodes)] *= mult[0]
         revenue += float(sales.sum())

@@ -36,6 +36,9 @@ __all__ = [
     "system_fill_rate",
     "node_fill_rate",
     "cycle_service_level",
+    "product_fill_rate",
+    "node_product_fill_rate",
+    "product_cycle_service_level",
     "order_cv",
     "node_order_cv",
     "demand_cv",
@@ -117,7 +120,9 @@ def echelon_levels(net: Network, by: str = "role") -> list[tuple[str, I64]]:
 # money
 def cost_breakdown(traj: Trajectory) -> dict[str, F64]:
     """``{field: (B, N)}`` episode totals of each cost field of the ledger
-    (:data:`~invmgmt_marl.sim.ledger.COST_FIELDS`, in that order): ``C_f[b, n] = sum_t f[t, b, n]``."""
+    (:data:`~invmgmt_marl.sim.ledger.COST_FIELDS`, in that order): ``C_f[b, n] = sum_t f[t, b, n]``
+    (summed over products too)."""
+    traj = traj.totals()  # products summed
     return {f: traj.node(f).sum(axis=0) for f in COST_FIELDS}
 
 
@@ -128,26 +133,27 @@ def total_cost(traj: Trajectory) -> F64:
 
 def revenue(traj: Trajectory) -> F64:
     """``(B, N)`` episode revenue: ``sum_t revenue[t]`` (sales plus internal transfer revenue)."""
-    return traj.node("revenue").sum(axis=0)
+    return traj.totals().node("revenue").sum(axis=0)
 
 
 # --------------------------------------------------------------------------------------------------
 # service
 def customer_backlog(traj: Trajectory, net: Network) -> F64:
-    """``(T, B, S)`` units owed to each store's customers at the end of each period.
+    """``(T, B, S)`` units owed to each store's customers at the end of each period (``(T, B, P, S)``
+    with products).
 
     ``cb[t, s] = backlog[t, store_s] - sum_{e out of store_s} edge_backlog[t, e]`` (a store's node
     backlog also counts what it owes on outbound edges, if it has any); 0 at lost-sales stores.
     """
     _full(traj, "customer_backlog")
     stores = net.store_nodes
-    edge_owed = traj.edge("edge_backlog") @ net.edge_from_src  # (T, B, N)
-    cb = traj.node("backlog")[:, :, stores] - edge_owed[:, :, stores]
+    edge_owed = traj.edge("edge_backlog") @ net.edge_from_src  # (T, B, N) or (T, B, P, N)
+    cb = traj.node("backlog")[..., stores] - edge_owed[..., stores]
     return np.maximum(cb, 0.0)
 
 
 def on_time(traj: Trajectory, net: Network) -> F64:
-    """``(T, B, S)`` customer demand shipped in the period it arrived.
+    """``(T, B, S)`` customer demand shipped in the period it arrived (``(T, B, P, S)`` with products).
 
     Old backlog is served first, so ``on_time[t] = clip(sold[t] - cb[t-1], 0, d[t])`` with ``cb`` the
     customer backlog (:func:`customer_backlog`, ``cb[-1]`` = the store's initial backlog). For a store
@@ -155,10 +161,10 @@ def on_time(traj: Trajectory, net: Network) -> F64:
     """
     _full(traj, "on_time")
     cb = customer_backlog(traj, net)
-    init = np.broadcast_to(net.initial_backlog[net.n_edges :], cb.shape[1:])
+    init = np.broadcast_to(net.initial_backlog[..., net.n_edges :], cb.shape[1:])
     carried = np.concatenate([init[None], cb[:-1]], axis=0)
-    demand = np.moveaxis(traj.demand, 1, 0)  # (T, B, S)
-    sold = traj.node("sold")[:, :, net.store_nodes]
+    demand = np.moveaxis(traj.demand, 1, 0)  # (T, B, S) or (T, B, P, S)
+    sold = traj.node("sold")[..., net.store_nodes]
     return np.clip(sold - carried, 0.0, demand)
 
 
@@ -166,21 +172,57 @@ def _ratio(num: F64, den: F64, empty: float) -> F64:
     return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
 
 
+def _products_summed(x: F64, traj: Trajectory) -> F64:
+    """``x`` ``(..., P, X)`` summed over its product axis (the second to last) when ``traj`` has one."""
+    return x.sum(axis=-2) if traj.product_axis else x
+
+
 def fill_rate(traj: Trajectory, net: Network) -> F64:
-    """``(B, S)`` fill rate of each store: ``sum_t on_time[t] / sum_t d[t]`` (1 when no demand)."""
-    return _ratio(on_time(traj, net).sum(axis=0), traj.demand.sum(axis=1), 1.0)
+    """``(B, S)`` fill rate of each store: ``sum_t on_time[t] / sum_t d[t]`` (1 when no demand).
+
+    With products, on time demand and demand are summed over products (``on_time`` is computed per
+    product): the demand-weighted fill rate of the store's products."""
+    on = _products_summed(on_time(traj, net).sum(axis=0), traj)
+    return _ratio(on, _products_summed(traj.demand.sum(axis=1), traj), 1.0)
+
+
+def product_fill_rate(traj: Trajectory, net: Network, per_store: bool = False) -> F64:
+    """``(B, P)`` fill rate of each product of a network with products over all stores:
+    ``sum_{t,s} on_time[t, p, s] / sum_{t,s} d[t, p, s]`` (1 when the product had no demand);
+    ``(B, P, S)`` per (product, store) with ``per_store=True``."""
+    if not traj.product_axis:
+        raise ValueError("product_fill_rate: the trajectory has no product axis")
+    on, d = on_time(traj, net).sum(axis=0), traj.demand.sum(axis=1)  # (B, P, S)
+    if not per_store:
+        on, d = on.sum(axis=-1), d.sum(axis=-1)
+    return _ratio(on, d, 1.0)
 
 
 def system_fill_rate(traj: Trajectory, net: Network) -> F64:
-    """``(B,)`` fill rate over all stores: ``sum_{t,s} on_time / sum_{t,s} d`` (1 when no demand)."""
-    return _ratio(on_time(traj, net).sum(axis=(0, 2)), traj.demand.sum(axis=(1, 2)), 1.0)
+    """``(B,)`` fill rate over all stores (and products): ``sum_{t,p,s} on_time / sum_{t,p,s} d``
+    (1 when no demand): with products, the demand-weighted fill rate over every product."""
+    on = on_time(traj, net)
+    batch = on.shape[1]
+    return _ratio(
+        on.sum(axis=0).reshape(batch, -1).sum(axis=1), traj.demand.reshape(batch, -1).sum(axis=1), 1.0
+    )
 
 
 def node_fill_rate(traj: Trajectory) -> F64:
     """``(B, N)`` fill rate of every node towards all its requesters (downstream nodes and customers):
     ``sum_t clip(shipped - (owed - requested), 0, requested) / sum_t requested`` (1 when nothing was
-    requested)."""
+    requested). With products the clip is per product and the sums run over products too."""
     _full(traj, "node_fill_rate")
+    req, owed, shipped = traj.node("requested"), traj.node("owed"), traj.node("shipped")
+    ok = np.clip(shipped - (owed - req), 0.0, req)
+    return _ratio(_products_summed(ok.sum(axis=0), traj), _products_summed(req.sum(axis=0), traj), 1.0)
+
+
+def node_product_fill_rate(traj: Trajectory) -> F64:
+    """``(B, P, N)`` :func:`node_fill_rate` of every (node, product) of a network with products."""
+    if not traj.product_axis:
+        raise ValueError("node_product_fill_rate: the trajectory has no product axis")
+    _full(traj, "node_product_fill_rate")
     req, owed, shipped = traj.node("requested"), traj.node("owed"), traj.node("shipped")
     ok = np.clip(shipped - (owed - req), 0.0, req)
     return _ratio(ok.sum(axis=0), req.sum(axis=0), 1.0)
@@ -191,8 +233,23 @@ def cycle_service_level(traj: Trajectory, net: Network, tol: float = 1e-9) -> F6
 
     A period is a stockout when some of its customer demand was not shipped in that period (it became
     new backlog or was lost): ``d[t] - on_time[t] > tol * max(1, d[t])``. Periods without demand are
-    never stockouts. ``CSL = (1/T) sum_t [no stockout in t]``.
+    never stockouts. ``CSL = (1/T) sum_t [no stockout in t]``. With products: the share of
+    (period, product) pairs without a stockout (the mean of :func:`product_cycle_service_level` over
+    products).
     """
+    csl = _stockout_free(traj, net, tol)
+    return csl.mean(axis=1) if traj.product_axis else csl
+
+
+def product_cycle_service_level(traj: Trajectory, net: Network, tol: float = 1e-9) -> F64:
+    """``(B, P, S)`` share of periods without a stockout of each (product, store)
+    (:func:`cycle_service_level` per product)."""
+    if not traj.product_axis:
+        raise ValueError("product_cycle_service_level: the trajectory has no product axis")
+    return _stockout_free(traj, net, tol)
+
+
+def _stockout_free(traj: Trajectory, net: Network, tol: float) -> F64:
     ot = on_time(traj, net)
     demand = np.moveaxis(traj.demand, 1, 0)
     out = demand - ot > tol * np.maximum(1.0, demand)
@@ -318,13 +375,14 @@ def trajectory_summary(net: Network, traj: Trajectory) -> dict[str, Any]:
     Needs every period's ledger (``rollout(..., keep="all")``).
     """
     _full(traj, "trajectory_summary")
+    fill = node_fill_rate(traj).mean(axis=0)  # per product, then summed (products only)
+    traj = traj.totals()
 
     def total(name: str) -> F64:
         return np.asarray(
             traj.node(name).sum(axis=0).mean(axis=0)
         )  # (N,) sum over periods, mean over episodes
 
-    fill = node_fill_rate(traj).mean(axis=0)
     costs = {f: total(f) for f in COST_FIELDS}
     cost = np.asarray(sum(costs.values()))
     revenue_n = total("revenue")

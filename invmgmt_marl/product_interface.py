@@ -190,6 +190,8 @@ class ProductInterface:
         self._own_pos = self._own_starts[own_of] + (self._flat_pos - starts[own_of])
         self._price = _price_positions(before, prices, starts, self._own_starts)
         top = float(max(h.max() for h in self._high))
+        # strict with shared spaces refuses only what lies outside the shared space (as AgentInterface)
+        self._top_limit = max(top, float(np.float32(top)))
         self.action_spaces: dict[str, spaces.Space[Any]] = {}
         shared_act = self._space(np.zeros(self.width), np.full(self.width, top)) if shared_spaces else None
         for a, lo, h in zip(self.agents, self._low, self._high, strict=True):
@@ -360,7 +362,8 @@ class ProductInterface:
             if self.shared_spaces:  # padding beyond the agent's own entries is ignored
                 bad &= np.arange(len(a)) < len(self._high[k])
             c = int(np.count_nonzero(bad))
-            if c and self.strict:
+            outside = bool(c) and (not self.shared_spaces or bool(np.any((a < 0) | (a > self._top_limit))))
+            if outside and self.strict:
                 raise InvalidActionError(
                     f"actions[{agent!r}]: entries must lie in [{lo.tolist()}, {hi.tolist()}], "
                     f"got {a.tolist()}"
@@ -409,7 +412,8 @@ class ProductInterface:
         own = a[:, self._own_mask]  # (B, entries) in agent order
         bad = ((own < self._own_low_limit) | (own > self._own_limit)).astype(np.int64)
         clipped = np.add.reduceat(bad, self._own_starts, axis=1)
-        if self.strict and clipped.any():
+        outside = clipped.any() and (not self.shared_spaces or bool(((a < 0) | (a > self._top_limit)).any()))
+        if self.strict and outside:
             raise InvalidActionError(f"actions: {int(clipped.sum())} entries out of bounds with strict=True")
         return np.clip(own, self._own_low, self._own_high)[:, self._own_pos], clipped
 

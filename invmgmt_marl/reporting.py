@@ -51,12 +51,14 @@ __all__ = [
     "to_dict",
     "to_json",
     "to_csv",
+    "products_csv",
     "rows_to_csv",
     "write_evaluation",
     "summary_table",
     "benchmark_markdown",
     "benchmark_document",
     "ladder_markdown",
+    "products_markdown",
     "rung_title",
     "gap_text",
     "BENCHMARK_HEAD",
@@ -93,15 +95,21 @@ def json_safe(x: Any) -> Any:
     return x
 
 
-def to_dict(ev: Evaluation) -> dict[str, Any]:
-    """``{"summary": ev.summary(), "episodes": ev.episode_rows()}``, JSON-safe (NaN and inf as None)."""
-    out: dict[str, Any] = json_safe({"summary": ev.summary(), "episodes": ev.episode_rows()})
+def to_dict(ev: Evaluation, products: bool = False) -> dict[str, Any]:
+    """``{"summary": ev.summary(), "episodes": ev.episode_rows()}``, JSON-safe (NaN and inf as None).
+
+    With products the summary has its ``products`` section (distributions and the worst products);
+    ``products=True`` adds ``"products": ev.product_rows()``, one row per product."""
+    data: dict[str, Any] = {"summary": ev.summary(), "episodes": ev.episode_rows()}
+    if products and ev.products:
+        data["products"] = ev.product_rows()
+    out: dict[str, Any] = json_safe(data)
     return out
 
 
-def to_json(ev: Evaluation, path: str | Path | None = None) -> str:
+def to_json(ev: Evaluation, path: str | Path | None = None, products: bool = False) -> str:
     """:func:`to_dict` as JSON text; also written to ``path`` if given."""
-    text = json.dumps(to_dict(ev), indent=2)
+    text = json.dumps(to_dict(ev, products), indent=2)
     if path is not None:
         Path(path).write_text(text + "\n", encoding="utf-8")
     return text
@@ -127,11 +135,20 @@ def to_csv(ev: Evaluation, path: str | Path | None = None) -> str:
     return rows_to_csv(ev.episode_rows(), path)
 
 
+def products_csv(ev: Evaluation, path: str | Path | None = None) -> str:
+    """The per-product rows (``ev.product_rows()``) as CSV text; also written to ``path`` if given.
+    ValueError without products."""
+    if not ev.products:
+        raise ValueError(f"products_csv: {ev.scenario!r} has no products")
+    return rows_to_csv(ev.product_rows(), path)
+
+
 def write_evaluation(
     ev: Evaluation, out_dir: str | Path, extra: Mapping[str, Any] | None = None
 ) -> list[Path]:
     """Write ``evaluation.json`` (:func:`to_dict` plus ``extra``, e.g. the tuning result) and
-    ``episodes.csv`` into ``out_dir`` (created); returns the two paths."""
+    ``episodes.csv`` into ``out_dir`` (created), and ``products.csv`` (one row per product) with
+    products; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = to_dict(ev)
@@ -139,7 +156,11 @@ def write_evaluation(
         data.update(json_safe(dict(extra)))
     (out / "evaluation.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     to_csv(ev, out / "episodes.csv")
-    return [out / "evaluation.json", out / "episodes.csv"]
+    paths = [out / "evaluation.json", out / "episodes.csv"]
+    if ev.products:
+        products_csv(ev, out / "products.csv")
+        paths.append(out / "products.csv")
+    return paths
 
 
 # --------------------------------------------------------------------------------------------------
@@ -162,8 +183,8 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
     groups: dict[str, list[Any]] = {}
     # money first, then the stores' service, the nodes' KPIs, the echelon levels (stable within each)
     rank = {"store": 0, "agent": 1, "level": 2, "episode": 3}
-    for k in sorted(K.KPIS, key=lambda k: (not k.per_period, rank[k.axis])):
-        if not k.table:
+    for k in sorted(K.KPIS, key=lambda k: (not k.per_period, rank.get(k.axis, 4))):
+        if not k.table or k.axis in K.PRODUCT_AXES or k.name not in ev.kpis:
             continue
         a = ev.kpis[k.name]
         if k.hide_zero and not np.any(a):
@@ -195,6 +216,7 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
                 for k in ks
             )
             rows.append(_Row(f"{group} ({lv})", None, cell))
+    rows += _product_table_rows(s.get("products"))
     if s["bound"] is not None:
         rows.append(
             _Row(
@@ -212,6 +234,42 @@ def _table_rows(ev: Evaluation) -> list[_Row]:
     if s["score"] is not None:
         rows.append(_Row("normalised score", None, format_value(s["score"], ",.2f")))
     return rows
+
+
+#: the worst products named in the summary table (the summary itself keeps ``top`` of them)
+TABLE_TOP_PRODUCTS = 3
+
+
+def _product_table_rows(p: Mapping[str, Any] | None) -> list[_Row]:
+    """System rows of a network with products: distributions over products and the worst few
+    (never one row per product)."""
+    if not p:
+        return []
+    fr, cost = p["fill_rate"], p["cost"]
+    pct = ".1%"
+    worst = ", ".join(
+        f"{w['product']} {format_value(w['fill_rate'], pct)}"
+        for w in p["worst_fill_rate"][:TABLE_TOP_PRODUCTS]
+    )
+    costly = ", ".join(
+        f"{w['product']} {format_value(w['share'], pct)}" for w in p["costliest"][:TABLE_TOP_PRODUCTS]
+    )
+    return [
+        _Row("products", None, str(p["count"])),
+        _Row(
+            "product fill rate: weighted / p10 / median",
+            None,
+            " / ".join(format_value(fr[x], pct) for x in ("demand_weighted", "p10", "median")),
+        ),
+        _Row("cost / product-period", None, format_value(cost["per_product_period"], ",.2f")),
+        _Row(
+            "cost share, costliest 10% / 20%",
+            None,
+            " / ".join(format_value(cost["top_share"][x], pct) for x in ("10%", "20%")),
+        ),
+        _Row("lowest fill rates", None, worst or "–"),
+        _Row("costliest products (cost share)", None, costly or "–"),
+    ]
 
 
 def rung_title(rung: Mapping[str, Any]) -> str:
@@ -470,6 +528,32 @@ def _short_gap(g: Mapping[str, Any]) -> str:
     return f"{name}, {'steady state' if g['quantity'] == 'steady-state cost' else 'episode'}"
 
 
+def products_markdown(rows: Sequence[Mapping[str, Any]], top: int = 3) -> str:
+    """One markdown row per (scenario, policy) with products: the product count, the fill rate over
+    products (demand-weighted, p10, median), the cost per product-period, the cost share of the
+    costliest 20% of products and the ``top`` lowest fill rates (the summary's ``products`` section;
+    never one row per product). Rows without products are left out."""
+    lines = [
+        "| scenario | policy | products | fill rate: weighted / p10 / median | cost / product-period | "
+        "cost share of the costliest 20% | lowest fill rates |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        p = (r.get("summary") or {}).get("products")
+        if not p:
+            continue
+        fr = p["fill_rate"]
+        worst = ", ".join(f"{w['product']} {_md(w['fill_rate'], '.0%')}" for w in p["worst_fill_rate"][:top])
+        policy = r["label"] + (" (tuned)" if r.get("tuned") else "")
+        lines.append(
+            f"| {r['scenario']} | {policy} | {p['count']:,} | "
+            + " / ".join(_md(fr[x], ".1%") for x in ("demand_weighted", "p10", "median"))
+            + f" | {_md(p['cost']['per_product_period'])} | {_md(p['cost']['top_share']['20%'], '.1%')} | "
+            f"{worst or '–'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def ladder_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """The bound ladder per scenario from :func:`~invmgmt_marl.evaluate.run_benchmark` rows: the LP,
     every rung that applies (per agent-period), the best policy and its gap to the best valid bound."""
@@ -540,6 +624,12 @@ def benchmark_document(
         "`–`: the rung does not apply (the reasons are in `bound_ladder`'s `Skipped` entries).\n\n"
         + ladder_markdown(rows)
     )
+    if any((r.get("summary") or {}).get("products") for r in rows):
+        text += (
+            "\n## Products\n\n"
+            "Scenarios with products: the distribution over products (means over the test paths) and "
+            "the worst three by fill rate.\n\n" + products_markdown(rows)
+        )
     if previous is not None and LIU_START in previous and LIU_END in previous:
         text += "\n" + previous[previous.index(LIU_START) : previous.index(LIU_END) + len(LIU_END)] + "\n"
     return text
@@ -622,7 +712,8 @@ def simulation_text(summary: Mapping[str, Any]) -> str:
 
 
 def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) -> RenderableType:
-    """The first ``periods`` periods of one episode: demand, then ``on hand (-backlog) / order`` per agent.
+    """The first ``periods`` periods of one episode: demand, then ``on hand (-backlog) / order`` per agent
+    (node totals over products in a network with products).
 
     More than :data:`WIDE_MAX_AGENTS` agents: one row per (period, agent) pair instead of a column
     per agent.
@@ -630,8 +721,11 @@ def trace_table(traj: Trajectory, net: Network, periods: int, episode: int = 0) 
     from rich import box
     from rich.table import Table
 
+    traj = traj.totals()  # node totals with products
     oh, od, bl = traj.node("on_hand"), traj.node("ordered"), traj.node("backlog")
     title = f"First {periods} periods of episode {episode}: demand, then on hand / order per agent"
+    if net.product_axis:
+        title += f" (totals over {net.n_products} products)"
 
     def cell(t: int, i: int) -> str:
         back = f" (-{bl[t, episode, i]:.0f})" if bl[t, episode, i] else ""

@@ -1,4 +1,4 @@
-"""The retail part of ``GET /state``, of the ``/web`` page and of the LLM agents' text (docs/retail.md).
+"""The retail part of ``GET /state`` and of the ``/web`` page's retail view (docs/retail.md).
 
 For a product network with any retail mechanic (cash, perishable products, liquidation, prices,
 events), :func:`retail_view` describes the episode in the store's terms: stock per product and, for
@@ -17,7 +17,7 @@ import numpy as np
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.sim.calendar import event_clock
 
-__all__ = ["edge_names", "retail_text", "retail_view"]
+__all__ = ["edge_names", "retail_view"]
 
 
 def edge_names(env: InventoryParallelEnv) -> list[str]:
@@ -174,41 +174,3 @@ def retail_view(env: InventoryParallelEnv) -> dict[str, Any] | None:
         "actions": _action_labels(env, modes),
     }
 
-
-def retail_text(env: InventoryParallelEnv) -> list[str]:
-    """Lines of text for an LLM agent: cash, prices, unit costs by mode, perishable batches by age,
-    deliveries in transit by mode and the event calendar's countdowns (empty for other networks)."""
-    view = retail_view(env)
-    if view is None:
-        return []
-    net = env.net
-    products, modes = view["products"], view["modes"]
-    lines = ["Retail:"]
-    for node in view["nodes"]:
-        i = list(net.agents).index(node["name"])
-        if node["cash"] is not None:
-            lines.append(f"  {node['name']} cash {node['cash']:.2f} (orders beyond the cash are rejected)")
-        inbound = np.flatnonzero(np.asarray(net.edge_dst) == i).tolist()
-        if inbound:
-            cost = np.asarray(net.unit_cost)
-            for k, p in enumerate(products):
-                by_mode = ", ".join(f"{modes[j]} {float(cost[k, j]):g}" for j in inbound)
-                lines.append(f"  {p}: unit cost by mode (incl. shipping) {by_mode}")
-        for p, ages in node["batches"].items():
-            text = ", ".join(f"{q:g} aged {a}" for a, q in enumerate(ages) if q)
-            lines.append(f"  {p} batches (shelf life {len(ages)} periods): {text or 'none'}")
-        for line in node["in_transit"]:
-            lines.append(
-                f"  in transit: {line['quantity']:g} {line['product']} by {line['mode']}, "
-                f"arriving in {line['arrives_in']} period(s)"
-            )
-    if view["prices"]:
-        for store, prices in view["prices"].items():
-            lines.append(
-                f"  {store} price multipliers now: " + ", ".join(f"{p} {m:g}" for p, m in prices.items())
-            )
-    for e in view["events"]:
-        when = "never again" if e["starts_in"] < 0 else f"starts in {e['starts_in']} period(s)"
-        active = f", active {e['days_left']} more period(s)" if e["days_left"] else ""
-        lines.append(f"  event {e['name']}: {when}{active} (lasts {e['duration']})")
-    return lines

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.registry import REWARD_SCHEMES
-from invmgmt_marl.sim.ledger import Ledger
+from invmgmt_marl.sim.ledger import Ledger, node_totals
 from invmgmt_marl.sim.network import Network, RewardGroup
 
 __all__ = [
@@ -198,7 +198,12 @@ def compute_rewards(
     the scenario's reward settings, per role and per agent. Each agent's team term is the team mean of
     *its own* scheme (so mixed schemes never average incomparable units):
     ``r_i = alpha_i * own_i + (1 - alpha_i) * mean_j own_j``, both under agent i's scheme.
+
+    A ledger with a product axis (``nodes (B, K, P, N)``) is summed into node totals first
+    (:func:`~invmgmt_marl.sim.ledger.node_totals`): the node agents' rewards.
     """
+    if ledger.nodes.ndim == 4:
+        ledger = node_totals(ledger)
     if scheme is not None:
         return mix(REWARD_SCHEMES.get(scheme)(net, ledger, weights or {}), 1.0 if alpha is None else alpha)
     try:

@@ -130,23 +130,28 @@ def _fast_ok(x: Any, width: int) -> bool:
 
 
 def check_orders(net: Network, orders: Any) -> NDArray[np.float64]:
-    """``orders`` as a float array of shape ``(B, E)``, finite and non-negative.
+    """``orders`` as a float array of shape ``(B, E)`` (``(B, P, E)`` with products), finite and
+    non-negative.
 
     Raises:
         InvalidActionError: naming the first bad entry, e.g. ``orders[0, 2]: must be finite, got nan``.
     """
+    if net.product_axis:  # (B, P, E)
+        return _check(orders, "orders", (None, net.n_products, net.n_edges), InvalidActionError)
     if _fast_ok(orders, net.n_edges):
         return orders
     return _check(orders, "orders", (None, net.n_edges), InvalidActionError)
 
 
 def check_period_demand(net: Network, demand: Any) -> NDArray[np.float64]:
-    """One period's ``demand (B, S)`` as a float array, finite and non-negative (the fast check on
-    the step path; whole demand paths go through :func:`check_demand`).
+    """One period's ``demand (B, S)`` (``(B, P, S)`` with products) as a float array, finite and
+    non-negative (the fast check on the step path; whole demand paths go through :func:`check_demand`).
 
     Raises:
         ValueError: naming the first bad entry, e.g. ``demand[3, 0]: must be non-negative, got -1.0``.
     """
+    if net.product_axis:  # (B, P, S)
+        return _check(demand, "demand", (None, net.n_products, net.n_stores), ValueError)
     if _fast_ok(demand, net.n_stores):
         return demand
     return _check(demand, "demand", (None, net.n_stores), ValueError)

@@ -206,3 +206,34 @@ def run_sim(net: Any, orders: np.ndarray, demand: np.ndarray) -> tuple[list[Any]
         states.append(state)
         ledgers.append(led)
     return states, ledgers
+
+
+# --------------------------------------------------------------------------------------------------
+# scenarios with products in the conformance tests (docs/products.md, "What the product path does not
+# carry"): they take box / multidiscrete actions and the local view only; their observation layout
+# is product features + node context (tested in tests/env/test_products_env.py)
+PRODUCT_ACTION_TYPES = ("box", "multidiscrete")
+PRODUCT_VIEWS = ("local",)
+
+
+def is_product_scenario(name: str) -> bool:
+    """Whether a shipped scenario has products (``scenarios/products/``)."""
+    from invmgmt_marl.scenario import list_product_scenarios
+
+    return str(name) in list_product_scenarios()
+
+
+def skip_unsupported_on_products(
+    name: str, action_type: str | None = None, view: str | None = None, check: str | None = None
+) -> None:
+    """Skip, with the documented reason, a conformance check that a product scenario does not carry:
+    an action type other than box / multidiscrete, a view other than local, or a ``check`` written
+    for the one-product layout (its reason given)."""
+    if not is_product_scenario(name):
+        return
+    if action_type is not None and action_type not in PRODUCT_ACTION_TYPES:
+        pytest.skip(f"products take box or multidiscrete actions only (docs/products.md), not {action_type}")
+    if view is not None and view not in PRODUCT_VIEWS:
+        pytest.skip(f"products have the local view only (docs/products.md), not {view}")
+    if check is not None:
+        pytest.skip(check)

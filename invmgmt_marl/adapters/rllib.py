@@ -70,8 +70,9 @@ def policy_groups(env: InventoryParallelEnv, layout: str) -> dict[str, list[str]
         groups = {"shared": list(agents)}
     elif layout == "per_role":
         groups = {}
-        for a, role in zip(agents, env.net.roles, strict=True):
-            groups.setdefault(role, []).append(a)
+        node_role = dict(zip(env.net.agents, env.net.roles, strict=True))
+        for a in agents:  # a node agent, or a SKU agent "<node>__<product>" of a product network
+            groups.setdefault(node_role[a.split("__")[0]], []).append(a)
     else:
         groups = {a: [a] for a in agents}
     for gid, members in groups.items():

@@ -8,6 +8,8 @@ role one-hot, padded actions), identical for every slot, so one policy can act f
 For the same seeds and actions it gives the same observations and rewards as
 :func:`invmgmt_marl.adapters.supersuit.make_sb3_vec_env`: episode ``b`` draws its demand from
 ``numpy.random.default_rng(seed + b)``, exactly like the ``b``-th ParallelEnv copy seeded ``seed + b``.
+Scenarios with products work with both agent groupings (``agents="node"`` or ``"node_product"``, the
+SKU agents): slots are then (episode, agent) over the env's agents.
 All episodes end together (fixed horizon); on the last period every slot reports ``done`` with
 ``info["TimeLimit.truncated"] = True`` and ``info["terminal_observation"]``, and the batch restarts.
 """
@@ -34,7 +36,6 @@ from invmgmt_marl.adapters.checkpoint import (
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.policies.agent import ObservationPolicy
-from invmgmt_marl.rewards import compute_rewards
 from invmgmt_marl.scenario import validate_scenario
 from invmgmt_marl.sim import initial_state, step
 from invmgmt_marl.sim.supply import SupplyPath, sample_supply
@@ -73,7 +74,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[name-defined]
         self.net = self.template.net
         agent = self.template.possible_agents[0]
         self.num_episodes = num_episodes
-        self.n_agents = self.net.n_nodes
+        self.n_agents = len(self.template.possible_agents)  # nodes, or (node, product) SKU agents
         action_space = self.template.action_space(agent)
         self._action_high: np.ndarray | None = None
         if normalize_actions:
@@ -123,7 +124,7 @@ class NativeVecEnv(_vec.VecEnv):  # type: ignore[name-defined]
         check_inputs(self.net, orders, self._demand[:, t])  # actions come from outside: no NaN orders
         shock = None if self._supply is None else self._supply.at(t)
         self._state, ledger = step(self.net, self._state, orders, self._demand[:, t], shock)
-        r = compute_rewards(self.net, ledger)
+        r = self.interface.rewards(ledger)  # (B, agents): the env's own reward path
         rewards = r.reshape(-1).astype(np.float32)
         obs = self._observe()
         if self._state.t >= self.net.periods:

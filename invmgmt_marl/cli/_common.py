@@ -133,7 +133,11 @@ def _parent() -> argparse.ArgumentParser:
 
 def scenario_parent(default: str | None = "serial", help: str | None = None) -> argparse.ArgumentParser:
     p = _parent()
-    p.add_argument("--scenario", default=default, help=help or "shipped scenario name or path to a YAML file")
+    p.add_argument(
+        "--scenario",
+        default=default,
+        help=help or "shipped scenario name, path to a YAML file or a MABIM task folder",
+    )
     return p
 
 

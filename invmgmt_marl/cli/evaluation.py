@@ -9,6 +9,7 @@ shipped scenario into one markdown table. The work is done by :mod:`invmgmt_marl
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import shutil
 from collections.abc import Sequence
@@ -167,6 +168,11 @@ def add_parsers(sub: Any) -> None:
     )
     b.add_argument("--no-bound", action="store_true", help="skip the perfect-information bound")
     b.add_argument("--json", help="also write every row as JSON")
+    b.add_argument(
+        "--ray", action="store_true", help="one Ray task per scenario on a local Ray instance (extra 'rllib')"
+    )
+    b.add_argument("--address", help="Ray cluster address: shard the scenarios there (implies --ray)")
+    b.add_argument("--num-cpus", type=positive_int, help="CPUs of the local Ray instance (default: all)")
     b.set_defaults(handler=run_benchmark)
 
 
@@ -392,7 +398,12 @@ def run_benchmark(args: argparse.Namespace, console: Console) -> int:
     from invmgmt_marl.evaluate import select_baselines
     from invmgmt_marl.reporting import benchmark_document, benchmark_markdown
 
-    rows = benchmark(
+    run: Any = benchmark
+    if args.ray or args.address:  # one Ray task per scenario
+        from invmgmt_marl.sharding import run_benchmark_sharded
+
+        run = functools.partial(run_benchmark_sharded, address=args.address, num_cpus=args.num_cpus)
+    rows = run(
         args.scenarios.split(",") if args.scenarios else None,
         episodes=args.episodes,
         seed=args.seed,

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.interface import AgentInterface, check_interface
+from invmgmt_marl.product_interface import ProductInterface, make_interface
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -44,6 +45,8 @@ class ObservationPolicy:
             (the checkpoint loaders set it); running on a network with other agents, roles, edges or
             order bounds then raises :class:`~invmgmt_marl.errors.CheckpointError` instead of leaving
             uncovered agents at 0 or at the clip.
+        agents: the agent grouping of a network with products, ``"node"`` or ``"node_product"`` (SKU
+            agents, ``store_0__sku12``), as ``parallel_env(agents=...)``; ignored without products.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class ObservationPolicy:
         shared_spaces: bool = False,
         obs_scale: float | None = None,
         network: Mapping[str, Any] | None = None,
+        agents: str = "node",
     ) -> None:
         self.act = act
         self.groups = dict(groups) if groups is not None else None
@@ -63,29 +67,37 @@ class ObservationPolicy:
         self.shared_spaces = shared_spaces
         self.obs_scale = obs_scale
         self.network = dict(network) if network is not None else None
-        self._interface: AgentInterface | None = None
+        self.agents = agents
+        self._interface: AgentInterface | ProductInterface | None = None
 
-    def interface(self, net: Network) -> AgentInterface:
+    def interface(self, net: Network) -> AgentInterface | ProductInterface:
         """The :class:`~invmgmt_marl.interface.AgentInterface` this policy sees ``net`` through."""
         if self._interface is None or self._interface.net is not net:
             if self.network is not None:
                 check_interface(self.network, net, "ObservationPolicy")
-            self._interface = AgentInterface(
+            self._interface = make_interface(
                 net,
+                agents=self.agents if net.product_axis else "node",
                 action_type=self.action_type,
                 view=self.view,
                 obs_scale=self.obs_scale,
                 shared_spaces=self.shared_spaces,
             )
+            names = self._agent_names()
             if self.groups is None:
-                self.groups = {a: [a] for a in net.agents}
-            unknown = sorted({a for g in self.groups.values() for a in g} - set(net.agents))
+                self.groups = {a: [a] for a in names}
+            unknown = sorted({a for g in self.groups.values() for a in g} - set(names))
             if unknown:
-                raise ValueError(f"groups: unknown agents {unknown}; agents are {list(net.agents)}")
+                shown = names if len(names) <= 20 else [*names[:20], "..."]
+                raise ValueError(f"groups: unknown agents {unknown[:20]}; agents are {shown}")
         return self._interface
 
+    def _agent_names(self) -> list[str]:
+        iface = self._interface
+        return list(iface.agents if isinstance(iface, ProductInterface) else iface.net.agents)  # type: ignore[union-attr]
+
     def observations(self, net: Network, state: SimState) -> NDArray[np.float32]:
-        """``(B, N, D)`` observations exactly as the env builds them."""
+        """``(B, A, D)`` observations exactly as the env builds them (``A = N`` node agents)."""
         return self.interface(net).observe(state)
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
@@ -93,7 +105,7 @@ class ObservationPolicy:
         codec = iface.codec
         obs = iface.observe(state)
         batch = obs.shape[0]
-        index = {a: i for i, a in enumerate(net.agents)}
+        index = {a: i for i, a in enumerate(self._agent_names())}
         actions: NDArray[Any] = np.zeros((batch, *codec.batch_shape))
         per_agent = len(codec.batch_shape) == 2  # a vector of entries per agent (else one index)
         groups = self.groups if self.groups is not None else {}  # set by interface()

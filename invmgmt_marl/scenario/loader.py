@@ -32,15 +32,25 @@ def scenario_dir() -> Path:
     raise FileNotFoundError("no shipped scenarios folder found next to the package")  # pragma: no cover
 
 
+#: shipped product scenarios that :func:`list_scenarios` leaves out, with the reason (docs/products.md)
+UNLISTED_PRODUCT_SCENARIOS: dict[str, str] = {
+    "sku2000_3w": "2,000 products x 3 nodes: each of the ~40 conformance checks run over every listed "
+    "scenario takes 2-3 s on it (about 2 minutes more for a suite kept under 5); its API tests run on "
+    "their own (tests/env/test_products_plumbing.py)",
+}
+
+
 def list_scenarios() -> list[str]:
-    """Names of the shipped scenarios, sorted."""
-    return sorted(p.stem for p in scenario_dir().glob("*.yaml"))
+    """Names of the shipped scenarios, sorted: ``scenarios/*.yaml`` and the product scenarios of
+    ``scenarios/products/`` except :data:`UNLISTED_PRODUCT_SCENARIOS`."""
+    plain = [p.stem for p in scenario_dir().glob("*.yaml")]
+    return sorted(plain + [n for n in list_product_scenarios() if n not in UNLISTED_PRODUCT_SCENARIOS])
 
 
 def list_product_scenarios() -> list[str]:
-    """Names of the shipped scenarios with products (``scenarios/products/*.yaml``), sorted. They load
-    by name like the others; :func:`list_scenarios` leaves them out until every tool (diagrams, the
-    LP bound, KPIs, rendering) handles a product axis (docs/products.md)."""
+    """Names of every shipped scenario with products (``scenarios/products/*.yaml``), sorted; they load
+    by name like the others. :func:`list_scenarios` lists them too, except
+    :data:`UNLISTED_PRODUCT_SCENARIOS`."""
     return sorted(p.stem for p in (scenario_dir() / "products").glob("*.yaml"))
 
 
@@ -111,10 +121,16 @@ def apply_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
 
 
 def load_scenario(name_or_path: str | Path | Scenario = "serial", **overrides: Any) -> Scenario:
-    """Load a shipped scenario by name or a YAML file by path, then apply keyword overrides."""
+    """Load a shipped scenario by name, a YAML file by path or a MABIM task folder (its YAML config and
+    CSV files, mode ``test``: :func:`invmgmt_marl.scenario.mabim.load_mabim_task`), then apply keyword
+    overrides."""
     if isinstance(name_or_path, Scenario):
         return apply_overrides(name_or_path, **overrides)
     p = Path(name_or_path)
+    if p.is_dir() and p.suffix not in (".yaml", ".yml"):  # a MABIM task folder (scenario.mabim)
+        from invmgmt_marl.scenario.mabim import load_mabim_task
+
+        return apply_overrides(load_mabim_task(p), **overrides)
     if p.suffix not in (".yaml", ".yml") or not p.exists():
         cand = scenario_dir() / f"{name_or_path}.yaml"
         if not cand.exists() and str(name_or_path) in list_product_scenarios():

@@ -172,6 +172,10 @@ def check_products(sc: Scenario) -> None:
         )
     if sc.actions.type == "discrete":
         raise ValueError("actions.type: products take box or multidiscrete actions, got 'discrete'")
+    if sc.observation.view != "local":  # (the product interface observes the local view only)
+        raise ValueError(
+            f"observation.view: products have the local view only, got {quote(sc.observation.view)}"
+        )
     index = {a: i for i, a in enumerate(names)}
     for k, o in enumerate(sc.product_overrides):
         where = f"product_overrides[{k}]"

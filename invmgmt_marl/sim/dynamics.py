@@ -241,6 +241,8 @@ def step(
     requested[..., n_edges:] = demand
     np.add(state.backlog, requested, out=owed)
     required = np.minimum(owed, net.out_capacity) if net.any_capacity else owed
+    if net.any_shared_shipping:  # products share each edge's volume per period: requirements cut
+        required = _shared_shipping(net, owed)
 
     # 4. shipping, in each node's allocation order (an unreliable supplier sends only part)
     if net.alloc_identity:
@@ -394,6 +396,23 @@ def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:
     received = np.where(net.overflow_refuse, accepted, gross)
     np.subtract(gross, received, out=nodes[_REFUSED])
     return received
+
+
+def _shared_shipping(net: Network, owed: F64) -> F64:
+    """Requirements on edges whose products share a shipping capacity in volume units per period.
+
+    ``owed`` is ``(B, P, O)``. Where the volume owed on an edge (``sum_p volume_p x owed_p``) exceeds
+    its ``ship_capacity``, every product's requirement on that edge is cut by the same fraction
+    ``capacity / volume owed`` (proportional cut, as for storage); customer outflows are not capped.
+    The cut is not shipped this period and stays owed (backlog). Returns the ``(B, P, O)`` requirements.
+    """
+    e = net.n_edges
+    load = net.volume @ owed[..., :e]  # (B, E) volume owed per edge
+    scale = np.ones_like(load)
+    np.divide(net.ship_capacity, load, out=scale, where=load > net.ship_capacity)
+    required = owed.copy()
+    required[..., :e] *= scale[..., None, :]
+    return required
 
 
 def _apply_budget(net: Network, orders: F64, rejected: F64) -> F64:

@@ -208,6 +208,10 @@ class Network:
     event_duration: I64 = field(default_factory=lambda: np.ones(0, dtype=np.int64))  # (V,)
     event_every: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # (V,) 0: once
     event_stores: BoolA = field(default_factory=lambda: np.zeros((0, 1), dtype=bool))  # (V, S) affected
+    # shipping capacity per edge in volume units, shared by the edge's products (edge ``capacity`` of a
+    # product scenario); any_capacity is then False and out_capacity keeps the values for display
+    any_shared_shipping: bool = False
+    ship_capacity: F64 = field(default_factory=lambda: np.full(1, np.inf))  # (E,) volume per period
 
     @property
     def n_outflows(self) -> int:

@@ -18,7 +18,7 @@ import invmgmt_marl
 from invmgmt_marl import supply_chain_v0
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import ROLES
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, skip_unsupported_on_products
 
 PERIODS = 25
 SCENARIOS = invmgmt_marl.list_scenarios()
@@ -40,6 +40,13 @@ def test_shipped_scenarios() -> None:
     # generator script, are not scenarios), listed by os.listdir rather than the loader's glob
     on_disk = {f[: -len(".yaml")] for f in os.listdir(REPO_ROOT / "scenarios") if f.endswith(".yaml")}
     assert "generate_large" not in on_disk and len(on_disk) >= 3
+    # and the product scenarios of scenarios/products/, except the ones kept out with a reason
+    from invmgmt_marl.scenario.loader import UNLISTED_PRODUCT_SCENARIOS
+
+    products = REPO_ROOT / "scenarios" / "products"
+    on_disk |= {f[: -len(".yaml")] for f in os.listdir(products) if f.endswith(".yaml")}
+    on_disk -= set(UNLISTED_PRODUCT_SCENARIOS)
+    assert {"sku50_1w", "sku200_1w"} <= on_disk and "sku2000_3w" not in on_disk
     assert set(listed) == on_disk
     assert len(listed) == len(on_disk)  # no duplicates
     assert all(a < b for a, b in itertools.pairwise(listed)), listed  # strictly increasing order
@@ -53,6 +60,7 @@ def _kw(at: str, view: str, shared: bool) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("scenario", "action_type", "view", "shared"), COMBOS)
 def test_parallel_api(scenario: str, action_type: str, view: str, shared: bool) -> None:
+    skip_unsupported_on_products(scenario, action_type, view)
     env = invmgmt_marl.parallel_env(scenario, **_kw(action_type, view, shared))
     assert isinstance(env, ParallelEnv)
     with warnings.catch_warnings():
@@ -66,6 +74,7 @@ def test_parallel_api(scenario: str, action_type: str, view: str, shared: bool) 
 
 @pytest.mark.parametrize(("scenario", "action_type", "view", "shared"), COMBOS)
 def test_aec_api(scenario: str, action_type: str, view: str, shared: bool) -> None:
+    skip_unsupported_on_products(scenario, action_type, view)
     env = invmgmt_marl.env(scenario, **_kw(action_type, view, shared))
     assert isinstance(env.unwrapped, AECEnv) or isinstance(env, AECEnv)
     with warnings.catch_warnings():
@@ -81,6 +90,7 @@ def test_aec_api(scenario: str, action_type: str, view: str, shared: bool) -> No
 def test_rollout_stays_in_spaces(scenario: str, action_type: str, view: str, shared: bool) -> None:
     """Every observation lies in its space, every sampled action is accepted, infos are complete,
     and the episode truncates after exactly ``periods`` steps."""
+    skip_unsupported_on_products(scenario, action_type, view)
     env = invmgmt_marl.parallel_env(scenario, **_kw(action_type, view, shared))
     obs, infos = env.reset(seed=3)
     for a in env.possible_agents:
@@ -109,6 +119,7 @@ def test_rollout_stays_in_spaces(scenario: str, action_type: str, view: str, sha
 @pytest.mark.parametrize("shared", [False, True], ids=["own", "shared"])
 @pytest.mark.parametrize("action_type", ACTION_TYPES)
 def test_spaces_are_cached_objects(scenario_name: str, action_type: str, shared: bool) -> None:
+    skip_unsupported_on_products(scenario_name, action_type)
     env = invmgmt_marl.parallel_env(scenario_name, action_type=action_type, shared_spaces=shared)
     for a in env.possible_agents:
         assert env.observation_space(a) is env.observation_space(a)
@@ -122,6 +133,7 @@ def test_spaces_are_cached_objects(scenario_name: str, action_type: str, shared:
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_shared_observations_end_with_role_one_hot(scenario_name: str, view: str) -> None:
+    skip_unsupported_on_products(scenario_name, view=view)
     own = invmgmt_marl.parallel_env(scenario_name, view=view, periods=5)
     shared = invmgmt_marl.parallel_env(scenario_name, view=view, periods=5, shared_spaces=True)
     o_own, _ = own.reset(seed=2)
@@ -135,6 +147,11 @@ def test_shared_observations_end_with_role_one_hot(scenario_name: str, view: str
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_observation_dimensions(scenario_name: str, view: str) -> None:
+    skip_unsupported_on_products(
+        scenario_name,
+        view=view,
+        check="product features + node context: test_products_env.py::test_observation_layout",
+    )
     env = invmgmt_marl.parallel_env(scenario_name, view=view)
     net = compile_network(env.scenario)
     # on_hand, backlog, owed to it, incoming, L arrivals, [makeable units], [expiring units], progress
@@ -158,6 +175,7 @@ def test_local_state_is_all_local_observations(scenario_name: str) -> None:
 
 
 def test_global_view_is_the_state_plus_agent_one_hot(scenario_name: str) -> None:
+    skip_unsupported_on_products(scenario_name, view="global")
     env = invmgmt_marl.parallel_env(scenario_name, view="global", periods=6)
     obs, _ = env.reset(seed=5)
     n = len(env.possible_agents)

@@ -22,6 +22,7 @@ from invmgmt_marl import supply_chain_v0
 from invmgmt_marl.errors import InvalidActionError
 from invmgmt_marl.registration import env_ids
 from invmgmt_marl.sim import NODE_FIELDS
+from tests.helpers import skip_unsupported_on_products
 
 SCENARIOS = invmgmt_marl.list_scenarios()
 
@@ -146,6 +147,7 @@ def test_odd_actions_raise_invalid_action_error(action_type: str, make: Any) -> 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 @pytest.mark.parametrize("action_type", ["box", "discrete", "multidiscrete"])
 def test_shared_strict_accepts_every_legal_sample(scenario: str, action_type: str) -> None:
+    skip_unsupported_on_products(scenario, action_type)
     try:
         env = invmgmt_marl.parallel_env(
             scenario, action_type=action_type, shared_spaces=True, strict=True, periods=5

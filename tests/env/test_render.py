@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import invmgmt_marl
+from invmgmt_marl.sim.ledger import node_totals
 
 
 def _row(text: str, agent: str) -> list[str]:
@@ -19,7 +21,8 @@ def test_ansi_render_after_reset_and_steps(scenario_name: str) -> None:
     assert isinstance(text, str)
     for i, a in enumerate(env.possible_agents):
         assert a in text
-        assert float(_row(text, a)[0]) == env.net.initial_on_hand[i]
+        # (with products the row holds the node total over products)
+        assert float(_row(text, a)[0]) == pytest.approx(env.net.initial_on_hand[..., i].sum())
     rng = np.random.default_rng(0)
     for _ in range(3):
         env.step(
@@ -30,6 +33,8 @@ def test_ansi_render_after_reset_and_steps(scenario_name: str) -> None:
         )
         text = env.render()
         led = env.last_ledger
+        if env.net.product_axis:  # the rows are node totals over products
+            led = node_totals(led)
         assert f"period {led.t}" in text
         for d in led.demand[0]:
             assert f"{d:g}" in text.splitlines()[0]

@@ -11,6 +11,7 @@ import invmgmt_marl
 from invmgmt_marl import ScenarioError
 from invmgmt_marl.rewards import RECONCILIATION_WEIGHTS, compute_rewards
 from invmgmt_marl.sim import COST_FIELDS
+from invmgmt_marl.sim.ledger import node_totals
 
 COSTS = (
     "ordering_cost",
@@ -48,6 +49,8 @@ def test_cost_scheme_is_minus_total_cost(scenario_name: str) -> None:
         for a, info in infos.items():
             assert rew[a] == pytest.approx(-sum(info[c] for c in COSTS), rel=1e-12, abs=1e-12)
             assert all(info[c] >= 0 for c in COSTS)
+        if env.net.product_axis:  # node agents: the node totals over products
+            led = node_totals(led)
         np.testing.assert_allclose([rew[a] for a in env.possible_agents], -led.total_cost[0], rtol=1e-12)
 
 

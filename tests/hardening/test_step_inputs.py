@@ -86,3 +86,22 @@ def test_native_vec_env_refuses_nan_actions() -> None:
     # the action codec already refuses NaN actions; check_inputs guards the decoded orders too
     with pytest.raises(InvalidActionError, match="must be finite"):
         venv.step_wait()
+
+
+def test_product_inputs_are_checked_with_their_product_axis() -> None:
+    """With products, orders are ``(B, P, E)`` and demand ``(B, P, S)``; bad entries are named."""
+    import invmgmt_marl
+    from invmgmt_marl.validation import check_inputs
+
+    net = invmgmt_marl.compile_network(invmgmt_marl.load_scenario("sku50_1w"))
+    orders, demand = np.ones((2, 50, 1)), np.ones((2, 50, 1))
+    o, d = check_inputs(net, orders, demand)
+    assert o.shape == (2, 50, 1) and d.shape == (2, 50, 1)
+    with pytest.raises(InvalidActionError, match=r"orders: expected shape \(B, 50, 1\)"):
+        check_inputs(net, np.ones((2, 1)), demand)
+    orders[1, 7, 0] = np.nan
+    with pytest.raises(InvalidActionError, match=r"orders\[1, 7, 0\]: must be finite"):
+        check_inputs(net, orders, demand)
+    demand[0, 3, 0] = -1.0
+    with pytest.raises(ValueError, match=r"demand\[0, 3, 0\]: must be non-negative"):
+        check_inputs(net, np.ones((2, 50, 1)), demand)

@@ -228,3 +228,81 @@ def test_example_script_plays_an_episode(fake_server: str, monkeypatch: Any, cap
         cost += sum(float(getattr(direct.last_ledger, f)[0].sum()) for f in COST_FIELDS)
     assert f"serial: 4 periods, total cost {cost:.2f}," in out
     assert "periods without a valid answer 0" in out
+
+
+RETAIL: dict[str, Any] = {
+    "name": "retail_mini",
+    "periods": 10,
+    "nodes": [
+        {
+            "role": "store",
+            "lost_sales": True,
+            "initial_on_hand": 30,
+            "pricing": {"min": 0.5, "max": 1.5},
+            "cash": {"initial": 1000},
+            "liquidation": {"salvage": 0},
+        }
+    ],
+    "edges": [
+        {
+            "from": "external",
+            "to": "store_0",
+            "modes": [
+                {"name": "slow", "unit_cost": 2, "lead_time": [3, 7]},
+                {"name": "fast", "unit_cost": 10, "lead_time": 1},
+            ],
+        }
+    ],
+    "products": [
+        {"name": "electronics", "price": 150, "unit_cost": 100, "price_elasticity": 1.2,
+         "demand": {"process": "constant", "value": 10}},
+        {"name": "groceries", "price": 10, "unit_cost": 5, "shelf_life": 5, "price_elasticity": 0.4,
+         "demand": {"process": "constant", "value": 10}},
+    ],
+    "events": [{"name": "black_friday", "start": 3, "duration": 2, "factor": {"electronics": 3}}],
+}  # fmt: skip
+
+
+def _retail() -> invmgmt_marl.InventoryParallelEnv:
+    from invmgmt_marl.scenario import validate_scenario
+
+    return invmgmt_marl.parallel_env(validate_scenario(RETAIL))
+
+
+def test_retail_slots_orders_by_mode_then_liquidation_then_prices() -> None:
+    env = _retail()
+    slots = action_slots(env)["store_0"]
+    assert [(s.label, s.index, s.kind) for s in slots] == [
+        ("electronics/external:slow", 0, "order"),
+        ("electronics/external:fast", 1, "order"),
+        ("groceries/external:slow", 2, "order"),
+        ("groceries/external:fast", 3, "order"),
+        ("liquidate/electronics", 4, "liquidate"),
+        ("liquidate/groceries", 5, "liquidate"),
+        ("price/electronics", 6, "price"),
+        ("price/groceries", 7, "price"),
+    ]
+    price = action_schema(env)["properties"]["orders"]["properties"]["store_0"]["properties"][
+        "price/groceries"
+    ]
+    assert price == {"type": "number", "minimum": 0.5, "maximum": 1.5}
+    env.reset(seed=0)
+    # prices left out stay at the list price (multiplier 1), not at 0 (outside the action space)
+    assert parse_actions(env, '{"orders": {}}')["store_0"].tolist() == [0, 0, 0, 0, 0, 0, 1, 1]
+    with pytest.raises(InvalidActionError, match=r"\['price/groceries'\]: must be in \[0.5, 1.5\], got 2"):
+        parse_actions(env, '{"orders": {"store_0": {"price/groceries": 2}}}')
+
+
+def test_retail_text_shows_cash_prices_ages_and_events() -> None:
+    env = _retail()
+    env.reset(seed=0)
+    reply = {"store_0": {"electronics/external:fast": 5, "price/groceries": 1.3, "liquidate/groceries": 2}}
+    env.step(parse_actions(env, json.dumps({"orders": reply})))
+    text = observation_text(env)
+    # by hand: groceries demand 10 x 1.3^-0.4 = 9.005 -> 9 sold at 13; electronics 10 sold at 150;
+    # 5 fast electronics paid 5 x (100 + 10) = 550: cash 1000 - 550 + 1500 + 117 = 2067
+    assert "Cash at store_0: 2067" in text
+    assert "electronics 1, groceries 1.3" in text
+    # 30 groceries - 9 sold - 2 liquidated = 19, one period old after ageing
+    assert "groceries at store_0 by age in periods (0 = newest; sellable for 5 periods): [0 19 0 0 0]" in text
+    assert "Event black_friday: starts in 2 period(s), lasts 2" in text  # period 1 now; it starts in 3

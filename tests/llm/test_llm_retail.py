@@ -1,5 +1,5 @@
 """LLM agents on a retail scenario: mode-named order slots, liquidation and price slots (prices default
-to the list price), and the retail lines of the observation text."""
+to the list price), and the episode's revenue at the chosen prices."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from invmgmt_marl.llm import (
     ChatAgent,
     action_schema,
     action_slots,
-    observation_text,
     parse_actions,
     play_episode,
 )
@@ -46,16 +45,6 @@ def test_slots_and_defaults() -> None:
     assert vec.tolist() == expected.tolist()
     with pytest.raises(InvalidActionError, match=r"price/toys.*\[0.5, 1.5\]"):
         parse_actions(env, json.dumps({"orders": {"store_0": {"price/toys": 0.2}}}))
-
-
-def test_retail_text() -> None:
-    env = invmgmt_marl.parallel_env("retail_medium")
-    env.reset(seed=0)
-    text = observation_text(env)
-    assert "store_0 cash 2000.00" in text
-    assert "electronics: unit cost by mode (incl. shipping) slow 102, medium 105, fast 110" in text
-    assert "groceries batches (shelf life 5 periods): 20 aged 0" in text
-    assert "event black_friday: starts in 6 period(s) (lasts 2)" in text
 
 
 def test_scripted_episode_equals_direct_actions() -> None:
