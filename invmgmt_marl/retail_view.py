@@ -173,4 +173,3 @@ def retail_view(env: InventoryParallelEnv) -> dict[str, Any] | None:
         "last_period": last,
         "actions": _action_labels(env, modes),
     }
-
