@@ -200,23 +200,31 @@ def compute_rewards(
     ``r_i = alpha_i * own_i + (1 - alpha_i) * mean_j own_j``, both under agent i's scheme.
 
     A ledger with a product axis (``nodes (B, K, P, N)``) is summed into node totals first
-    (:func:`~invmgmt_marl.sim.ledger.node_totals`): the node agents' rewards.
+    (:func:`~invmgmt_marl.sim.ledger.node_totals`): the node agents' rewards; a scheme with
+    ``per_product`` gets the per-product ledger and its rows are summed over products instead.
     """
+    full = ledger
     if ledger.nodes.ndim == 4:
         ledger = node_totals(ledger)
+
+    def apply(fn: RewardScheme, w: Mapping[str, float]) -> F64:  # (B, N)
+        if getattr(fn, "per_product", False) and full.nodes.ndim == 4:  # per product row, then summed
+            return fn(net, full, w).sum(axis=1)
+        return fn(net, ledger, w)
+
     if scheme is not None:
-        return mix(REWARD_SCHEMES.get(scheme)(net, ledger, weights or {}), 1.0 if alpha is None else alpha)
+        return mix(apply(REWARD_SCHEMES.get(scheme), weights or {}), 1.0 if alpha is None else alpha)
     try:
         uniform = _UNIFORM[net]
     except KeyError:
         uniform = _UNIFORM[net] = uniform_reward(net)
     if uniform is not None:
         fn, w, alpha = uniform
-        return mix(fn(net, ledger, w), alpha)
+        return mix(apply(fn, w), alpha)
     plan = net.reward_plan
     out = np.empty((ledger.nodes.shape[0], net.n_nodes))
     for g in plan:
-        own = REWARD_SCHEMES.get(g.scheme)(net, ledger, dict(g.weights))  # (B, N): this scheme for everyone
+        own = apply(REWARD_SCHEMES.get(g.scheme), dict(g.weights))  # (B, N): this scheme for everyone
         out[:, g.agents] = g.alphas * own[:, g.agents] + (1.0 - g.alphas) * own.mean(axis=1, keepdims=True)
     return out
 

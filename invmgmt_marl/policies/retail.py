@@ -94,7 +94,7 @@ class RetailEpisodes:
 
 def run_retail(net: Network, policy: Any, seeds: Sequence[int]) -> RetailEpisodes:
     """Play ``policy`` on the episodes of ``seeds`` (batched; the env's paths, :func:`retail_paths`)."""
-    from invmgmt_marl.rewards import REWARD_SCHEMES
+    from invmgmt_marl.rewards import compute_rewards
 
     demand, supply = retail_paths(net, seeds)
     batch = demand.shape[0]
@@ -111,9 +111,7 @@ def run_retail(net: Network, policy: Any, seeds: Sequence[int]) -> RetailEpisode
         shock = None if supply is None else supply.at(t)
         state, led = step(net, state, np.asarray(orders, dtype=np.float64), demand[:, t], shock, **controls)
         nodes += led.nodes
-        for g in net.reward_plan:
-            own = REWARD_SCHEMES.get(g.scheme)(net, led, dict(g.weights))  # (B, P, N)
-            reward += own[..., g.agents].sum(axis=(1, 2))
+        reward += compute_rewards(net, led).sum(axis=1)  # the node agents' rewards, as the env gives them
     from invmgmt_marl.sim.ledger import COST_FIELDS, node_row
 
     revenue = nodes[:, node_row("revenue")].sum(axis=(1, 2))

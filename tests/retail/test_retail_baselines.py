@@ -44,13 +44,15 @@ def test_runner_plays_the_env_episode() -> None:
         ran = run_retail(net, policy, [seed])
         env = invmgmt_marl.parallel_env("retail_medium")
         env.reset(seed=seed)
-        profit = 0.0
+        profit = reward = 0.0
         for _ in range(net.periods):
             orders = policy(env.net, env.sim_state, np.random.default_rng(0))[0]  # (P, E)
             action = np.concatenate([orders.ravel(), np.zeros(5), np.ones(5)]).astype(np.float32)
-            env.step({"store_0": action})
+            _, rewards, *_ = env.step({"store_0": action})
             profit += ledger_profit(env.net, env.last_ledger)
+            reward += rewards["store_0"]
         assert profit == pytest.approx(float(ran.profit[0]))
+        assert reward == pytest.approx(float(ran.reward[0]))
     # and a batch of seeds is the seeds one by one
     both = run_retail(net, policy, [0, 7])
     assert both.profit.tolist() == pytest.approx(

@@ -120,3 +120,22 @@ def test_retail_step_in_the_env(agents: str) -> None:
         _, rewards, *_ = env.step(acts)
         assert sum(rewards.values()) == pytest.approx(HAND_REWARD)
         assert rewards["store_0__toys"] == pytest.approx(-0.48)
+
+
+def test_compute_rewards_sums_the_product_rows() -> None:
+    # the rollout / evaluate path: compute_rewards on the per-product ledger gives the node agent's sum
+    from invmgmt_marl.rewards import compute_rewards
+
+    net = compile_network(validate_scenario(_scenario()))
+    _, led = step(
+        net,
+        initial_state(net, 1),
+        ORDERS,
+        np.array([[[5.0], [6.0], [2.0]]]),
+        liquidate=LIQUIDATE,
+        price=PRICE,
+    )
+    assert compute_rewards(net, led)[0].tolist() == pytest.approx([HAND_REWARD])
+    assert compute_rewards(net, led, scheme="retail_step")[0].tolist() == pytest.approx([HAND_REWARD])
+    # profit on node totals: revenue 162 - ordering 30
+    assert compute_rewards(net, led, scheme="profit")[0].tolist() == pytest.approx([162.0 - 30.0])
