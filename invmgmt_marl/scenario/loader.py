@@ -38,7 +38,7 @@ UNLISTED_PRODUCT_SCENARIOS: dict[str, str] = {
     "scenario takes 2-3 s on it (about 2 minutes more for a suite kept under 5); its API tests run on "
     "their own (tests/env/test_products_plumbing.py)",
     **dict.fromkeys(
-        ("retail_easy", "retail_medium", "retail_hard"),
+        ("retail_easy", "retail_medium", "retail_hard", "retail_chain"),
         "the retail store (docs/retail.md): its price actions need box actions (the suite's multidiscrete "
         "checks), its state() appends cash, stock by age and event countdowns to the local observations, "
         "and a price entry outside its bounds is refused by the price check rather than the strict one; "

@@ -43,7 +43,13 @@ def test_product_scenarios_are_listed_but_the_largest() -> None:
     assert {"sku50_1w", "sku200_1w", "sku2000_3w"} <= set(list_product_scenarios())
     assert set(list_product_scenarios()) & set(list_scenarios()) == {"sku50_1w", "sku200_1w"}
     # the reasons: docs/products.md (sku2000_3w), docs/retail.md (the retail store)
-    assert set(UNLISTED_PRODUCT_SCENARIOS) == {"sku2000_3w", "retail_easy", "retail_medium", "retail_hard"}
+    assert set(UNLISTED_PRODUCT_SCENARIOS) == {
+        "sku2000_3w",
+        "retail_easy",
+        "retail_medium",
+        "retail_hard",
+        "retail_chain",
+    }
 
 
 @pytest.mark.parametrize("agents", ["node", "node_product"])

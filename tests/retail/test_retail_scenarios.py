@@ -25,9 +25,10 @@ TABLE = {
 
 
 def test_listed_as_product_scenarios() -> None:
-    assert set(NAMES) <= set(list_product_scenarios())
-    assert not set(NAMES) & set(list_scenarios())  # kept out with a reason: UNLISTED_PRODUCT_SCENARIOS
-    assert set(NAMES) <= set(UNLISTED_PRODUCT_SCENARIOS)
+    names = {*NAMES, "retail_chain"}
+    assert names <= set(list_product_scenarios())
+    assert not names & set(list_scenarios())  # kept out with a reason: UNLISTED_PRODUCT_SCENARIOS
+    assert names <= set(UNLISTED_PRODUCT_SCENARIOS)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -84,3 +85,19 @@ def test_black_friday_triples_electronics() -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_parallel_api(name: str) -> None:
     parallel_api_test(invmgmt_marl.parallel_env(name), num_cycles=35)
+
+
+def test_retail_chain() -> None:
+    # a warehouse buying by the three modes with the cash, three stores with prices and liquidation
+    net = compile_network(load_scenario("retail_chain"))
+    assert net.agents == ("store_0", "store_1", "store_2", "supplier_0")
+    assert net.cash_on.tolist() == [False, False, False, True]
+    assert net.pricing_on.tolist() == [True, True, True]
+    assert net.liquidation_on.tolist() == [True, True, True, False]
+    assert net.unit_cost[0].tolist() == [100, 100, 100, 102, 105, 110]  # transfers at cost, then modes
+    env = invmgmt_marl.parallel_env("retail_chain")
+    # stores: 5 orders + 5 liquidations + 5 prices; the warehouse: 5 products x 3 modes
+    assert {a: env.action_space(a).shape for a in env.possible_agents} == dict.fromkeys(
+        env.possible_agents, (15,)
+    )
+    parallel_api_test(env, num_cycles=35)
