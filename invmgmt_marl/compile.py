@@ -17,6 +17,7 @@ from invmgmt_marl import fingerprint
 from invmgmt_marl.scenario import retail
 from invmgmt_marl.scenario.products import product_values
 from invmgmt_marl.scenario.schema import EXTERNAL, ROLES, DemandSpec, Event, Scenario
+from invmgmt_marl.sim.incidence import DENSE_MAX_NODES, Incidence
 from invmgmt_marl.sim.network import Network, RewardGroup
 
 __all__ = ["compile_network", "scenario_fingerprint"]
@@ -61,6 +62,46 @@ def _pad_rows(rows: list[list[int]], fill: int) -> I64:
     return out
 
 
+def _incidence(n: int, edge_src: I64, edge_dst: I64, out_src: I64, stores: I64, order: I64) -> dict[str, Any]:
+    """The incidence matrices of the network (index N marks the external source): dense 0/1 float
+    arrays up to ``DENSE_MAX_NODES`` nodes (BLAS matmul, the fastest path on small networks), else
+    :class:`~invmgmt_marl.sim.incidence.Incidence` operators with the same ``x @ M`` / ``x @ M.T``
+    products in memory linear in the network's size (docs/large_networks.md)."""
+    e_cnt, o_cnt, s_cnt = len(edge_src), len(out_src), len(stores)
+    if n > DENSE_MAX_NODES:
+        alloc_src = Incidence(out_src[order], n)
+        return {
+            "edge_to_dst": Incidence(edge_dst, n),
+            "edge_from_src": Incidence(edge_src, n),
+            "out_from_src": Incidence(out_src, n),
+            "customer_of_store": Incidence(stores, n),
+            "alloc_src": alloc_src,
+            "alloc_src_T": alloc_src.T,
+        }
+    edge_to_dst = np.zeros((e_cnt, n))
+    edge_to_dst[np.arange(e_cnt), edge_dst] = 1.0
+    edge_from_src = np.zeros((e_cnt, n + 1))
+    edge_from_src[np.arange(e_cnt), edge_src] = 1.0
+    out_from_src = np.zeros((o_cnt, n + 1))
+    out_from_src[np.arange(o_cnt), out_src] = 1.0
+    cust = np.zeros((s_cnt, n))
+    cust[np.arange(s_cnt), stores] = 1.0
+    return {
+        "edge_to_dst": edge_to_dst,
+        "edge_from_src": edge_from_src[:, :n].copy(),
+        "out_from_src": out_from_src[:, :n].copy(),
+        "customer_of_store": cust,
+        "alloc_src": np.ascontiguousarray(out_from_src[order, :n]),
+        "alloc_src_T": np.ascontiguousarray(out_from_src[order, :n].T),
+    }
+
+
+def _inbound_edges(edge_dst: I64, n: int) -> tuple[I64, ...]:
+    """``(N,)`` the inbound edges of each node, ascending: ``np.flatnonzero(edge_dst == i)`` in O(E log E)."""
+    by_dst = np.argsort(edge_dst, kind="stable")
+    return tuple(np.split(by_dst, np.searchsorted(edge_dst[by_dst], np.arange(1, n))))
+
+
 def compile_network(sc: Scenario) -> Network:
     """Compile a validated scenario into a :class:`~invmgmt_marl.sim.Network`."""
     agents = tuple(sc.agents)
@@ -103,25 +144,24 @@ def compile_network(sc: Scenario) -> Network:
     group_of = np.cumsum(np.r_[0, (src_sorted[1:] != src_sorted[:-1]).astype(np.int64)])  # (O,)
     rank = np.arange(o_cnt) - first
     n_groups = int(group_of[-1]) + 1
-    grid_width = int(rank.max()) + 2
-    grid_idx = group_of * grid_width + rank
+    # the external source ships in full (no prefix needed): its outflows share cell 0 of its row, so
+    # the grid is as wide as the busiest internal shipper, not as the number of suppliers
+    grid_rank = np.where(src_sorted < n, rank, 0)
+    grid_width = int(grid_rank.max()) + 2
+    grid_idx = group_of * grid_width + grid_rank
     proportional_node = np.array([nd.allocation == "proportional" for nd in nodes] + [False])
     out_prop = proportional_node[out_src]
 
-    edge_to_dst = np.zeros((e_cnt, n))
-    edge_to_dst[np.arange(e_cnt), edge_dst] = 1.0
-    edge_from_src = np.zeros((e_cnt, n + 1))
-    edge_from_src[np.arange(e_cnt), edge_src] = 1.0
-    out_from_src = np.zeros((o_cnt, n + 1))
-    out_from_src[np.arange(o_cnt), out_src] = 1.0
-    cust = np.zeros((s_cnt, n))
-    cust[np.arange(s_cnt), stores] = 1.0
+    mats = _incidence(n, edge_src, edge_dst, out_src, np.array(stores, dtype=np.int64), order)
 
-    ups = [
-        sorted({int(edge_src[j]) for j in range(e_cnt) if edge_dst[j] == i and edge_src[j] < n})
-        for i in range(n)
-    ]
-    downs = [sorted({int(edge_dst[j]) for j in range(e_cnt) if edge_src[j] == i}) for i in range(n)]
+    up_sets: list[set[int]] = [set() for _ in range(n)]
+    down_sets: list[set[int]] = [set() for _ in range(n)]
+    for src, dst in zip(edge_src.tolist(), edge_dst.tolist(), strict=True):  # O(E), not O(N x E)
+        if src < n:
+            up_sets[dst].add(src)
+            down_sets[src].add(dst)
+    ups = [sorted(x) for x in up_sets]
+    downs = [sorted(x) for x in down_sets]
 
     def pad(lists: list[list[int]]) -> I64:
         width = max(1, max(len(x) for x in lists))
@@ -204,7 +244,7 @@ def compile_network(sc: Scenario) -> Network:
         initial_pipeline=pipe0,
         initial_orders=np.array([e.initial_order for e in sc.edges], dtype=np.float64),
         initial_demand=np.array([nodes[i].initial_demand for i in stores], dtype=np.float64),
-        agent_edges=tuple(np.flatnonzero(edge_dst == i) for i in range(n)),
+        agent_edges=_inbound_edges(edge_dst, n),
         out_src=out_src,
         out_capacity=out_cap,
         out_lost=out_lost,
@@ -234,16 +274,16 @@ def compile_network(sc: Scenario) -> Network:
         alloc_identity=bool((order == np.arange(o_cnt)).all()),
         uniform_lead=bool((lead == lmax).all()),
         external_f=(edge_src == n).astype(np.float64),
-        alloc_src=np.ascontiguousarray(out_from_src[order, :n]),
-        alloc_src_T=np.ascontiguousarray(out_from_src[order, :n].T),
+        alloc_src=mats["alloc_src"],
+        alloc_src_T=mats["alloc_src_T"],
         alloc_external=np.where(out_src[order] == n, np.inf, 0.0),
         alloc_proportional=out_prop[order],
         pipe_order=(np.arange(lmax)[:, None] + np.arange(lmax)[None, :]) % lmax,
         pipe_insert_idx=np.arange(e_cnt)[None, :] * lmax + (np.arange(lmax)[:, None] + lead[None, :]) % lmax,
-        edge_to_dst=edge_to_dst,
-        edge_from_src=edge_from_src[:, :n].copy(),
-        out_from_src=out_from_src[:, :n].copy(),
-        customer_of_store=cust,
+        edge_to_dst=mats["edge_to_dst"],
+        edge_from_src=mats["edge_from_src"],
+        out_from_src=mats["out_from_src"],
+        customer_of_store=mats["customer_of_store"],
         storage_capacity=np.array([nd.storage_capacity or np.inf for nd in nodes], dtype=np.float64),
         any_storage=any(nd.storage_capacity is not None for nd in nodes),
         shelf_life=shelf,

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from scipy import special, stats
 
+from invmgmt_marl.demand_vector import MIN_RUN, sample_poisson_run, simple_poisson
 from invmgmt_marl.errors import quote
 from invmgmt_marl.registry import DEMAND_PROCESSES
 from invmgmt_marl.scenario.correlation import correlation_matrix
@@ -667,8 +668,17 @@ def sample_demand(
     n = len(specs)
     out = np.empty((batch, periods, n), dtype=np.float64)
     if correlation is None:
-        for s, spec in enumerate(specs):
-            out[:, :, s] = sample_store_demand(spec, rng, batch, periods)
+        s = 0
+        while s < n:  # runs of plain Poisson streams in one draw (demand_vector.py: identical values)
+            run = s
+            while run < n and simple_poisson(specs[run]):
+                run += 1
+            if run - s >= MIN_RUN:
+                out[:, :, s:run] = sample_poisson_run(specs[s:run], rng, batch, periods)
+                s = run
+                continue
+            out[:, :, s] = sample_store_demand(specs[s], rng, batch, periods)
+            s += 1
         return out
     c = correlation_matrix(correlation, n)
     procs = [DEMAND_PROCESSES[spec.process] for spec in specs]

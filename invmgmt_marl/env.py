@@ -18,6 +18,7 @@ from gymnasium import spaces
 from numpy.typing import NDArray
 from pettingzoo import ParallelEnv
 
+from invmgmt_marl.agent_dicts import AgentDicts
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.errors import InvalidActionError
@@ -119,6 +120,7 @@ class InventoryParallelEnv(ParallelEnv):
         self.shared_spaces = shared_spaces
         self.interface = make_interface(self.net, agents=agents, shared_spaces=shared_spaces, strict=strict)
         self.possible_agents = list(self.interface.agents)
+        self._dicts = AgentDicts(self.possible_agents)  # per-step dicts from templates (agent_dicts.py)
         self.agents: list[str] = []
         self.action_spaces = self.interface.action_spaces
         self.observation_spaces = self.interface.observation_spaces
@@ -222,9 +224,10 @@ class InventoryParallelEnv(ParallelEnv):
         agents = self.agents
         if self.reward_scale != 1.0:
             r = r * self.reward_scale
-        rewards = dict(zip(agents, r.tolist(), strict=True))
-        terminations = dict.fromkeys(agents, False)
-        truncations = dict.fromkeys(agents, done)
+        dicts = self._dicts
+        rewards = dicts.zip(agents, r.tolist())
+        terminations = dicts.flags(agents, False)
+        truncations = dicts.flags(agents, done)
         infos = self.interface.infos(ledger, clipped)
         if done:
             self.agents = []
@@ -232,7 +235,7 @@ class InventoryParallelEnv(ParallelEnv):
 
     # ---------------------------------------------------------------------------------------------
     def _observations(self) -> dict[str, NDArray[np.float32]]:
-        return dict(zip(self.possible_agents, self.interface.observe(self._sim_state)[0], strict=True))
+        return dict(zip(self._dicts.agents, self.interface.observe(self._sim_state)[0], strict=True))
 
     def state(self) -> NDArray[np.float32]:
         """The centralised state: every node's local features, flattened."""

@@ -489,8 +489,9 @@ def evaluate(
         results = _product_bound(net, traj.demand, objective, progress)
         if results is not None:
             bound_v = np.array([r.objective for r in results], dtype=np.float64)
-            bound_setups = "binary" if any(r.setups == "binary" for r in results) else "relaxed"
-            bound_mip_gap = max((float(r.mip_gap) for r in results), default=0.0)
+            setups = [getattr(r, "setups", "relaxed") for r in results]  # (product bounds: relaxed)
+            bound_setups = "binary" if "binary" in setups else "relaxed"
+            bound_mip_gap = max((float(getattr(r, "mip_gap", 0.0)) for r in results), default=0.0)
         seconds["bound"] = time.perf_counter() - t0
     elif bound is not False and bound is not None:
         bound_v = _per_episode(bound, batch, "bound")
@@ -533,14 +534,20 @@ def evaluate(
 
 
 def _product_bound(net: Network, demand: F64, objective: Objective, progress: bool) -> list[Any] | None:
-    """:func:`~invmgmt_marl.oracle.bound_many` of every path; with products, None (and a warning) when
-    the LP cannot bound the network (an oracle without a product axis, or an instance it refuses)."""
-    from invmgmt_marl.oracle import OracleError, bound_many
+    """The perfect-information bound of every path: :func:`~invmgmt_marl.oracle.bound_many`, or on a
+    product network :func:`~invmgmt_marl.oracle.product_bound_many` (with the shared constraints; when
+    the joint LP is too large, without them: still a valid bound, weaker); None (and a warning) when
+    the LP cannot bound the network."""
+    from invmgmt_marl.oracle import OracleError, bound_many, product_bound_many
 
     if not net.product_axis:
         return list(bound_many(net, demand, objective=objective, progress=progress))
     try:
-        return list(bound_many(net, demand, objective=objective, progress=progress))
+        try:
+            return list(product_bound_many(net, demand, objective=objective))
+        except OracleError as err:
+            logger.warning("evaluate: %s; bounding %r without the shared constraints", err, net.name)
+            return list(product_bound_many(net, demand, objective=objective, coupling="drop"))
     except (OracleError, ValueError, NotImplementedError) as err:
         logger.warning("evaluate: no perfect-information bound on %r (products): %s", net.name, err)
         return None

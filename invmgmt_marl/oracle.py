@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -79,6 +79,12 @@ __all__ = [
     "bound_many",
     "replay_orders",
     "SETUPS",
+    "MAX_PRODUCT_LP_VARIABLES",
+    "ProductBoundResult",
+    "product_bound",
+    "product_bound_many",
+    "product_lp_size",
+    "product_slice",
 ]
 
 F64 = NDArray[np.float64]
@@ -396,6 +402,14 @@ def _binary(net: Network, setups: str, time_limit: float) -> bool:
     return setups == "binary" or (setups == "auto" and net.any_fixed_cost)
 
 
+def _no_products(net: Network) -> None:
+    if net.product_axis:
+        raise OracleError(
+            f"perfect_information_bound: {net.name!r} has products; use product_bound / product_bound_many "
+            "(demand (T, P, S)), which add the shared storage and budget constraints"
+        )
+
+
 def _check_demand(net: Network, demand: ArrayLike, batched: bool) -> F64:
     return check_demand(demand, periods=net.periods, n_stores=net.n_stores, batched=batched)
 
@@ -430,6 +444,7 @@ def perfect_information_bound(
         OracleError: HiGHS did not report an optimal solution (the message names its status).
     """
     _check_objective(objective)
+    _no_products(net)
     binary = _binary(net, setups, time_limit)
     d = _check_demand(net, demand, batched=False)
     return _LP(net, objective).solve(d, binary, time_limit)
@@ -462,6 +477,7 @@ def bound_many(
         OracleError: HiGHS failed on one of the paths.
     """
     _check_objective(objective)
+    _no_products(net)
     binary = _binary(net, setups, time_limit)
     d = _check_demand(net, demand, batched=True)
     lp = _LP(net, objective)
@@ -510,3 +526,302 @@ def replay_orders(net: Network, result: OracleResult, demand: ArrayLike) -> floa
         state, ledger = step(net, state, orders[t][None], d[t][None])
         total += float(ledger.total_cost.sum())
     return total
+
+
+# --------------------------------------------------------------------------------------------------
+# Products: the same LP per product, coupled by the nodes' shared storage volume and ordering budget
+# --------------------------------------------------------------------------------------------------
+
+#: per-product fields of a product network (``(P, ...)``), sliced by :func:`product_slice`
+_PER_PRODUCT_FIELDS: tuple[str, ...] = (
+    "holding_cost",
+    "backlog_cost",
+    "lost_sales_cost",
+    "price",
+    "initial_on_hand",
+    "lead_time",
+    "unit_cost",
+    "max_order",
+    "initial_pipeline",
+    "initial_orders",
+    "initial_demand",
+    "initial_backlog",
+)
+
+#: the joint LP of a coupled product network is refused above this many variables by default
+MAX_PRODUCT_LP_VARIABLES = 400_000
+
+Coupling = Literal["auto", "exact", "drop"]
+
+
+def product_slice(net: Network, p: int) -> Network:
+    """Product ``p`` of a product network as a one-product network without shared constraints (its
+    own costs, lead times and initial state; no storage capacity, no budget)."""
+    n_s = net.n_stores
+    inf = np.full(net.n_nodes, np.inf)
+    return replace(
+        net,
+        **{f: getattr(net, f)[p] for f in _PER_PRODUCT_FIELDS},
+        demand_specs=tuple(net.demand_specs[p * n_s : (p + 1) * n_s]),
+        product_axis=False,
+        n_products=1,
+        products=(net.products[p],),
+        volume=np.ones(1),
+        storage_capacity=inf,
+        any_storage=False,
+        any_shared_storage=False,
+        any_budget=False,
+        order_budget=inf,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ProductBoundResult:
+    """The perfect-information bound of a product network on one demand path.
+
+    Attributes:
+        objective_name: ``"cost"`` or ``"profit"``.
+        objective: least total cost (most total profit) over all nodes, products and periods: a
+            lower (upper) bound for every policy on this path.
+        product_objective: ``(P,)`` each product's part of ``objective`` (its own costs, refused or
+            overflow charges and, under profit, revenue).
+        method: ``"joint"`` (one LP with the shared constraints), ``"per_product"`` (nothing couples
+            the products: ``P`` independent LPs, exact) or ``"relaxed_coupling"`` (the shared
+            constraints dropped on request: a valid but weaker bound).
+        orders: ``(T, P, E)``; on_hand: ``(T, P, N)`` end-of-period stock; refused: ``(T, P, N)`` units
+            refused at the door (``overflow: refuse`` nodes); overflow: ``(T, P, N)`` units kept beyond
+            the capacity (``overflow: keep`` nodes).
+        n_variables: variables of the LP(s) solved, in all.
+        solve_seconds: wall time of the HiGHS call(s).
+        status: HiGHS's message (of the last LP, per product).
+    """
+
+    objective_name: str
+    objective: float
+    product_objective: F64
+    method: str
+    orders: F64
+    on_hand: F64
+    refused: F64
+    overflow: F64
+    n_variables: int
+    solve_seconds: float
+    status: str
+
+
+def _coupled(net: Network) -> bool:
+    return bool(np.any(np.isfinite(net.storage_capacity)) and net.any_shared_storage) or bool(
+        net.any_budget and np.any(np.isfinite(net.order_budget))
+    )
+
+
+def product_bound(
+    net: Network,
+    demand: ArrayLike,
+    objective: Objective = "cost",
+    coupling: Coupling = "auto",
+    max_variables: int = MAX_PRODUCT_LP_VARIABLES,
+) -> ProductBoundResult:
+    """The perfect-information LP bound of a network with products, for one demand path.
+
+    Every product has the LP of :func:`perfect_information_bound` (its own costs, lead times, initial
+    state; set-up costs relaxed). Products are coupled only by the nodes' shared constraints, added
+    as rows over all products (``t`` every period, ``n`` every node with the constraint)::
+
+        sum_p volume[p] * I[t, p, n] <= C'[n] (+ sum_p volume[p] * sum_{u <= t} o[u, p, n])
+        sum_p sum_{e -> n} unit_cost[p, e] * q[t, p, e] <= order_budget[n]
+
+    ``C'[n] = max(storage_capacity[n], volume of the initial stock)``. At ``overflow: refuse`` nodes
+    the LP may refuse units at the door (``r >= 0``, charged ``overflow_cost``); at ``overflow: keep``
+    nodes stock may exceed the capacity by the volume of the overflow units ``o >= 0`` kept so far,
+    each charged ``overflow_cost``. Valid because every simulated trajectory satisfies these rows with
+    the same cost: the simulator's end-of-period stock never exceeds the room arrivals were cut to
+    (refuse: by induction the stock volume stays <= ``C'``; keep: the excess over the capacity grows
+    at most by the volume kept as overflow), and the budget cuts orders to fit. Same-period arrivals
+    that are sold at once are not counted against the capacity (only end-of-period stock is), which
+    keeps the bound valid and can make it loose when arrivals are refused in the simulator.
+
+    Args:
+        net: a compiled network with products.
+        demand: ``(T, P, S)`` customer demand.
+        objective: ``"cost"`` or ``"profit"``.
+        coupling: ``"auto"``: the joint LP when a shared constraint exists (refused above
+            ``max_variables``), else one LP per product (exact, any size). ``"exact"``: the same but
+            never decompose. ``"drop"``: ignore the shared constraints and solve per product -- a
+            valid, weaker bound for instances too large for the joint LP.
+        max_variables: the largest joint LP accepted (:func:`product_lp_size`: ``P x T x (2E + 2O + S + 3N)``
+            variables).
+
+    Raises:
+        ValueError: not a product network, bad demand, objective or coupling.
+        OracleError: the joint LP is larger than ``max_variables``, an unsupported feature, or HiGHS
+            did not solve it.
+    """
+    _check_objective(objective)
+    if not net.product_axis:
+        raise ValueError(f"net: product_bound needs a network with products, got {net.name!r}")
+    if coupling not in ("auto", "exact", "drop"):
+        raise ValueError(f"coupling: must be 'auto', 'exact' or 'drop', got {coupling!r}")
+    d = np.array(demand, dtype=np.float64)
+    want = (net.periods, net.n_products, net.n_stores)
+    if d.shape != want:
+        raise ValueError(f"demand: expected shape (T, P, S) = {want}, got {d.shape}")
+    check_demand(d.reshape(net.periods, -1), periods=net.periods)
+    coupled = _coupled(net)
+    if coupling == "drop" or (coupling == "auto" and not coupled):
+        lps = [_LP(product_slice(net, p), objective) for p in range(net.n_products)]
+        return _per_product(net, lps, d, objective, "relaxed_coupling" if coupled else "per_product")
+    n_total = product_lp_size(net)
+    if n_total > max_variables:
+        raise OracleError(
+            f"product_bound: the joint LP of {net.name!r} has {n_total:,} variables "
+            f"(P={net.n_products}, T={net.periods}, N={net.n_nodes}, E={net.n_edges}), above "
+            f"max_variables={max_variables:,}; raise max_variables, or pass coupling='drop' for a "
+            "weaker bound that ignores the shared storage and budget"
+        )
+    lps = [_LP(product_slice(net, p), objective) for p in range(net.n_products)]
+    return _joint(net, lps, d, objective)
+
+
+def product_lp_size(net: Network) -> int:
+    """Variables of the joint product LP: per product and period ``q, y (E)``, ``x, b (O)``, ``l (S)``,
+    ``I, r (N)``, plus one overflow variable per (period, product, node)."""
+    n_o = net.n_edges + net.n_stores
+    per_period = 2 * net.n_edges + 2 * n_o + net.n_stores + 3 * net.n_nodes
+    return net.periods * net.n_products * per_period
+
+
+def product_bound_many(
+    net: Network,
+    demand: ArrayLike,
+    objective: Objective = "cost",
+    coupling: Coupling = "auto",
+    max_variables: int = MAX_PRODUCT_LP_VARIABLES,
+) -> list[ProductBoundResult]:
+    """:func:`product_bound` for every path of ``demand`` ``(B, T, P, S)``."""
+    d = np.asarray(demand, dtype=np.float64)
+    if d.ndim != 4:
+        raise ValueError(f"demand: expected shape (B, T, P, S), got {d.shape}")
+    return [product_bound(net, d[k], objective, coupling, max_variables) for k in range(d.shape[0])]
+
+
+def _per_product(net: Network, lps: list[_LP], d: F64, objective: str, method: str) -> ProductBoundResult:
+    res = [lp.solve(d[:, p]) for p, lp in enumerate(lps)]
+    zeros = np.zeros((net.periods, net.n_products, net.n_nodes))
+    values = np.array([r.objective for r in res])
+    return ProductBoundResult(
+        objective_name=objective,
+        objective=float(values.sum()),
+        product_objective=values,
+        method=method,
+        orders=np.stack([r.orders for r in res], axis=1),
+        on_hand=np.stack([r.on_hand for r in res], axis=1),
+        refused=zeros,
+        overflow=zeros.copy(),
+        n_variables=sum(lp.n_vars for lp in lps),
+        solve_seconds=float(sum(r.solve_seconds for r in res)),
+        status=res[-1].status if res else "",
+    )
+
+
+def _initial_transit_cost(net: Network) -> float:
+    """Transit holding of a (one-product) network's initial pipeline: a constant outside the LP."""
+    pipe = net.initial_pipeline[:, : net.periods]
+    return float(net.transit_holding_cost @ (pipe @ np.arange(pipe.shape[1], dtype=np.float64)))
+
+
+def _joint(net: Network, lps: list[_LP], d: F64, objective: str) -> ProductBoundResult:
+    """One LP over every product, with the shared storage and budget rows."""
+    t_len, n_p, n_n = net.periods, net.n_products, net.n_nodes
+    width = lps[0].n_vars  # every product's block has the same layout (same T, E, O, S, N)
+    idx = lps[0].idx
+    n_blocks = n_p * width
+    keep = np.isfinite(net.storage_capacity) & ~net.overflow_refuse  # (N,) nodes keeping overflow
+    refuse = np.isfinite(net.storage_capacity) & net.overflow_refuse
+    ovf = n_blocks + np.arange(t_len * n_p * n_n, dtype=np.int64).reshape(t_len, n_p, n_n)  # o[t, p, n]
+    n_vars = n_blocks + ovf.size
+
+    c = np.concatenate([lp.c for lp in lps] + [np.zeros(ovf.size)])
+    bounds = np.concatenate([lp.bounds for lp in lps] + [np.zeros((ovf.size, 2))])
+    ref = (np.arange(n_p)[:, None, None] * width + idx["r"][None]).transpose(1, 0, 2)  # (T, P, N)
+    inv = (np.arange(n_p)[:, None, None] * width + idx["I"][None]).transpose(1, 0, 2)  # (T, P, N)
+    q = (np.arange(n_p)[:, None, None] * width + idx["q"][None]).transpose(1, 0, 2)  # (T, P, E)
+    bounds[ref[..., refuse], 1] = np.inf  # refused at the door, charged the overflow cost
+    c[ref] += net.overflow_cost
+    bounds[ovf[..., keep], 1] = np.inf  # kept beyond the capacity, charged the overflow cost
+    c[ovf] += net.overflow_cost
+
+    rhs = np.concatenate([lp.rhs0 for lp in lps])
+    rows_dem = np.concatenate(
+        [lp.row_demand + p * lp.rhs0.size for p, lp in enumerate(lps)], axis=1
+    )  # (T, P*S)
+    rhs[rows_dem] += d.reshape(t_len, -1)
+    a_eq = sp.block_diag([lp.a_eq for lp in lps], format="csr")
+    a_eq = sp.hstack([a_eq, sp.csr_matrix((a_eq.shape[0], ovf.size))], format="csr")
+
+    ub_rows: list[sp.csr_matrix] = []
+    ub_rhs: list[F64] = []
+    if any(lp.a_ub is not None for lp in lps):  # relaxed set-up costs, per product
+        blocks = [lp.a_ub if lp.a_ub is not None else sp.csr_matrix((0, width)) for lp in lps]
+        a_f = sp.block_diag(blocks, format="csr")
+        ub_rows.append(sp.hstack([a_f, sp.csr_matrix((a_f.shape[0], ovf.size))], format="csr"))
+        ub_rhs.append(np.zeros(a_f.shape[0]))
+    cap_nodes = (
+        np.flatnonzero(np.isfinite(net.storage_capacity)) if net.any_shared_storage else np.zeros(0, int)
+    )
+    for n in cap_nodes:  # sum_p v_p I[t, p, n] - [keep] sum_p v_p sum_{u<=t} o[u, p, n] <= C'
+        r_ix, c_ix, v = [], [], []
+        for t in range(t_len):
+            r_ix.append(np.full(n_p, t))
+            c_ix.append(inv[t, :, n])
+            v.append(net.volume)
+            if keep[n]:
+                r_ix.append(np.full(n_p * (t + 1), t))
+                c_ix.append(ovf[: t + 1, :, n].ravel())
+                v.append(-np.tile(net.volume, t + 1))
+        ub_rows.append(
+            sp.csr_matrix(
+                (np.concatenate(v), (np.concatenate(r_ix), np.concatenate(c_ix))), shape=(t_len, n_vars)
+            )
+        )
+        cap = max(float(net.storage_capacity[n]), float(net.volume @ net.initial_on_hand[:, n]))
+        ub_rhs.append(np.full(t_len, cap))
+    bud_nodes = np.flatnonzero(np.isfinite(net.order_budget)) if net.any_budget else np.zeros(0, int)
+    for n in bud_nodes:  # sum_p sum_{e -> n} unit_cost[p, e] q[t, p, e] <= budget
+        edges = np.flatnonzero(net.edge_dst == n)
+        cols = q[:, :, edges].reshape(t_len, -1)  # (T, P * k)
+        vals = np.broadcast_to(net.unit_cost[:, edges].ravel(), cols.shape)
+        rows = np.broadcast_to(np.arange(t_len)[:, None], cols.shape)
+        ub_rows.append(sp.csr_matrix((vals.ravel(), (rows.ravel(), cols.ravel())), shape=(t_len, n_vars)))
+        ub_rhs.append(np.full(t_len, float(net.order_budget[n])))
+    a_ub = sp.vstack(ub_rows, format="csr") if ub_rows else None
+    b_ub = np.concatenate(ub_rhs) if ub_rhs else None
+
+    t0 = time.perf_counter()
+    res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=rhs, bounds=bounds, method="highs")
+    seconds = time.perf_counter() - t0
+    if res.status != 0 or res.x is None:
+        raise OracleError(
+            f"product_bound: HiGHS did not solve the joint LP (objective={objective!r}, scenario "
+            f"{net.name!r}): status {res.status}: {res.message}"
+        )
+    x = np.where(np.abs(res.x) < _NOISE, 0.0, res.x)
+    blocks_x = x[:n_blocks].reshape(n_p, width)
+    const = np.array([_initial_transit_cost(lp.net) for lp in lps])
+    per = (
+        (blocks_x * c[:n_blocks].reshape(n_p, width)).sum(axis=1) + (x[ovf] * c[ovf]).sum(axis=(0, 2)) + const
+    )
+    per = per if objective == "cost" else -per
+    return ProductBoundResult(
+        objective_name=objective,
+        objective=float(per.sum()),
+        product_objective=per,
+        method="joint",
+        orders=x[q],
+        on_hand=x[inv],
+        refused=x[ref],
+        overflow=x[ovf],
+        n_variables=n_vars,
+        solve_seconds=seconds,
+        status=str(res.message),
+    )

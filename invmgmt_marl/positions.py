@@ -19,9 +19,10 @@ F64 = NDArray[np.float64]
 
 def inventory_position(net: Network, state: SimState) -> F64:
     """``(B, N)`` installation inventory position: on hand + in transit to the node + owed to the
-    node by its suppliers - owed by the node (downstream and customers)."""
-    in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst
-    owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
+    node by its suppliers - owed by the node (downstream and customers). ``(B, P, N)`` per product in
+    a network with products (the same formula on the product axis)."""
+    in_transit = state.pipeline.sum(axis=-1) @ net.edge_to_dst
+    owed_to = state.backlog[..., : net.n_edges] @ net.edge_to_dst
     owed_by = state.backlog @ net.out_from_src
     return state.on_hand + in_transit + owed_to - owed_by
 
@@ -45,10 +46,10 @@ def echelon_inventory_position(net: Network, state: SimState, echelon: F64 | Non
     downstream of it, plus what its own suppliers owe it, minus customer backlog downstream.
 
     Exact for serial chains and trees; in general DAGs a downstream node's inbound transit from
-    outside the echelon is counted too.
+    outside the echelon is counted too. ``(B, P, N)`` per product in a network with products.
     """
     m = echelon_matrix(net) if echelon is None else echelon
-    in_transit = state.pipeline.sum(axis=2) @ net.edge_to_dst  # (B, N)
-    owed_to = state.backlog[:, : net.n_edges] @ net.edge_to_dst
-    cust_backlog = state.backlog[:, net.n_edges :] @ net.customer_of_store  # (B, N)
+    in_transit = state.pipeline.sum(axis=-1) @ net.edge_to_dst  # (B, [P,] N)
+    owed_to = state.backlog[..., : net.n_edges] @ net.edge_to_dst
+    cust_backlog = state.backlog[..., net.n_edges :] @ net.customer_of_store  # (B, [P,] N)
     return (state.on_hand + in_transit - cust_backlog) @ m.T + owed_to

@@ -42,6 +42,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
+from invmgmt_marl.agent_dicts import stack_actions, stacked
 from invmgmt_marl.errors import InvalidActionError, quote
 from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.registry import REWARD_SCHEMES
@@ -131,6 +132,7 @@ class ProductInterface:
             tuple(sku_agent_name(a, q) for a in net.agents for q in net.products) if self.sku else net.agents
         )
         self.n_agents = len(self.agents)
+        self._keys = dict.fromkeys(self.agents)  # (dict.fromkeys is fastest from a dict)
         self._node_of = np.repeat(np.arange(n), p) if self.sku else np.arange(n)  # (A,)
         # per-product features: 4 + L, and the last price multiplier with pricing
         self.features = 4 + net.max_lead + (1 if net.any_pricing else 0)
@@ -310,8 +312,8 @@ class ProductInterface:
         if len(actions) != len(agents) or len(agents) != self.n_agents:
             return self._decode_checked(actions, agents)
         try:
-            vals = [actions[a] for a in agents]
-            flat = np.concatenate([np.array(vals[g[0] : g[-1] + 1]).reshape(-1) for g in self._groups])
+            vals = stack_actions(actions, agents)
+            flat = stacked(vals, self._groups)
         except (KeyError, TypeError, ValueError):
             return self._decode_checked(actions, agents)
         if flat.shape != self._flat_high.shape or flat.dtype.kind not in "biuf":
@@ -460,7 +462,7 @@ class ProductInterface:
         read-only); their ledger rows are in ``env.last_ledger`` (``(B, K, P, N)``)."""
         t = -1 if ledger is None else ledger.t
         if self.sku:  # one shared (read-only) dict for every agent that clipped nothing: 6,000 agents
-            infos = dict.fromkeys(self.agents, {"clipped": 0, "t": t})  # cost one dict, not 6,000
+            infos = dict.fromkeys(self._keys, {"clipped": 0, "t": t})  # cost one dict, not 6,000
             for a, c in clipped.items():
                 if c:
                     infos[a] = {"clipped": c, "t": t}

@@ -202,6 +202,7 @@ POLICIES: Registry[Any] = Registry(
             "forecast_order_up_to": "_make_forecast",
         },
     )
+    | _builtins("invmgmt_marl.policies.products", {"base_stock_capacity": "_make_base_stock_capacity"})
     | _builtins(
         "invmgmt_marl.policies.retail",
         {"retail_heuristic": "_make_retail_heuristic", "retail_tuned": "_make_retail_tuned"},

@@ -21,6 +21,12 @@ from invmgmt_marl.policies.base import (
     split_over_edges,
     throughput_matrix,
 )
+from invmgmt_marl.policies.products import (
+    CapacityBaseStockPolicy,
+    newsvendor_levels,
+    simulate_products,
+    tune_products,
+)
 from invmgmt_marl.policies.tuning import TUNABLE, TuneResult, build_tuned, tune
 
 __all__ = [
@@ -30,6 +36,10 @@ __all__ = [
     "build_tuned",
     "tune",
     "BaseStockPolicy",
+    "CapacityBaseStockPolicy",
+    "newsvendor_levels",
+    "simulate_products",
+    "tune_products",
     "ConstantPolicy",
     "EchelonBaseStockPolicy",
     "ForecastOrderUpToPolicy",

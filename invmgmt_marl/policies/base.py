@@ -7,6 +7,10 @@ which :func:`invmgmt_marl.rollout.rollout` calls before the first period.
 Parameters that are "one per node" may also be given one row per episode, shape ``(B, N)``: that is
 how tuning scores many candidate settings in one batched rollout.
 
+In a network with products (``net.product_axis``, docs/products.md) every policy works per (node,
+product): parameters are ``(P, N)`` (or ``(N,)``, the same for every product, or ``(B, P, N)``),
+positions ``(B, P, N)`` and orders ``(B, P, E)``. Without products nothing changes.
+
 Nodes with several inbound edges spread their order over them in scenario order, filling each edge
 up to its ``max_order`` before the next (so the first listed source is preferred); assembly nodes
 instead order every component in the ratio of their bill of materials (:func:`assembly_orders`;
@@ -60,8 +64,10 @@ class Policy(Protocol):
 
 def _per_node(values: Any, name: str) -> F64:
     arr = np.asarray(values, dtype=np.float64)
-    if arr.ndim not in (1, 2) or not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: expected finite values of shape (N,) or (B, N), got {arr.shape}")
+    if arr.ndim not in (1, 2, 3) or not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"{name}: expected finite values of shape (N,), (B, N), (P, N) or (B, P, N), got {arr.shape}"
+        )
     return arr
 
 
@@ -76,7 +82,8 @@ class ConstantPolicy:
         self.quantity = np.asarray(quantity, dtype=np.float64)
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
-        return np.broadcast_to(self.quantity, (state.on_hand.shape[0], net.n_edges)).copy()
+        # (B, E), or (B, P, E) with products (max_order is then (P, E))
+        return np.broadcast_to(self.quantity, (state.on_hand.shape[0], *net.max_order.shape)).copy()
 
     def __repr__(self) -> str:
         return f"ConstantPolicy({self.quantity.tolist()})"
@@ -92,12 +99,10 @@ class RandomPolicy:
         self.integer = integer
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
-        batch = state.on_hand.shape[0]
+        size = (state.on_hand.shape[0], *net.max_order.shape)  # (B, E) or (B, P, E)
         if self.integer:
-            return rng.integers(0, net.max_order.astype(np.int64) + 1, size=(batch, net.n_edges)).astype(
-                np.float64
-            )
-        return rng.uniform(0.0, net.max_order, size=(batch, net.n_edges))
+            return rng.integers(0, net.max_order.astype(np.int64) + 1, size=size).astype(np.float64)
+        return rng.uniform(0.0, net.max_order, size=size)
 
     def __repr__(self) -> str:
         return f"RandomPolicy(integer={self.integer})"
@@ -106,17 +111,17 @@ class RandomPolicy:
 # --------------------------------------------------------------------------------------------------
 def split_over_edges(net: Network, quantity: F64) -> F64:
     """Spread each node's ``(B, N)`` order over its inbound edges in scenario order, filling each up
-    to its ``max_order`` before the next. Returns ``(B, E)``."""
-    batch = quantity.shape[0]
-    orders = np.zeros((batch, net.n_edges))
+    to its ``max_order`` before the next. Returns ``(B, E)``; ``(B, P, N)`` -> ``(B, P, E)`` with
+    products (each product on its own, up to its own ``max_order``)."""
+    orders = np.zeros((*quantity.shape[:-1], net.n_edges))
     remaining = quantity.copy()
     width = max(len(e) for e in net.agent_edges)
     for k in range(width):  # the k-th inbound edge of every node at once
         nodes = np.array([i for i, e in enumerate(net.agent_edges) if len(e) > k], dtype=np.int64)
         edges = np.array([net.agent_edges[i][k] for i in nodes], dtype=np.int64)
-        q = np.minimum(remaining[:, nodes], net.max_order[edges])
-        orders[:, edges] = q
-        remaining[:, nodes] -= q
+        q = np.minimum(remaining[..., nodes], net.max_order[..., edges])
+        orders[..., edges] = q
+        remaining[..., nodes] -= q
     return orders
 
 
@@ -245,14 +250,16 @@ class ForecastOrderUpToPolicy:
         self._m: F64 | None = None
 
     def default_cover(self, net: Network) -> F64:
-        """Lead time + 1 of each node's first inbound edge, summed over its echelon if ``echelon``."""
-        cover = np.array([net.lead_time[e[0]] + 1 for e in net.agent_edges], dtype=np.float64)
+        """Lead time + 1 of each node's first inbound edge, summed over its echelon if ``echelon``:
+        ``(N,)``, or ``(P, N)`` with products (per-product lead times)."""
+        cover = first_lead_time(net) + 1.0
         return cover @ _echelon_matrix(net).T if self.echelon else cover
 
     def reset(self, net: Network, batch: int, rng: np.random.Generator) -> F64:
         """Start every episode's history at the expected throughput of each node."""
         mean, _ = demand_statistics(net)
-        self._history = np.broadcast_to(node_throughput(net, mean), (batch, self.window, net.n_nodes)).copy()
+        through = node_throughput(net, mean)  # (N,) or (P, N)
+        self._history = np.broadcast_to(through, (batch, self.window, *through.shape)).copy()
         self._m = _echelon_matrix(net)
         return self._history
 
@@ -265,7 +272,7 @@ class ForecastOrderUpToPolicy:
             if self.signal == "demand":
                 sig = state.last_demand @ throughput_matrix(net)
             else:
-                sig = np.concatenate([state.last_orders, state.last_demand], axis=1) @ net.out_from_src
+                sig = np.concatenate([state.last_orders, state.last_demand], axis=-1) @ net.out_from_src
             history = self._history = np.concatenate([history[:, 1:], sig[:, None]], axis=1)
         forecast = history.mean(axis=1)
         cover = self.cover if self.cover is not None else self.default_cover(net)
@@ -296,18 +303,20 @@ def throughput_matrix(net: Network) -> F64:
 def node_throughput(net: Network, store_values: F64) -> F64:
     """``(N,)`` per-period units through each node: each store's value, passed upstream and split
     equally over each node's internal suppliers (component suppliers of an assembly node carry the
-    bill-of-materials quantity per unit instead)."""
-    through = np.zeros(net.n_nodes)
-    through[net.store_nodes] += store_values
+    bill-of-materials quantity per unit instead). ``store_values`` ``(..., S)`` gives ``(..., N)``
+    (e.g. ``(P, S)`` per product)."""
+    store_values = np.asarray(store_values, dtype=np.float64)
+    through = np.zeros((*store_values.shape[:-1], net.n_nodes))
+    through[..., net.store_nodes] += store_values
     n_int_in = np.array([np.sum(net.edge_src[e] < net.n_nodes) for e in net.agent_edges])
     for i in sorted(range(net.n_nodes), key=lambda i: -_depth(net, i)):  # downstream first
         for e in net.agent_edges[i]:
             src = int(net.edge_src[e])
             if src < net.n_nodes:  # components: qty per unit made; other sources share the throughput
-                through[src] += (
-                    through[i] * net.component_qty[e]
+                through[..., src] += (
+                    through[..., i] * net.component_qty[e]
                     if net.component_qty[e] > 0
-                    else through[i] / n_int_in[i]
+                    else through[..., i] / n_int_in[i]
                 )
     return through
 
@@ -318,18 +327,34 @@ def _depth(net: Network, i: int) -> int:
     return 0 if not ups else 1 + max(_depth(net, u) for u in ups)
 
 
+#: with products, demand_statistics draws at most this many (path x period x product x store) values
+_MAX_STAT_VALUES = 4_000_000
+
+
 def demand_statistics(net: Network, seed: int = 0, samples: int = 256) -> tuple[F64, F64]:
-    """Mean and standard deviation of each store's per-period demand, from sampled paths: ``(S,)``."""
+    """Mean and standard deviation of each store's per-period demand, from sampled paths: ``(S,)``,
+    or ``(P, S)`` per product (with at most ``_MAX_STAT_VALUES`` values drawn in all, at least 8 paths)."""
+    if net.product_axis:
+        per_path = net.periods * net.n_products * net.n_stores
+        samples = max(8, min(samples, _MAX_STAT_VALUES // per_path))
     d = sample_network_demand(net, np.random.default_rng(seed), samples, net.periods)
     return d.mean(axis=(0, 1)), d.std(axis=(0, 1))
 
 
+def first_lead_time(net: Network) -> F64:
+    """Lead time of each node's first inbound edge (the one filled first): ``(N,)``, or ``(P, N)``
+    with products."""
+    first = np.array([e[0] for e in net.agent_edges], dtype=np.int64)
+    return net.lead_time[..., first].astype(np.float64)
+
+
 def heuristic_base_stock_levels(net: Network, safety: float = 1.0, seed: int = 0, samples: int = 256) -> F64:
     """Untuned installation base-stock levels: ``(L + 1) * mean + safety * sqrt(L + 1) * std`` of each
-    node's throughput (``L`` = lead time of the node's first inbound edge, the one filled first)."""
+    node's throughput (``L`` = lead time of the node's first inbound edge, the one filled first).
+    ``(N,)``, or ``(P, N)`` per (product, node) with products."""
     mean, std = demand_statistics(net, seed, samples)
     m, s = node_throughput(net, mean), node_throughput(net, std)
-    lead = np.array([net.lead_time[e[0]] for e in net.agent_edges], dtype=np.float64)
+    lead = first_lead_time(net)
     return np.ceil((lead + 1) * m + safety * np.sqrt(lead + 1) * s)
 
 

@@ -55,6 +55,14 @@ def net_requirements(gross: F64, available: F64) -> F64:
     return np.maximum(net, 0.0)  # rounding in the differences may leave -1e-15
 
 
+def _refuse_products(net: Network) -> None:
+    if net.product_axis:
+        raise ValueError(
+            f"net: the rolling-horizon policies plan one product per node; {net.name!r} has "
+            f"{net.n_products} products (use base_stock, s_S, forecast_order_up_to or base_stock_capacity)"
+        )
+
+
 class RollingHorizonPolicy:
     """Rolling-horizon lot sizing with any planner of :data:`invmgmt_marl.lotsizing.PLANNERS`.
 
@@ -109,6 +117,7 @@ class RollingHorizonPolicy:
     # ---------------------------------------------------------------------------------------------
     def reset(self, net: Network, batch: int, rng: np.random.Generator) -> None:
         """Start every episode's forecast at the expected throughput of each node."""
+        _refuse_products(net)
         mean, _ = demand_statistics(net)
         depth = self.window if self.forecast == "moving_average" else 1
         self._history = np.broadcast_to(node_throughput(net, mean), (batch, depth, net.n_nodes)).copy()
@@ -148,6 +157,7 @@ class RollingHorizonPolicy:
         return np.broadcast_to(level[:, :, None], (batch, net.n_nodes, length))
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
+        _refuse_products(net)
         batch = state.on_hand.shape[0]
         if self._history is None or self._history.shape[0] != batch or state.t == 0:
             self.reset(net, batch, rng)

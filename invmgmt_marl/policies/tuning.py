@@ -4,6 +4,10 @@ Coordinate descent with common random numbers: every candidate setting of one pa
 the *same* demand paths, and all candidates of a coordinate run as one batched rollout (one row per
 candidate and episode). Step sizes start at the mean per-period throughput of the node and halve down
 to 1 unit. Seeded, so a tuning run is reproducible; results can be cached on disk as JSON.
+
+On a network with products every parameter is per (product, node) and all products are tuned in one
+batched search (:func:`invmgmt_marl.policies.products.tune_products`): the batch axis holds candidates
+x training paths, the product axis the SKUs, and the shared constraints act in the simulation.
 """
 
 from __future__ import annotations
@@ -33,6 +37,12 @@ from invmgmt_marl.policies.base import (
     demand_statistics,
     heuristic_base_stock_levels,
     node_throughput,
+)
+from invmgmt_marl.policies.products import (
+    CapacityBaseStockPolicy,
+    default_product_episodes,
+    newsvendor_levels,
+    tune_products,
 )
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.sim import Network
@@ -68,6 +78,12 @@ def _ss_build(net: Network, p: F64, kw: dict[str, Any]) -> Policy:
     return SSPolicy(s, s + p[..., n:], **kw)
 
 
+def _both(a: F64, b: F64) -> F64:
+    """``a`` and ``b`` side by side on the last axis, broadcast to one shape first ((P, N) with products)."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    return np.concatenate([a, b], axis=-1)
+
+
 def _units(net: Network, through: F64) -> F64:
     return np.maximum(np.ceil(through), 1.0)
 
@@ -79,7 +95,7 @@ def _forecast_build(net: Network, p: F64, kw: dict[str, Any]) -> Policy:
 
 def _forecast_initial(net: Network, kw: dict[str, Any]) -> F64:
     cover = ForecastOrderUpToPolicy(**kw).default_cover(net)
-    return np.concatenate([cover, np.zeros(net.n_nodes)])
+    return _both(cover, np.zeros(net.n_nodes))
 
 
 TUNABLE: dict[str, Tunable] = {
@@ -99,19 +115,27 @@ TUNABLE: dict[str, Tunable] = {
     ),
     "s_S": Tunable(
         lambda net: [f"s[{a}]" for a in net.agents] + [f"S-s[{a}]" for a in net.agents],
-        lambda net, kw: np.concatenate(
-            [heuristic_base_stock_levels(net), np.ceil(node_throughput(net, demand_statistics(net)[0]))]
+        lambda net, kw: _both(
+            heuristic_base_stock_levels(net), np.ceil(node_throughput(net, demand_statistics(net)[0]))
         ),
         _ss_build,
         lambda net: np.zeros(2 * net.n_nodes),
-        lambda net, through: np.concatenate([_units(net, through)] * 2),
+        lambda net, through: _both(_units(net, through), _units(net, through)),
     ),
     "forecast_order_up_to": Tunable(
         lambda net: [f"cover[{a}]" for a in net.agents] + [f"safety[{a}]" for a in net.agents],
         _forecast_initial,
         _forecast_build,
         lambda net: np.concatenate([np.zeros(net.n_nodes), np.full(net.n_nodes, -np.inf)]),
-        lambda net, through: np.concatenate([np.ones(net.n_nodes), _units(net, through)]),
+        lambda net, through: _both(np.ones(net.n_nodes), _units(net, through)),
+    ),
+    # products: base-stock scaled to the shared storage volume and ordering budget (policies.products)
+    "base_stock_capacity": Tunable(
+        _node_names("S"),
+        lambda net, kw: newsvendor_levels(net),
+        lambda net, p, kw: CapacityBaseStockPolicy(p, **kw),
+        _zeros,
+        _units,
     ),
 }
 
@@ -132,7 +156,10 @@ class TuneResult:
 
     def policy(self, net: Network) -> Policy:
         """The tuned policy for ``net``."""
-        return TUNABLE[self.kind].build(net, np.asarray(self.vector), dict(self.options))
+        vector = np.asarray(self.vector)
+        if net.product_axis:  # stored product-major: (P, C)
+            vector = vector.reshape(net.n_products, -1)
+        return TUNABLE[self.kind].build(net, vector, dict(self.options))
 
 
 def _score(
@@ -163,6 +190,7 @@ def _code_fingerprint() -> str:
         here / "demand.py",
         here / "rollout.py",
         here / "policies" / "base.py",
+        here / "policies" / "products.py",
         Path(__file__),
     ]
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:12]
@@ -195,7 +223,10 @@ def tune(
 
     Args:
         net: the compiled network (its demand processes generate the training paths).
-        kind: ``base_stock``, ``echelon_base_stock``, ``s_S`` or ``forecast_order_up_to``.
+        kind: ``base_stock``, ``echelon_base_stock``, ``s_S``, ``forecast_order_up_to`` or
+            ``base_stock_capacity``. On a network with products every parameter is per (product,
+            node) and all products are tuned at once (at most 2 sweeps per step size; ``episodes``
+            capped to bound memory, see :func:`_tune_products`).
         episodes: training paths (common to every candidate).
         seed: seeds the training paths (use a different seed from your test set).
         objective: ``"cost"`` (minimise total cost) or ``"profit"`` (maximise revenue - cost).
@@ -217,6 +248,11 @@ def tune(
             logger.info("tuned parameters from cache %s", path)
             return cached
     spec = TUNABLE[kind]
+    if net.product_axis:
+        result = _tune_products(net, kind, episodes, seed, objective, min(max_sweeps, 2), options)
+        if cache:
+            atomic_write_json(path, asdict(result))
+        return result
     demand = sample_network_demand(net, np.random.default_rng(seed), episodes, net.periods)
     theta = np.asarray(spec.initial(net, options), dtype=np.float64)
     lower = spec.lower(net)
@@ -258,6 +294,53 @@ def tune(
     if cache:
         atomic_write_json(path, asdict(result))  # a kill mid-write leaves the old entry or none
     return result
+
+
+def _tune_products(
+    net: Network,
+    kind: str,
+    episodes: int,
+    seed: int,
+    objective: str,
+    max_sweeps: int,
+    options: dict[str, Any],
+) -> TuneResult:
+    """:func:`tune` on a product network: every (product, node) parameter in one batched search.
+
+    ``base_stock`` starts from :func:`~invmgmt_marl.policies.products.newsvendor_levels` (the other
+    families from their usual heuristics, per product). ``episodes`` is capped by
+    :func:`~invmgmt_marl.policies.products.default_product_episodes` to bound memory.
+    """
+    spec = TUNABLE[kind]
+    k = default_product_episodes(net, episodes)
+    demand = sample_network_demand(net, np.random.default_rng(seed), k, net.periods)  # (K, T, P, S)
+    theta0 = newsvendor_levels(net, objective) if kind == "base_stock" else spec.initial(net, options)
+    theta0 = np.broadcast_to(np.asarray(theta0, dtype=np.float64), (net.n_products, len(spec.names(net))))
+    step0 = spec.step(net, node_throughput(net, demand.mean(axis=(0, 1))))
+    step0 = np.broadcast_to(step0, theta0.shape)
+    search = tune_products(
+        net,
+        lambda p: spec.build(net, p, options),
+        theta0,
+        spec.lower(net),
+        step0,
+        demand,
+        seed=seed,
+        objective=objective,
+        max_sweeps=max_sweeps,
+    )
+    names = [f"{c}[{p}]" for p in net.products for c in spec.names(net)]
+    return TuneResult(
+        kind=kind,
+        params=dict(zip(names, search.theta.ravel().tolist(), strict=True)),
+        vector=search.theta.ravel().tolist(),
+        cost_per_agent_period=search.score / (net.n_nodes * net.periods),
+        objective=objective,
+        episodes=k,
+        seed=seed,
+        evaluations=search.evaluations,
+        options=dict(options),
+    )
 
 
 def _read_cached(path: Path) -> TuneResult | None:

@@ -81,15 +81,20 @@ def _allocate_sorted(net: Network, available: F64, required: F64) -> F64:
         if net.multi_outflow:  # a node serves several outflows: each gets what is left after those before it
             # exclusive prefix sums within each shipping node (never mixing other nodes' magnitudes):
             # one matmul with a 0/1 "same node, served earlier" matrix on small networks, else a
-            # zero-padded (node, position + 1) grid and a cumsum
+            # zero-padded (position + 1, node) grid and a cumsum over positions (row by row: fast)
             if net.alloc_before is not None:
                 avail -= required @ net.alloc_before
             else:
                 lead = required.shape[:-1]
+                width, idx = net.alloc_grid_width, net.alloc_grid_idx
+                groups = net.alloc_grid_size // width
+                cell = (idx % width) * groups + idx // width  # (O,) cell of each outflow, transposed
                 grid = np.zeros((*lead, net.alloc_grid_size))
-                grid[..., net.alloc_grid_idx + 1] = required
-                grid = grid.reshape(*lead, -1, net.alloc_grid_width).cumsum(axis=-1)
-                avail -= grid.reshape(*lead, -1).take(net.alloc_grid_idx, axis=-1)
+                grid[..., cell + groups] = required
+                rows = grid.reshape(*lead, width, groups)
+                for k in range(2, width):  # cumsum over positions, one whole row at a time
+                    rows[..., k, :] += rows[..., k - 1, :]
+                avail -= grid.take(cell, axis=-1)
         shipped = np.minimum(np.maximum(avail, 0.0), required)
     if net.any_proportional:
         total = required @ net.alloc_src  # (B, N)
@@ -282,7 +287,7 @@ def step(
     )  # requested, owed, shipped, backlog
     edges[_E_ORDERED] = orders
     edges[_E_BACKLOG] = backlog[..., :n_edges]
-    _REDUCE(pipeline, axis=-1, out=edges[_E_IN_TRANSIT])
+    _sum_slots(pipeline, edges[_E_IN_TRANSIT])
     if net.any_tiers:  # all-units quantity discounts on what is dispatched
         tier = (edge_shipped[:, :, None] >= net.tier_qty[None]).sum(axis=2) - 1
         unit = np.take_along_axis(
@@ -378,6 +383,19 @@ def _price_response(net: Network, demand: F64, price: F64) -> F64:
     return np.where(net.pricing_on, np.where(net.demand_integer, np.rint(scaled), scaled), demand)
 
 
+def _sum_slots(pipeline: F64, out: F64) -> None:
+    """``out[...] = pipeline.sum(axis=-1)``, bit for bit. numpy adds fewer than 8 terms left to right,
+    which ``L - 1`` whole-array adds reproduce without its per-row reduction overhead (about 5x faster
+    at ``L = 7``); from 8 terms on numpy sums pairwise, so its own reduction runs."""
+    lmax = pipeline.shape[-1]
+    if lmax >= 8:
+        _REDUCE(pipeline, axis=-1, out=out)
+        return
+    out[...] = pipeline[..., 0]
+    for k in range(1, lmax):
+        out += pipeline[..., k]
+
+
 def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:
     """Arrivals at nodes whose products share a storage capacity in volume units.
 
@@ -444,17 +462,21 @@ def _apply_cash(net: Network, cash: F64, orders: F64, nodes: F64) -> F64:
     batch, p_cnt, e_cnt = orders.shape
     cost = orders * net.unit_cost  # (B, P, E)
     total = (cost @ net.edge_to_dst).sum(axis=1)  # (B, N)
+    short = (total > cash) & net.cash_on  # (B, N) nodes whose cash does not cover their orders
+    if not short.any():  # every order is paid in full (rejected and rejected_lines stay zero)
+        np.matmul(cost, net.edge_to_dst * net.cash_on, out=nodes[_PAID])
+        return orders
     scale = np.ones_like(total)
-    np.divide(cash, total, out=scale, where=(total > cash) & net.cash_on & ~net.cash_reject)
+    np.divide(cash, total, out=scale, where=short & ~net.cash_reject)
     keep = np.broadcast_to((scale @ net.edge_to_dst.T)[:, None, :], orders.shape)  # (B, P, E)
     # reject-rule nodes whose orders cost more than their cash pay line by line (where they can pay
     # for everything, every line is paid: no loop); a Python loop over floats is the fastest here
-    short = np.argwhere((total > cash) & net.cash_on & net.cash_reject)  # (rows, 2): (b, node)
-    if short.size:
+    rows = np.argwhere(short & net.cash_reject)  # (rows, 2): (b, node)
+    if rows.size:
         flat = cost.reshape(batch, -1)
         accept = np.ones_like(flat)
         pe = p_cnt * e_cnt
-        for b, i in short.tolist():
+        for b, i in rows.tolist():
             idx = net.cash_lines[i]
             idx = idx[idx < pe]
             left = float(cash[b, i])
@@ -478,35 +500,51 @@ def _after_sales(net: Network, age: F64 | None, liquidate: F64 | None, nodes: F6
     """Liquidation and expiry after sales (networks with products), on ``nodes[ON_HAND]`` in place.
 
     Liquidation (``liquidate`` ``(B, P, N)``, at nodes with ``liquidation``): ``min(liquidate,
-    stock)`` units leave, oldest first at perishable pairs; ``liquidated`` and ``salvage`` (x
-    ``net.salvage``) are written. Expiry (perishable pairs, ``age`` ``(B, Q, A)`` after shipping
-    has been taken from it here, oldest first): the pair's bucket ``shelf_life - 1`` expires
-    (``expired``), the others age by one. Returns the new ``age`` (``None`` without perishables).
+    stock)`` units leave; ``liquidated`` and ``salvage`` (x ``net.salvage``) are written. At
+    perishable pairs (``age`` ``(B, Q, A)``, arrivals included) the period's shipments and then the
+    liquidated units leave the oldest buckets first (one removal of their sum, oldest first, is the
+    same); then the pair's bucket ``shelf_life - 1`` expires (``expired``) and the others age by one.
+    Returns the new ``age`` (``None`` without perishables).
     """
     on_hand = nodes[_ON_HAND]  # (B, P, N)
     batch = on_hand.shape[0]
-    pairs = net.perish_pairs
-    if net.any_perishable_products:  # shipments leave the oldest buckets first
-        age = _ship_oldest_first(age, nodes[_SHIPPED].reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    leaving = nodes[_SHIPPED]
     if net.any_liquidation and liquidate is not None:
         liq = np.minimum(liquidate * net.liquidation_on, on_hand)
         on_hand -= liq
         np.maximum(on_hand, 0.0, out=on_hand)
         nodes[_LIQUIDATED] = liq
         np.multiply(liq, net.salvage, out=nodes[_SALVAGE])
-        if net.any_perishable_products:
-            age = _ship_oldest_first(age, liq.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
-    if net.any_perishable_products:  # the oldest bucket of each pair expires, the rest age by one
-        q = np.arange(len(pairs))
-        last = net.pair_shelf_life - 1
-        buckets: F64 = age  # type: ignore[assignment]
-        expired = np.zeros((batch, on_hand[0].size))
-        expired[:, pairs] = buckets[:, q, last]
-        buckets[:, q, last] = 0.0
-        age = np.roll(buckets, 1, axis=2)
-        nodes[_EXPIRED] = expired.reshape(on_hand.shape)
-        on_hand.reshape(batch, -1)[:, pairs] = age.sum(axis=2)
-    return age
+        leaving = leaving + liq
+    if not net.any_perishable_products:
+        return age
+    pairs = net.perish_pairs
+    buckets = _remove_oldest_first(age, leaving.reshape(batch, -1)[:, pairs])  # type: ignore[arg-type]
+    q = np.arange(len(pairs))
+    last = net.pair_shelf_life - 1
+    expired = np.zeros((batch, on_hand[0].size))
+    expired[:, pairs] = buckets[:, q, last]
+    buckets[:, q, last] = 0.0
+    aged = np.zeros_like(buckets)  # everything ages by one (the last bucket of every pair is empty now)
+    aged[:, :, 1:] = buckets[:, :, :-1]
+    nodes[_EXPIRED] = expired.reshape(on_hand.shape)
+    a = aged.shape[2]
+    on_hand.reshape(batch, -1)[:, pairs] = (aged.reshape(-1, a) @ np.ones(a)).reshape(batch, -1)
+    return aged
+
+
+def _remove_oldest_first(age: F64, amount: F64) -> F64:
+    """``age`` ``(B, Q, A)`` (bucket ``A - 1`` the oldest) less ``amount`` ``(B, Q)`` units, oldest
+    first; a new array. Sums over the short bucket axis run as matrix products (numpy's cumsum and sum
+    along a short last axis are slow), so results may differ from :func:`_ship_oldest_first` by
+    rounding only."""
+    a = age.shape[2]
+    flat = age.reshape(-1, a)
+    before = flat @ np.tri(a, a, -1)  # [., k] = units in the buckets older than k
+    np.subtract(amount.reshape(-1, 1), before, out=before)  # what bucket k must still give
+    np.maximum(before, 0.0, out=before)
+    np.minimum(before, flat, out=before)
+    return (flat - before).reshape(age.shape)
 
 
 def _cash_after(net: Network, cash: F64, nodes: F64) -> F64:

@@ -93,8 +93,8 @@ class Network:
     alloc_inverse: I64  # (O,) inverse permutation of alloc_order
     alloc_group_first: I64  # (O,) for each sorted position, the sorted position of its group's first entry
     # sorted outflow -> flat cell (g * W + k) of a (groups, W) grid, k = rank in group
-    alloc_grid_idx: I64  # (O,)
-    alloc_grid_width: int  # W = 1 + the most outflows of any shipping node
+    alloc_grid_idx: I64  # (O,) (the external source's outflows all map to rank 0: it ships in full)
+    alloc_grid_width: int  # W = 1 + the most outflows of any internal shipping node
     alloc_grid_size: int  # groups * W
     # [p, q] = 1 if p is served before q by the same node; None on big networks
     alloc_before: F64 | None  # (O, O)

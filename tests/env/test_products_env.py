@@ -40,16 +40,13 @@ SMALL = {
 def test_product_scenarios_are_listed_but_the_largest() -> None:
     from invmgmt_marl.scenario.loader import UNLISTED_PRODUCT_SCENARIOS
 
-    assert {"sku50_1w", "sku200_1w", "sku2000_3w"} <= set(list_product_scenarios())
-    assert set(list_product_scenarios()) & set(list_scenarios()) == {"sku50_1w", "sku200_1w"}
-    # the reasons: docs/products.md (sku2000_3w), docs/retail.md (the retail store)
-    assert set(UNLISTED_PRODUCT_SCENARIOS) == {
-        "sku2000_3w",
-        "retail_easy",
-        "retail_medium",
-        "retail_hard",
-        "retail_chain",
-    }
+    products = set(list_product_scenarios())
+    assert {"sku50_1w", "sku200_1w", "sku1000_1w", "sku2000_3w"} <= products
+    assert products & set(list_scenarios()) == products - set(UNLISTED_PRODUCT_SCENARIOS)
+    assert {"sku50_1w", "sku200_1w"} <= set(list_scenarios())
+    # reasons: docs/products.md (the SKU scenarios), docs/retail.md (the retail store)
+    retail = {"retail_easy", "retail_medium", "retail_hard", "retail_chain"}
+    assert set(UNLISTED_PRODUCT_SCENARIOS) == {"sku1000_1w", "sku2000_3w"} | retail
 
 
 @pytest.mark.parametrize("agents", ["node", "node_product"])

@@ -1,0 +1,71 @@
+"""Per-agent dicts of the ParallelEnv, built at the cost of a copy where their values repeat.
+
+With 6,000 SKU agents (``sku2000_3w``, ``agents="node_product"``) a step returns five dicts of 6,000
+entries; building one with ``dict.fromkeys`` or ``dict(zip(...))`` costs about 0.25 ms, copying a
+ready dict with the same keys about 0.02 ms. :class:`AgentDicts` keeps the constant dicts
+(terminations, truncations) as templates and returns fresh copies, so callers may mutate what they
+get. Values that change every step (observations, rewards) are zipped onto a tuple of the names.
+:func:`stack_actions` and :func:`stacked` read an action dict into one array in a few passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["AgentDicts", "stack_actions", "stacked"]
+
+V = TypeVar("V")
+
+
+class AgentDicts:
+    """Dicts keyed by a fixed tuple of agent names (in that order).
+
+    Args:
+        agents: every possible agent, in the env's order.
+    """
+
+    def __init__(self, agents: Sequence[str]) -> None:
+        self.agents: tuple[str, ...] = tuple(agents)
+        self._list = list(self.agents)
+        self.keys: dict[str, None] = dict.fromkeys(self.agents)  # dict.fromkeys is fastest from a dict
+        self._flags = {False: dict.fromkeys(self.keys, False), True: dict.fromkeys(self.keys, True)}
+
+    def is_all(self, agents: Sequence[str]) -> bool:
+        """Whether ``agents`` is every agent in order (a list compare: identical strings are skipped)."""
+        return len(agents) == len(self.agents) and (agents == self._list or tuple(agents) == self.agents)
+
+    def flags(self, agents: Sequence[str], value: bool) -> dict[str, bool]:
+        """``dict.fromkeys(agents, value)``; a copy of a template when ``agents`` is every agent."""
+        if self.is_all(agents):
+            return self._flags[bool(value)].copy()
+        return dict.fromkeys(agents, bool(value))
+
+    def same(self, agents: Sequence[str], value: Any) -> dict[str, Any]:
+        """``dict.fromkeys(agents, value)`` (every agent maps to the one ``value`` object)."""
+        return dict.fromkeys(self.keys if self.is_all(agents) else agents, value)
+
+    def zip(self, agents: Sequence[str], values: Iterable[V]) -> dict[str, V]:
+        """``dict(zip(agents, values))``; ``values`` must have one entry per agent."""
+        return dict(zip(self.agents if self.is_all(agents) else agents, values, strict=True))
+
+
+def stack_actions(actions: Mapping[str, Any], agents: Sequence[str]) -> list[Any]:
+    """``[actions[a] for a in agents]``, read in one pass when ``actions`` lists exactly ``agents`` in
+    order (the usual case: a dict built over ``env.agents``). Raises ``KeyError`` for a missing agent."""
+    if len(actions) == len(agents) and list(actions) == list(agents):
+        return list(actions.values())
+    return [actions[a] for a in agents]
+
+
+def stacked(values: list[Any], groups: Sequence[NDArray[np.int64]]) -> NDArray[Any]:
+    """The actions of consecutive agent ``groups`` (each a run of indices into ``values`` whose actions
+    share a shape) stacked and flattened, group after group. One ``np.array`` over all of them when
+    every action has the same shape; else one per group (``ValueError`` when a group is ragged)."""
+    try:
+        return np.array(values).reshape(-1)
+    except ValueError:
+        return np.concatenate([np.array(values[g[0] : g[-1] + 1]).reshape(-1) for g in groups])
