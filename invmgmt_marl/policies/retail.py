@@ -170,16 +170,22 @@ class RetailHeuristic:
     Prices stay at list (no control), nothing is liquidated.
 
     Args:
-        safety: ``k_p``: one number or one per product (default 1).
+        safety: ``k_p``: one number or one per product (default 1), or ``"tuned"``: tuned for the
+            network on first use (:func:`tune_retail`, cached per network).
     """
 
-    def __init__(self, safety: float | Sequence[float] | F64 = 1.0) -> None:
-        self.safety = np.atleast_1d(np.asarray(safety, dtype=np.float64))
+    def __init__(self, safety: float | Sequence[float] | F64 | str = 1.0) -> None:
+        self.tuned = isinstance(safety, str)
+        if self.tuned and safety != "tuned":
+            raise ValueError(f"safety: expected numbers or 'tuned', got {safety!r}")
+        self.safety = np.ones(1) if self.tuned else np.atleast_1d(np.asarray(safety, dtype=np.float64))
         if not np.all(np.isfinite(self.safety)) or np.any(self.safety < 0):
             raise ValueError(f"safety: expected finite numbers >= 0, got {self.safety.tolist()}")
         self._plan: weakref.WeakKeyDictionary[Network, tuple[Any, ...]] = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
+        if self.tuned:
+            return "RetailHeuristic(safety='tuned')"
         return f"RetailHeuristic(safety={self.safety.round(3).tolist()})"
 
     def _setup(self, net: Network) -> tuple[Any, ...]:
@@ -202,7 +208,12 @@ class RetailHeuristic:
             order = np.argsort(cost, axis=1, kind="stable")  # (P, E) cheapest first
             mu = expected_demand(net)[:, :, 0]  # (T, P)
             cum = np.concatenate([np.zeros((1, net.n_products)), np.cumsum(mu, axis=0)])  # (T + 1, P)
-            safety = np.broadcast_to(self.safety, (net.n_products,)) if self.safety.size == 1 else self.safety
+            if self.tuned:  # tuned for this network on first use (tune_retail, cached per network)
+                safety = np.asarray(_tuned_safety(net))
+            else:
+                safety = (
+                    np.broadcast_to(self.safety, (net.n_products,)) if self.safety.size == 1 else self.safety
+                )
             if safety.shape != (net.n_products,):
                 raise ValueError(
                     f"safety: expected one number or {net.n_products} (one per product), "
@@ -283,10 +294,11 @@ def _tuned_safety(net: Network) -> tuple[float, ...]:
 
 
 def _make_retail_tuned(net: Network, **kw: Any) -> RetailHeuristic:
-    """The heuristic with safety factors tuned on this network (:func:`tune_retail`, cached per network)."""
+    """The heuristic with safety factors tuned on the network it plays, on first use
+    (:func:`tune_retail`, cached per network)."""
     if kw:
         raise ValueError(f"retail_tuned: unknown parameter(s) {sorted(kw)}; known: none")
-    return RetailHeuristic(_tuned_safety(net))
+    return RetailHeuristic("tuned")
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,12 @@ def test_registered_policies() -> None:
         RetailHeuristic([1.0, 2.0])(net, initial_state(net, 1), np.random.default_rng(0))
     with pytest.raises(ValueError, match="products"):
         run_retail(compile_network(load_scenario("serial")), passive_policy, [0])
+    # retail_tuned builds anywhere (the policy listing of docs/evaluation.md) and tunes on first use
+    serial = compile_network(load_scenario("serial"))
+    tuned = make_policy("retail_tuned", serial)
+    assert repr(tuned) == "RetailHeuristic(safety='tuned')"
+    with pytest.raises(ValueError, match="products"):
+        tuned(serial, initial_state(serial, 1), np.random.default_rng(0))
 
 
 def test_tuning_does_not_lose() -> None:
