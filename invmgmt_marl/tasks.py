@@ -17,7 +17,9 @@ A :class:`Task` names a scenario (with overrides), the seed of its demand path a
   relaxed to ``[0, 1]`` (``setups="relaxed"``), which only loosens the bound (see the oracle's
   docstring). Where the LP does not model the scenario (assembly, perishable stock, ...) the top of
   the scale is a **reference**, the profit of the task's baseline policy, and says so
-  (``Reference.kind == "reference"``): beating it scores 1 without proving anything.
+  (``Reference.kind == "reference"``): beating it scores 1 without proving anything. A product
+  scenario with a single store gets the retail profit ceiling of :mod:`invmgmt_marl.bounds.retail`
+  (cash, perishables, storage, liquidation, prices; docs/bounds.md) unless its task has a hook.
 
 The episode a task grades is the one ``InventoryParallelEnv(scenario, **options).reset(seed=seed)``
 plays: the env and :func:`~invmgmt_marl.rollout.rollout` draw demand from ``default_rng(seed)`` in the
@@ -235,12 +237,13 @@ def task_objective(net: Network) -> Objective:
 
 
 def ledger_profit(net: Network, ledger: Ledger) -> float:
-    """The team's profit of one period of a batch-of-one ledger: revenue - cost, or -cost in a
-    cost-only scenario (summed over nodes, products and the batch)."""
+    """The team's profit of one period of a batch-of-one ledger: revenue + salvage - cost, or -cost in
+    a cost-only scenario (summed over nodes, products and the batch)."""
     cost = float(np.sum(ledger.total_cost))
     if task_objective(net) == "cost":
         return -cost
-    return float(np.sum(ledger.revenue)) - cost
+    salvage = float(np.sum(ledger.salvage)) if net.any_liquidation else 0.0  # income, as in `profit`
+    return float(np.sum(ledger.revenue)) + salvage - cost
 
 
 def trajectory_profit(net: Network, traj: Trajectory) -> float:
@@ -248,7 +251,8 @@ def trajectory_profit(net: Network, traj: Trajectory) -> float:
     cost = float(traj.cost().sum())
     if task_objective(net) == "cost":
         return -cost
-    return float(traj.node("revenue").sum()) - cost
+    salvage = float(traj.node("salvage").sum()) if net.any_liquidation else 0.0
+    return float(traj.node("revenue").sum()) + salvage - cost
 
 
 def _seed(task: Task, seed: int | None) -> int:
@@ -303,7 +307,16 @@ def _lp_ceiling(task: Task, seed: int) -> Reference:
 
     net = task_network(task)
     objective = task_objective(net)
-    if net.product_axis:  # the LP has no product axis: no bound, the baseline (hook) is the reference
+    if net.product_axis:  # a single store with products: the retail LP (docs/bounds.md), else a reference
+        from invmgmt_marl.bounds.retail import CEILING_METHOD, retail_ceiling, retail_path
+
+        try:
+            demand, supply = retail_path(net, seed)
+            return Reference(retail_ceiling(net, demand, supply), "ceiling", CEILING_METHOD)
+        except (RuntimeError, ValueError) as err:
+            logger.info(
+                "task %s: no retail LP ceiling (%s); using the baseline as a reference", task.name, err
+            )
         return Reference(baseline_profit(task, seed), "reference", f"baseline of task {task.name!r}")
     try:
         # the demand path the env and rollout draw for this seed (first draw of default_rng(seed))
@@ -373,8 +386,8 @@ for _name, _desc in _BUILTIN.items():
 
 
 # ---- the retail store tasks (issue 14; docs/retail.md): the passive floor, the tuned retail heuristic
-# as the baseline, and as the top of the scale the retail LP ceiling if present, else the best of the
-# two heuristics, labelled a reference
+# as the baseline, and the retail LP ceiling of invmgmt_marl.bounds.retail (the default ceiling of a
+# single store with products; the baseline as a labelled reference where the LP fails)
 def _retail_tuned(task: Task) -> Any:
     from invmgmt_marl.policies.retail import tune_retail
 
@@ -385,30 +398,6 @@ def _retail_baseline(task: Task, seed: int) -> float:
     from invmgmt_marl.policies.retail import run_retail
 
     return float(run_retail(task_network(task), _retail_tuned(task).policy(), [seed]).profit[0])
-
-
-def _retail_reference(task: Task, seed: int) -> Reference:
-    """The proven ceiling of ``invmgmt_marl.bounds.retail`` (helper "ceiling") where that module is
-    present, else the best of the two retail heuristics on the seed, labelled a reference."""
-    import importlib
-
-    from invmgmt_marl.policies.retail import RetailHeuristic, run_retail
-
-    net = task_network(task)
-    try:
-        bound = importlib.import_module("invmgmt_marl.bounds.retail")
-    except ImportError:
-        bound = None
-    if bound is not None and hasattr(bound, "retail_ceiling"):
-        demand, supply = bound.retail_path(net, seed)
-        value = float(bound.retail_ceiling(net, demand, supply))
-        return Reference(value, "ceiling", "perfect-information LP over a price grid (docs/bounds.md)")
-    plain = float(run_retail(net, RetailHeuristic(), [seed]).profit[0])
-    return Reference(
-        max(plain, baseline_profit(task, seed)),
-        "reference",
-        "best of the retail heuristic and the tuned retail heuristic on this seed (not a bound)",
-    )
 
 
 _RETAIL = {
@@ -424,7 +413,6 @@ for _name, _desc in _RETAIL.items():
             scenario=_name,
             seed=0,
             baseline_policy="retail_tuned",
-            ceiling=_retail_reference,
             baseline=_retail_baseline,
         )
     )

@@ -45,12 +45,17 @@ def test_floor_is_the_passive_episode_the_env_plays(name: str) -> None:
 
 
 def test_product_tasks_need_their_own_baseline_or_ceiling() -> None:
-    """Neither the LP nor the baseline policies have a product axis: a product task without hooks is
-    refused with a message naming the hooks; with a baseline hook its top of scale is a reference."""
+    """The baseline policies have no product axis: a product task without a baseline hook is refused
+    with a message naming the hooks. A single store (sku50_1w) gets the retail LP ceiling
+    (invmgmt_marl.bounds.retail); where that LP does not apply (three nodes) the top of the scale is the
+    baseline hook's profit, a reference."""
     bare = Task("sku_bare_test", "x", scenario="sku50_1w")
     with pytest.raises(ValueError, match="baseline= hook"):
-        T.ceiling(bare, 0)
-    hooked = Task("sku_hooked_test", "x", scenario="sku50_1w", baseline=lambda t, s: 10.0)
+        T.baseline_profit(bare, 0)
+    assert T.ceiling(bare, 0).kind == "ceiling"
+    hooked = Task(
+        "sku_hooked_test", "x", scenario="sku2000_3w", options={"periods": 5}, baseline=lambda t, s: 10.0
+    )
     assert T.ceiling(hooked, 0) == Reference(10.0, "reference", "baseline of task 'sku_hooked_test'")
 
 
