@@ -174,3 +174,28 @@ def test_grade_scale_on_easy() -> None:
     assert grade(task, FLOORS["retail_easy"], 0).grade == 0.0  # the floor grades 0
     assert grade(task, top.value + 1000, 0).grade == 1.0 and grade(task, -1e6, 0).grade == 0.0
     assert g.to_dict()[top.kind] == top.value
+
+
+def _random_retail(net: Any, state: Any, rng: np.random.Generator) -> tuple[Any, dict[str, Any]]:
+    """Random orders, liquidations and prices within the action bounds."""
+    b = state.on_hand.shape[0]
+    orders = np.floor(rng.random((b, net.n_products, net.n_edges)) * 8)
+    liquidate = np.floor(rng.random((b, net.n_products, net.n_nodes)) * 2)
+    price = rng.uniform(0.5, 1.5, (b, net.n_products, net.n_stores))
+    return orders, {"liquidate": liquidate, "price": price}
+
+
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_no_simulated_policy_beats_the_ceiling(name: str) -> None:
+    task = get_task(name)
+    net = _net(name)
+    for seed in (0, 1):
+        top = ceiling(task, seed)
+        if top.kind != "ceiling":
+            pytest.skip(f"{name}: no proven ceiling ({top.method})")
+        best = max(
+            float(run_retail(net, p, [seed]).profit[0])
+            for p in (passive_policy, RetailHeuristic(), RetailHeuristic(2.0), _random_retail)
+        )
+        assert best <= top.value + 1e-6, (seed, best, top.value)
+        assert floor(task, seed) <= top.value
