@@ -438,7 +438,11 @@ def play_episode(env: InventoryParallelEnv, agent: ChatAgent, seed: int | None =
         if ledger is None:  # (step always sets it)
             raise RuntimeError("env.step did not record a ledger")
         cost += sum(float(getattr(ledger, f)[0].sum()) for f in COST_FIELDS)
-        revenue += float((ledger.sold[0] * net.price).sum())  # customer sales at list price
+        sales = ledger.sold[0] * net.price  # customer sales at list price, (N,) or (P, N)
+        mult = env.sim_state.price  # (1, P, S) the period's price multipliers (stores with pricing)
+        if mult is not None:
+            sales[..., np.asarray(net.store_nodes)] *= mult[0]
+        revenue += float(sales.sum())
     return EpisodeResult(cost, revenue, totals, net.periods, agent.failures)
 
 

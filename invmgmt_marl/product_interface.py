@@ -439,7 +439,11 @@ class ProductInterface:
         led = ledger if self.sku else node_totals(ledger)
         out = np.empty((batch, self.n_agents))
         for g in net.reward_plan:
-            own = REWARD_SCHEMES.get(g.scheme)(net, led, dict(g.weights))  # (B, P, N) or (B, N)
+            scheme = REWARD_SCHEMES.get(g.scheme)
+            if not self.sku and getattr(scheme, "per_product", False):  # per product row, then summed
+                own = scheme(net, ledger, dict(g.weights)).sum(axis=1)  # (B, N)
+            else:
+                own = scheme(net, led, dict(g.weights))  # (B, P, N) or (B, N)
             if self.sku:
                 own = own.swapaxes(1, 2).reshape(batch, -1)  # (B, A) node-major
                 team = own.mean(axis=1, keepdims=True)

@@ -154,7 +154,13 @@ DEMAND_PROCESSES: Registry[Any] = Registry(
 REWARD_SCHEMES: Registry[Any] = Registry(
     "reward scheme",
     _builtins(
-        "invmgmt_marl.rewards", {"cost": "COST", "profit": "PROFIT", "reconciliation": "RECONCILIATION"}
+        "invmgmt_marl.rewards",
+        {
+            "cost": "COST",
+            "profit": "PROFIT",
+            "reconciliation": "RECONCILIATION",
+            "retail_step": "RETAIL_STEP",
+        },
     ),
 )
 
@@ -197,6 +203,10 @@ POLICIES: Registry[Any] = Registry(
         },
     )
     | _builtins("invmgmt_marl.policies.products", {"base_stock_capacity": "_make_base_stock_capacity"})
+    | _builtins(
+        "invmgmt_marl.policies.retail",
+        {"retail_heuristic": "_make_retail_heuristic", "retail_tuned": "_make_retail_tuned"},
+    )
     | _builtins(
         "invmgmt_marl.policies.rolling",
         {

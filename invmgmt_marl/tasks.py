@@ -383,3 +383,36 @@ _BUILTIN = {
 }
 for _name, _desc in _BUILTIN.items():
     register_task(Task(_name, _desc, scenario=_name, seed=0))
+
+
+# ---- the retail store tasks (issue 14; docs/retail.md): the passive floor, the tuned retail heuristic
+# as the baseline, and the retail LP ceiling of invmgmt_marl.bounds.retail (the default ceiling of a
+# single store with products; the baseline as a labelled reference where the LP fails)
+def _retail_tuned(task: Task) -> Any:
+    from invmgmt_marl.policies.retail import tune_retail
+
+    return _cached(task, "tuned", 0, lambda: tune_retail(task_network(task)))  # tuned once per task
+
+
+def _retail_baseline(task: Task, seed: int) -> float:
+    from invmgmt_marl.policies.retail import run_retail
+
+    return float(run_retail(task_network(task), _retail_tuned(task).policy(), [seed]).profit[0])
+
+
+_RETAIL = {
+    "retail_easy": "Retail store, steady state: low stock, low steady demand, no events, cash 1,000.",
+    "retail_medium": "Retail store, seasonal rush: five 2-day events on days 6, 12, 18, 24, 28.",
+    "retail_hard": "Retail store, chaos: cash 500, low stock, higher demand, small warehouse, packed events.",
+}
+for _name, _desc in _RETAIL.items():
+    register_task(
+        Task(
+            _name,
+            _desc,
+            scenario=_name,
+            seed=0,
+            baseline_policy="retail_tuned",
+            baseline=_retail_baseline,
+        )
+    )

@@ -54,7 +54,7 @@ def test_duplicates_refused_unless_replaced_and_unknown_names_listed() -> None:
 
 def test_builtin_registries_resolve_every_name() -> None:
     assert set(DEMAND_PROCESSES) >= {"poisson", "normal", "uniform", "constant", "fixed", "merton", "csv"}
-    assert set(REWARD_SCHEMES) == {"cost", "profit", "reconciliation"}
+    assert set(REWARD_SCHEMES) == {"cost", "profit", "reconciliation", "retail_step"}
     assert set(VIEWS) >= {"local", "neighbours", "global"}
     assert set(ACTION_TYPES) >= {"box", "discrete", "multidiscrete", "order_up_to", "order_up_to_echelon"}
     for reg in (DEMAND_PROCESSES, REWARD_SCHEMES, VIEWS, ACTION_TYPES, POLICIES):

@@ -104,7 +104,12 @@ def run_grade(args: argparse.Namespace, console: Console) -> int:
             net = task_network(task)
             seed = task.seed if args.seed is None else args.seed
             policy = build_policy(args.policy, net, {}, flag="--policy")
-            profit = trajectory_profit(net, rollout(net, policy, episodes=1, seed=seed, keep="sum"))
+            if net.product_axis:  # rollout has no product axis: the retail runner plays the env's episode
+                from invmgmt_marl.policies.retail import run_retail
+
+                profit = float(run_retail(net, policy, [seed]).profit[0])
+            else:
+                profit = trajectory_profit(net, rollout(net, policy, episodes=1, seed=seed, keep="sum"))
     else:
         raise ValueError("grade: give --profit X, --policy NAME or --list")
     g = grade(task, profit, args.seed)

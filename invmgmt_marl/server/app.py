@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from invmgmt_marl import __version__
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.errors import InvalidActionError, quote
+from invmgmt_marl.retail_view import retail_view
 from invmgmt_marl.scenario import list_scenarios
 from invmgmt_marl.scenario.loader import list_product_scenarios
 from invmgmt_marl.server.models import (
@@ -263,6 +264,7 @@ def _state(session: Session) -> dict[str, Any]:
         "sim": sim,
         "last_period": last,
         "history": list(session.history),
+        "retail": retail_view(env),
     }
 
 

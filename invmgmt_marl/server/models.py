@@ -119,6 +119,11 @@ class StateResponse(BaseModel):
         description="the last period's ledger, field -> per node"
     )
     history: list[dict[str, float]]
+    retail: dict[str, Any] | None = Field(
+        default=None,
+        description="retail scenarios: stock by product and batch age, deliveries in transit by mode, "
+        "events ahead, cash, prices, the last period per product, action labels (docs/retail.md)",
+    )
 
 
 class SpacesResponse(BaseModel):
