@@ -12,12 +12,20 @@ net_2x3 at B=4096 x 20. Run it from the root of each checkout to compare (a few 
 
 Without valgrind it just runs the segments (a quick check that it works).
 
-Measured (issue 10: P = 1 must stay within 10 %), instructions per segment, 7cb02a6 (the start of
-the round that added cash, liquidation, pricing and modes) -> 5d66b24: env serial 130.29 M -> 133.22 M
-(+2.3 %), env net_2x3 161.55 M -> 166.15 M (+2.8 %), sim serial 239.55 M -> 243.34 M (+1.6 %), sim
-net_2x3 646.65 M -> 654.13 M (+1.2 %). At B=4096, 97 % of the sim increase is zeroing the five cash /
-liquidation ledger rows in ``sim.step`` (numpy's scalar fill); in the env, the per-agent infos carry
-five more ledger fields.
+Measured (issue 10: P = 1 must stay within 10 %), millions of instructions per segment, at 192dd8a
+(before the product axis) / 7cb02a6 (the start of the round that added cash, liquidation, pricing and
+modes) / 5d66b24 (main after it), and main against 192dd8a:
+
+| segment | 192dd8a | 7cb02a6 | 5d66b24 | main / before |
+|---|---|---|---|---|
+| env serial, 200 steps | 129.09 | 130.29 | 133.22 | +3.2 % |
+| env net_2x3, 200 steps | 159.18 | 161.55 | 166.15 | +4.4 % |
+| sim serial, B=4096, 20 steps | 237.22 | 239.55 | 243.34 | +2.6 % |
+| sim net_2x3, B=4096, 20 steps | 642.62 | 646.65 | 654.13 | +1.8 % |
+
+From 7cb02a6 to 5d66b24, 97 % of the sim increase at B=4096 is zeroing the five cash / liquidation
+ledger rows in ``sim.step`` (numpy's scalar fill); in the env, the per-agent infos carry five more
+ledger fields.
 """
 
 import os
