@@ -11,6 +11,11 @@ Two layouts are read by :func:`load_demand_set`:
     one folder per store (named ``0 .. S-1``), one number per line; episode ``n`` is the files named
     ``{n}.txt`` in every store folder (paired by file name).
 
+With products (a network with a product axis, or ``products=P``; ``meta.json`` records ``products``),
+demand is ``(B, T, P, S)``: a line of our layout holds ``P x S`` numbers, product-major (every store's
+value of the first product, then of the second, ...: the row-major order of ``(P, S)``), and a line of
+Liu's layout holds ``P`` numbers (one per product) for its store.
+
 Files are taken in numeric order of their names (``2.txt`` before ``10.txt``). Each file may hold
 more lines than the episode has periods: the first ``periods`` lines are used. Blank lines at the end
 of a file are ignored; anything else that is not ``S`` finite non-negative numbers raises
@@ -121,14 +126,34 @@ def _expected(net: Network | None, stores: int | None, periods: int | None) -> t
     return stores, periods
 
 
+def _products(root: Path, net: Network | None, products: int | None) -> int | None:
+    """``P`` of the set: the network's (if it has a product axis), else ``products``, else the
+    ``products`` entry of ``meta.json``; ``None`` for a set without a product axis."""
+    if net is not None:
+        return net.n_products if net.product_axis else None
+    if products is not None:
+        if isinstance(products, bool) or not isinstance(products, int) or products < 1:
+            raise ValueError(f"products: expected an integer >= 1, got {products!r}")
+        return products
+    meta = read_meta(root) if root.is_dir() else None
+    p = meta.get("products") if meta else None
+    if p is None:
+        return None
+    if isinstance(p, bool) or not isinstance(p, int) or p < 1:
+        raise DemandSetError(f"{root / META}: 'products' must be an integer >= 1, got {p!r}")
+    return p
+
+
 def load_demand_set(
     path: str | Path,
     net: Network | None = None,
     *,
     periods: int | None = None,
     stores: int | None = None,
+    products: int | None = None,
 ) -> F64:
-    """Read a demand set: ``(B, T, S)`` customer demand, episodes in numeric file-name order.
+    """Read a demand set: ``(B, T, S)`` customer demand (``(B, T, P, S)`` with products), episodes in
+    numeric file-name order.
 
     Args:
         path: a folder in either layout (see the module docstring), or a single episode file.
@@ -137,6 +162,8 @@ def load_demand_set(
         periods: rows to use per file when there is no ``net`` (default: all rows, which must then be
             equally many in every file).
         stores: values per row (ours) or store folders (Liu's) expected when there is no ``net``.
+        products: ``P`` when there is no ``net`` (default: ``meta.json``'s ``products``, else no
+            product axis). With a ``net`` that has products, ``P = net.n_products``.
 
     Raises:
         DemandSetError: no files, a malformed row (file and line named), the wrong number of values per
@@ -147,6 +174,9 @@ def load_demand_set(
     want_s, want_t = _expected(net, stores, periods)
     if not root.exists():
         raise DemandSetError(f"{root}: demand set not found")
+    n_p = _products(root, net, products)
+    if n_p is not None:
+        return _load_products(root, n_p, want_s, want_t)
     if root.is_file():
         files = [root]
         folders = None
@@ -188,6 +218,43 @@ def load_demand_set(
     return demand
 
 
+def _load_products(root: Path, n_p: int, want_s: int | None, want_t: int | None) -> F64:
+    """``(B, T, P, S)`` from either layout: ``P x S`` values a line (ours, product-major) or ``P``
+    values a line in each store folder (Liu's)."""
+    folders = None if root.is_file() else _store_folders(root)
+    if folders is None:
+        paths = [root] if root.is_file() else _episode_files(root)
+        width = None if want_s is None else n_p * want_s
+        arrays = [_read_file(p, width, want_t) for p in paths]
+        _check_lengths(arrays, paths)
+        flat = np.stack(arrays)  # (B, T, P x S)
+        if flat.shape[2] % n_p:
+            raise DemandSetError(
+                f"{paths[0]}: {flat.shape[2]} value(s) a row is not a multiple of products={n_p}"
+            )
+        demand = flat.reshape(flat.shape[0], flat.shape[1], n_p, flat.shape[2] // n_p)
+    else:
+        if want_s is not None and len(folders) != want_s:
+            raise DemandSetError(
+                f"{root}: {len(folders)} store folder(s), but the network has stores={want_s}"
+            )
+        per_store = [_episode_files(f) for f in folders]
+        names = [p.name for p in per_store[0]]
+        for f, fl in zip(folders, per_store, strict=True):
+            if [p.name for p in fl] != names:
+                raise DemandSetError(f"{f}: episode files do not pair up with {folders[0]}")
+        columns = []
+        for fl in per_store:
+            arrays = [_read_file(p, n_p, want_t) for p in fl]
+            _check_lengths(arrays, fl)
+            columns.append(np.stack(arrays))  # (B, T, P)
+        if len({c.shape[1] for c in columns}) > 1:
+            raise DemandSetError(f"{root}: store folders have different numbers of rows")
+        demand = np.stack(columns, axis=3)
+    logger.debug("loaded demand set %s: shape %s (with products)", root, demand.shape)
+    return demand
+
+
 def _check_lengths(arrays: list[F64], paths: list[Path]) -> None:
     n0 = arrays[0].shape[0]
     for a, p in zip(arrays, paths, strict=True):
@@ -205,9 +272,18 @@ def write_demand_set(path: str | Path, demand: Any, meta: Mapping[str, Any] | No
     """Write ``demand (B, T, S)`` as ``path/{k}.txt`` (one line per period, one value per store) and
     ``path/meta.json`` (``meta`` plus ``episodes``, ``periods``, ``stores``). Returns the folder.
 
+    ``demand (B, T, P, S)`` (products) writes ``P x S`` values a line, product-major, and
+    ``products = P`` in ``meta.json`` (so :func:`load_demand_set` restores the product axis).
     Integral values are written as integers; others in full precision (round trip exact).
     """
-    d = check_demand(demand, batched=True)
+    raw = np.asarray(demand)
+    n_p = None
+    if raw.ndim == 4:
+        if 0 in raw.shape:
+            raise ValueError(f"demand: expected shape (B, T, P, S) without empty axes, got {raw.shape}")
+        n_p, n_s = int(raw.shape[2]), int(raw.shape[3])
+        raw = raw.reshape(raw.shape[0], raw.shape[1], n_p * n_s)
+    d = check_demand(raw, batched=True)
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     for k in range(d.shape[0]):
@@ -215,6 +291,8 @@ def write_demand_set(path: str | Path, demand: Any, meta: Mapping[str, Any] | No
         (out / f"{k}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     info = dict(meta or {})
     info.update(episodes=int(d.shape[0]), periods=int(d.shape[1]), stores=int(d.shape[2]))
+    if n_p is not None:
+        info.update(products=n_p, stores=int(d.shape[2]) // n_p)
     (out / META).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return out
 
@@ -240,7 +318,8 @@ def generate_demand_set(
 ) -> F64:
     """Draw ``episodes`` demand paths of a scenario with ``numpy.random.default_rng(seed)`` (the same
     draw as ``rollout(net, policy, episodes, seed)`` and :func:`invmgmt_marl.evaluate` without a demand
-    set) and, if ``out`` is given, write them with :func:`write_demand_set`. Returns ``(B, T, S)``.
+    set) and, if ``out`` is given, write them with :func:`write_demand_set`. Returns ``(B, T, S)``,
+    or ``(B, T, P, S)`` for a scenario with products (``meta.json`` then names them).
 
     ``overrides`` go to :func:`~invmgmt_marl.scenario.load_scenario` (e.g. ``periods``, ``demand``).
     """
@@ -264,6 +343,7 @@ def generate_demand_set(
                 "process": procs[0] if len(procs) == 1 else procs,
                 "demand": specs,
                 "store_names": [net.agents[i] for i in net.store_nodes],
+                **({"product_names": list(net.products)} if net.product_axis else {}),
             },
         )
     return demand

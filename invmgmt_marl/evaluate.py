@@ -87,15 +87,10 @@ def _resolve_policy(policy: Any, net: Network) -> Policy:
 
 
 def _resolve_demand(demand: Any, net: Network) -> tuple[F64, str]:
-    if net.product_axis:  # (B, T, P, S) or (T, P, S); no demand-set files with products yet
-        if isinstance(demand, (str, Path)):
-            raise ValueError(
-                f"demand: demand-set files have no product axis; {net.name!r} has products: give a "
-                f"(B, T, P, S) array"
-            )
+    if net.product_axis and not isinstance(demand, (str, Path)):  # (B, T, P, S) or (T, P, S)
         d = np.asarray(demand)
         return check_product_demand(net, d[None] if d.ndim == 3 else d), "array"
-    if isinstance(demand, (str, Path)):
+    if isinstance(demand, (str, Path)):  # with products: (B, T, P, S) from P x S values a line
         from invmgmt_marl.demandsets import load_demand_set, read_meta
 
         meta = read_meta(demand) if Path(demand).is_dir() else None

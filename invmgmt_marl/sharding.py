@@ -7,6 +7,11 @@ Ray is optional (the ``rllib`` extra) and imported only here, when sharding is a
   scenario. Each scenario's rows depend only on that scenario and the seeds (test and training paths
   are drawn per scenario from ``seed`` and ``train_seed``), so the rows are those of the local run,
   in the same order; only the wall-clock figures (``summary["seconds"]``) differ.
+- :func:`tune_sharded`: :func:`invmgmt_marl.policies.tune` of one baseline family on many scenarios,
+  one Ray task per scenario. Tuning draws its training paths from its own ``seed``, so every result
+  equals the local ``tune`` of that scenario. (Products of one scenario are tuned together, in one
+  batched search per coordinate; that search is not split into shards of SKUs: its step sizes and the
+  acceptance of a combined move are shared by all products, so shards would not reproduce it.)
 
 Where Ray runs: ``address=None`` starts a local Ray instance (``num_cpus`` CPUs, no dashboard) whose
 workers import this same copy of the package (its folder is put on their ``PYTHONPATH``); an address
@@ -24,7 +29,7 @@ from typing import Any, TypeVar
 
 from invmgmt_marl.adapters import require
 
-__all__ = ["ensure_ray", "shard_map", "run_benchmark_sharded"]
+__all__ = ["ensure_ray", "shard_map", "run_benchmark_sharded", "tune_sharded"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,3 +110,44 @@ def run_benchmark_sharded(
     job_kwargs = {**kwargs, "progress": False}
     parts = shard_map(_benchmark_one, [(s, job_kwargs) for s in names], address=address, num_cpus=num_cpus)
     return [row for part in parts for row in part]
+
+
+def _tune_one(job: tuple[Any, str, dict[str, Any]]) -> Any:
+    """The :class:`~invmgmt_marl.policies.TuneResult` of one scenario (runs in a Ray worker)."""
+    from invmgmt_marl.compile import compile_network
+    from invmgmt_marl.policies import tune
+    from invmgmt_marl.scenario import load_scenario
+    from invmgmt_marl.sim.network import Network
+
+    scenario, kind, kwargs = job
+    net = scenario if isinstance(scenario, Network) else compile_network(load_scenario(scenario))
+    return tune(net, kind, **kwargs)
+
+
+def tune_sharded(
+    scenarios: Sequence[Any],
+    kind: str = "base_stock",
+    *,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    **kwargs: Any,
+) -> list[Any]:
+    """:func:`~invmgmt_marl.policies.tune` of ``kind`` on every scenario, one Ray task per scenario.
+
+    Args:
+        scenarios: scenario names, paths, :class:`~invmgmt_marl.scenario.Scenario` objects or compiled
+            :class:`~invmgmt_marl.sim.network.Network` objects.
+        kind: the baseline family (``base_stock``, ``s_S``, ``base_stock_capacity``, ...).
+        address, num_cpus: as :func:`shard_map`.
+        **kwargs: :func:`~invmgmt_marl.policies.tune` keywords (``episodes``, ``seed``, ``objective``,
+            ``max_sweeps``, policy options); ``progress`` is off in the workers.
+
+    Returns:
+        One :class:`~invmgmt_marl.policies.TuneResult` per scenario, in the order given, each equal to
+        the local ``tune(compile_network(load_scenario(s)), kind, **kwargs)``.
+    """
+    if not scenarios:
+        raise ValueError("scenarios: give at least one scenario to tune")
+    job_kwargs = {**kwargs, "progress": False}
+    jobs = [(s, kind, job_kwargs) for s in scenarios]
+    return shard_map(_tune_one, jobs, address=address, num_cpus=num_cpus)

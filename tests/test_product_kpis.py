@@ -179,7 +179,7 @@ def test_bad_product_inputs_name_the_shape() -> None:
 
     with pytest.raises(InvalidActionError, match=r"orders\[0, 1, 0\]: must be finite"):
         rollout(net, nan_orders, episodes=1)
-    with pytest.raises(ValueError, match="demand-set files have no product axis"):
+    with pytest.raises(ValueError, match="some/folder: demand set not found"):
         evaluate(ConstantPolicy(0.0), net, demand="some/folder", bound=False, ladder=False)
 
 

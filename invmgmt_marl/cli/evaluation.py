@@ -188,7 +188,8 @@ def run_demand(args: argparse.Namespace, console: Console) -> int:
         demand=demand_override(args.demand_process),
     )
     console.print(
-        f"wrote {d.shape[0]} episode(s) x {d.shape[1]} periods x {d.shape[2]} store(s) of "
+        f"wrote {d.shape[0]} episode(s) x {d.shape[1]} periods x "
+        f"{f'{d.shape[2]} product(s) x ' if d.ndim == 4 else ''}{d.shape[-1]} store(s) of "
         f"{args.scenario} demand "
         f"(seed {args.seed}, mean {d.mean():.2f} per store-period) to {args.out}/{{0..{d.shape[0] - 1}}}.txt "
         f"and {args.out}/meta.json"
