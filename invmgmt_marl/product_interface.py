@@ -365,10 +365,15 @@ class ProductInterface:
                 bad &= np.arange(len(a)) < len(self._high[k])
             c = int(np.count_nonzero(bad))
             outside = bool(c) and (not self.shared_spaces or bool(np.any((a < 0) | (a > self._top_limit))))
-            if outside and self.strict:
+            if outside and self.strict:  # name the first entry out of bounds (not 6,000 bounds)
+                j = (
+                    int(np.flatnonzero(bad)[0])
+                    if c
+                    else int(np.flatnonzero((a < 0) | (a > self._top_limit))[0])
+                )
                 raise InvalidActionError(
-                    f"actions[{agent!r}]: entries must lie in [{lo.tolist()}, {hi.tolist()}], "
-                    f"got {a.tolist()}"
+                    f"actions[{agent!r}][{j}]: entries must lie in [{lo[j]:g}, {hi[j]:g}], got {float(a[j])!r} "
+                    f"({c} of {len(hi)} entries out of bounds)"
                 )
             flat[sl] = np.clip(a, lo, hi)
             clipped[agent] = c
