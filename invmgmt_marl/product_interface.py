@@ -372,8 +372,8 @@ class ProductInterface:
                     else int(np.flatnonzero((a < 0) | (a > self._top_limit))[0])
                 )
                 raise InvalidActionError(
-                    f"actions[{agent!r}][{j}]: entries must lie in [{lo[j]:g}, {hi[j]:g}], got {float(a[j])!r} "
-                    f"({c} of {len(hi)} entries out of bounds)"
+                    f"actions[{agent!r}][{j}]: entries must lie in [{lo[j]:g}, {hi[j]:g}], "
+                    f"got {float(a[j])!r} ({c} of {len(hi)} entries out of bounds)"
                 )
             flat[sl] = np.clip(a, lo, hi)
             clipped[agent] = c
