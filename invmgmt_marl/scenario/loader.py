@@ -39,13 +39,6 @@ UNLISTED_PRODUCT_SCENARIOS: dict[str, str] = {
     "their own (tests/env/test_products_plumbing.py)",
     "sku1000_1w": "1,000 products: the conformance checks run over every listed scenario would take about "
     "a minute more; sku50_1w and sku200_1w (the same generator, one store) stand for it there",
-    **dict.fromkeys(
-        ("retail_easy", "retail_medium", "retail_hard", "retail_chain"),
-        "the retail store (docs/retail.md): its price actions need box actions (the suite's multidiscrete "
-        "checks), its state() appends cash, stock by age and event countdowns to the local observations, "
-        "and a price entry outside its bounds is refused by the price check rather than the strict one; "
-        "its API tests run on their own (tests/retail/test_retail_scenarios.py)",
-    ),
 }
 
 
