@@ -244,11 +244,29 @@ def _product_rows(values: F64, products: Sequence[str]) -> str:
     return ", ".join(f"{p} {_fmt(v)}" for p, v in zip(products, values, strict=True))
 
 
+def _order_terms(net: Any, edge: int, product: int | None = None) -> str:
+    """What ordering one unit on an edge (a shipping mode is its own edge) costs and how long it takes:
+    ``"unit cost 110, lead time 1 period(s)"``, or ``"lead time 3-7 period(s)"`` with a random delay
+    (``net.lead_time`` up to ``+ net.lead_extra_max``); a fixed cost per order is named when set."""
+
+    def cell(values: Any) -> float:  # (E,) or, per product, (P, E)
+        arr = np.asarray(values)
+        return float(arr[product, edge] if product is not None and arr.ndim == 2 else arr[edge])
+
+    lead = int(cell(net.lead_time))
+    longest = lead + int(net.lead_extra_max[edge])
+    span = f"{lead}-{longest}" if longest > lead else f"{lead}"
+    fixed = cell(net.fixed_cost)
+    extra = f", fixed cost {_fmt(fixed)} per order" if fixed else ""
+    return f"unit cost {_fmt(cell(net.unit_cost))}{extra}, lead time {span} period(s)"
+
+
 def observation_text(env: InventoryParallelEnv) -> str:
     """What the agents know at the start of the current period, as plain text.
 
     Per node: stock on hand, units it owes (downstream and customers), units owed to it by its
-    suppliers, arrivals due in each of the next periods (what is already on the way), its last orders,
+    suppliers, per supplier (and shipping mode) the unit cost and lead-time range of an order, arrivals
+    due in each of the next periods (what is already on the way), its last orders,
     and for stores last period's customer demand; then last period's costs. Never future demand.
     With products, every quantity is listed per product.
     """
@@ -285,13 +303,15 @@ def observation_text(env: InventoryParallelEnv) -> str:
                 for q, p in enumerate(products):
                     arr = " ".join(_fmt(v) for v in due[q, :horizon])
                     lines.append(
-                        f"  from {src}, {p}: last order {_fmt(last_orders[q, e])}, "
-                        f"owed {_fmt(backlog[q, e])}, arriving next periods [{arr}]"
+                        f"  from {src}, {p}: {_order_terms(net, int(e), q)}, last order "
+                        f"{_fmt(last_orders[q, e])}, owed {_fmt(backlog[q, e])}, "
+                        f"arriving next periods [{arr}]"
                     )
             else:
                 arr = " ".join(_fmt(v) for v in due[:horizon])
                 lines.append(
-                    f"  from {src}: last order {_fmt(last_orders[e])}, arriving next periods [{arr}]"
+                    f"  from {src}: {_order_terms(net, int(e))}, last order {_fmt(last_orders[e])}, "
+                    f"arriving next periods [{arr}]"
                 )
         if i in store_of:
             d = np.atleast_1d(st.last_demand[0][..., store_of[i]])
@@ -349,7 +369,8 @@ def _retail_lines(env: InventoryParallelEnv) -> list[str]:
 SYSTEM_PROMPT = """You manage the inventory of a supply chain, period by period.
 Each period you see the state and decide how much every node orders from each of its suppliers.
 Costs: holding stock costs money each period, unmet demand costs more (backlog or lost sales),
-and orders cost their unit cost. Orders arrive after the lead time shown by the pipeline.
+and orders cost their unit cost. Each supplier line shows the unit cost of ordering there and the
+lead time until arrival (a range when the delay is random); faster shipping modes cost more.
 Where the scenario has them, you also set price multipliers ("price/<product>"; demand falls as the
 price rises), liquidate stock ("liquidate/<product>", oldest first), and must pay orders from cash.
 Answer with ONE JSON object and nothing else, of this form:

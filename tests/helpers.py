@@ -223,16 +223,26 @@ def is_product_scenario(name: str) -> bool:
     return str(name) in list_product_scenarios()
 
 
+@functools.cache
+def has_pricing(name: str) -> bool:
+    """Whether a shipped scenario has price actions (a store with pricing: box actions only)."""
+    from invmgmt_marl.scenario import load_scenario
+
+    return is_product_scenario(name) and bool(compile_network(load_scenario(name)).any_pricing)
+
+
 def skip_unsupported_on_products(
     name: str, action_type: str | None = None, view: str | None = None, check: str | None = None
 ) -> None:
     """Skip, with the documented reason, a conformance check that a product scenario does not carry:
-    an action type other than box / multidiscrete, a view other than local, or a ``check`` written
-    for the one-product layout (its reason given)."""
+    an action type other than box / multidiscrete (box only with price actions), a view other than
+    local, or a ``check`` written for the one-product layout (its reason given)."""
     if not is_product_scenario(name):
         return
     if action_type is not None and action_type not in PRODUCT_ACTION_TYPES:
         pytest.skip(f"products take box or multidiscrete actions only (docs/products.md), not {action_type}")
+    if action_type == "multidiscrete" and has_pricing(name):
+        pytest.skip("price actions need box actions; multidiscrete is refused (docs/products.md, Prices)")
     if view is not None and view not in PRODUCT_VIEWS:
         pytest.skip(f"products have the local view only (docs/products.md), not {view}")
     if check is not None:

@@ -37,16 +37,8 @@ UNLISTED_PRODUCT_SCENARIOS: dict[str, str] = {
     "sku2000_3w": "2,000 products x 3 nodes: each of the ~40 conformance checks run over every listed "
     "scenario takes 2-3 s on it (about 2 minutes more for a suite kept under 5); its API tests run on "
     "their own (tests/env/test_products_plumbing.py)",
-    "sku1000_1w": "1,000 products: the conformance checks would add about a minute to the suite and print "
-    "every bound of its 1,000-entry action space in their error messages; its API tests in both agent "
-    "forms run on their own (tests/env/test_products_api_forms.py)",
-    **dict.fromkeys(
-        ("retail_easy", "retail_medium", "retail_hard", "retail_chain"),
-        "the retail store (docs/retail.md): its price actions need box actions (the suite's multidiscrete "
-        "checks), its state() appends cash, stock by age and event countdowns to the local observations, "
-        "and a price entry outside its bounds is refused by the price check rather than the strict one; "
-        "its API tests run on their own (tests/retail/test_retail_scenarios.py)",
-    ),
+    "sku1000_1w": "1,000 products: the conformance checks would add about a minute to the suite; its API "
+    "tests in both agent forms run on their own (tests/env/test_products_api_forms.py)",
 }
 
 

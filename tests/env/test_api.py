@@ -18,7 +18,8 @@ import invmgmt_marl
 from invmgmt_marl import supply_chain_v0
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.scenario import ROLES
-from tests.helpers import REPO_ROOT, skip_unsupported_on_products
+from invmgmt_marl.sim.calendar import event_features
+from tests.helpers import REPO_ROOT, is_product_scenario, skip_unsupported_on_products
 
 PERIODS = 25
 SCENARIOS = invmgmt_marl.list_scenarios()
@@ -170,8 +171,34 @@ def test_local_state_is_all_local_observations(scenario_name: str) -> None:
     env = invmgmt_marl.parallel_env(scenario_name, periods=6)
     obs, _ = env.reset(seed=5)
     for _ in range(4):
-        np.testing.assert_array_equal(env.state(), np.concatenate([obs[a] for a in env.possible_agents]))
+        expected = np.concatenate([obs[a] for a in env.possible_agents])
+        if is_product_scenario(scenario_name):
+            expected = _product_state_from_observations(env, obs)
+        np.testing.assert_array_equal(env.state(), expected)
         obs, *_ = env.step({a: env.action_space(a).sample() for a in env.agents})
+
+
+def _product_state_from_observations(env: Any, obs: dict[str, np.ndarray]) -> np.ndarray:
+    """The documented product ``state()`` layout (docs/products.md; ``ProductInterface.state``) rebuilt
+    from the node agents' local observations (``P * F`` product features, then the node context:
+    storage, budget, progress, [cash], [2 per event]) plus what no observation holds: every product
+    feature ``(P, N, F)`` flattened, storage and budget of every node ``(2 N)``, progress ``(1)``,
+    [cash of every node ``(N)``], [stock by age of every perishable (product, node) pair, scaled],
+    [each event's countdown and periods left ``(2 V)``]."""
+    net, iface = env.net, env.interface
+    p, n, f = net.n_products, net.n_nodes, iface.features
+    assert list(env.possible_agents) == list(net.agents) and len(net.agents) == n  # node agents
+    rows = np.stack([obs[a] for a in env.possible_agents]).astype(np.float64)  # (N, P F + C)
+    feats = rows[:, : p * f].reshape(n, p, f).swapaxes(0, 1)  # (P, N, F)
+    ctx = rows[:, p * f :]  # (N, C)
+    parts = [feats.ravel(), ctx[:, :2].ravel(), ctx[:1, 2]]
+    if net.any_cash:
+        parts.append(ctx[:, 3])
+    if net.any_perishable_products:
+        parts.append(np.asarray(env.sim_state.age, dtype=np.float64)[0].ravel() / iface.scale)
+    if net.any_events:  # the calendar's countdowns, whichever nodes they show at
+        parts.append(event_features(net, int(env.sim_state.t)).ravel())
+    return np.concatenate(parts).astype(np.float32)
 
 
 def test_global_view_is_the_state_plus_agent_one_hot(scenario_name: str) -> None:

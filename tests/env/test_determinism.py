@@ -11,7 +11,7 @@ import yaml
 from pettingzoo.test import parallel_seed_test
 
 import invmgmt_marl
-from tests.helpers import REPO_ROOT, is_product_scenario
+from tests.helpers import REPO_ROOT, has_pricing, is_product_scenario
 
 
 def _actions(env: Any, rng: np.random.Generator) -> dict[str, Any]:
@@ -114,8 +114,10 @@ def test_unseeded_resets_continue_the_seeded_stream() -> None:
 
 
 def test_pettingzoo_seed_test(scenario_name: str) -> None:
-    # (products take no discrete actions, docs/products.md: their integer form is multidiscrete)
+    # (products take no discrete actions, docs/products.md: their integer form is multidiscrete;
+    # price actions take box actions only)
     at = "multidiscrete" if is_product_scenario(scenario_name) else "discrete"
+    at = "box" if has_pricing(scenario_name) else at
     parallel_seed_test(
         lambda: invmgmt_marl.parallel_env(scenario_name, periods=30, action_type=at), num_cycles=30
     )
