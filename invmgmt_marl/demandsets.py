@@ -175,50 +175,14 @@ def load_demand_set(
     if not root.exists():
         raise DemandSetError(f"{root}: demand set not found")
     n_p = _products(root, net, products)
-    if n_p is not None:
-        return _load_products(root, n_p, want_s, want_t)
-    if root.is_file():
-        files = [root]
-        folders = None
-    else:
-        folders = _store_folders(root)
-        files = [] if folders is not None else _episode_files(root)
-    if folders is None:
-        paths = files
-        arrays = [_read_file(p, want_s, want_t) for p in paths]
-        _check_lengths(arrays, paths)
-        demand = np.stack(arrays)
-    else:
-        if want_s is not None and len(folders) != want_s:
-            raise DemandSetError(
-                f"{root}: {len(folders)} store folder(s), but the network has stores={want_s}"
-            )
-        per_store = [_episode_files(f) for f in folders]
-        names = [p.name for p in per_store[0]]
-        for f, fl in zip(folders, per_store, strict=True):
-            other = [p.name for p in fl]
-            if other != names:
-                missing = sorted(set(names) ^ set(other), key=lambda s: _natural_key(Path(s)))
-                raise DemandSetError(
-                    f"{f}: episode files do not pair up with {folders[0]}: "
-                    f"{missing[0]!r} is in one folder only"
-                )
-        columns = []
-        for fl in per_store:
-            arrays = [_read_file(p, 1, want_t) for p in fl]
-            _check_lengths(arrays, fl)
-            columns.append(np.stack(arrays)[:, :, 0])
-        lengths = {c.shape[1] for c in columns}
-        if len(lengths) > 1:
-            raise DemandSetError(f"{root}: store folders have different numbers of rows: {sorted(lengths)}")
-        demand = np.stack(columns, axis=2)
-    if want_s is not None and demand.shape[2] != want_s:  # pragma: no cover - caught per row above
-        raise DemandSetError(f"{root}: {demand.shape[2]} store(s), expected {want_s}")
+    demand = _load_layouts(root, 1 if n_p is None else n_p, want_s, want_t)  # (B, T, P, S)
+    if n_p is None:  # no product axis: (B, T, S)
+        demand = np.ascontiguousarray(demand[:, :, 0, :])
     logger.debug("loaded demand set %s: shape %s", root, demand.shape)
     return demand
 
 
-def _load_products(root: Path, n_p: int, want_s: int | None, want_t: int | None) -> F64:
+def _load_layouts(root: Path, n_p: int, want_s: int | None, want_t: int | None) -> F64:
     """``(B, T, P, S)`` from either layout: ``P x S`` values a line (ours, product-major) or ``P``
     values a line in each store folder (Liu's)."""
     folders = None if root.is_file() else _store_folders(root)
@@ -232,27 +196,27 @@ def _load_products(root: Path, n_p: int, want_s: int | None, want_t: int | None)
             raise DemandSetError(
                 f"{paths[0]}: {flat.shape[2]} value(s) a row is not a multiple of products={n_p}"
             )
-        demand = flat.reshape(flat.shape[0], flat.shape[1], n_p, flat.shape[2] // n_p)
-    else:
-        if want_s is not None and len(folders) != want_s:
+        return flat.reshape(flat.shape[0], flat.shape[1], n_p, flat.shape[2] // n_p)
+    if want_s is not None and len(folders) != want_s:
+        raise DemandSetError(f"{root}: {len(folders)} store folder(s), but the network has stores={want_s}")
+    per_store = [_episode_files(f) for f in folders]
+    names = [p.name for p in per_store[0]]
+    for f, fl in zip(folders, per_store, strict=True):
+        other = [p.name for p in fl]
+        if other != names:
+            missing = sorted(set(names) ^ set(other), key=lambda s: _natural_key(Path(s)))
             raise DemandSetError(
-                f"{root}: {len(folders)} store folder(s), but the network has stores={want_s}"
+                f"{f}: episode files do not pair up with {folders[0]}: {missing[0]!r} is in one folder only"
             )
-        per_store = [_episode_files(f) for f in folders]
-        names = [p.name for p in per_store[0]]
-        for f, fl in zip(folders, per_store, strict=True):
-            if [p.name for p in fl] != names:
-                raise DemandSetError(f"{f}: episode files do not pair up with {folders[0]}")
-        columns = []
-        for fl in per_store:
-            arrays = [_read_file(p, n_p, want_t) for p in fl]
-            _check_lengths(arrays, fl)
-            columns.append(np.stack(arrays))  # (B, T, P)
-        if len({c.shape[1] for c in columns}) > 1:
-            raise DemandSetError(f"{root}: store folders have different numbers of rows")
-        demand = np.stack(columns, axis=3)
-    logger.debug("loaded demand set %s: shape %s (with products)", root, demand.shape)
-    return demand
+    columns = []
+    for fl in per_store:
+        arrays = [_read_file(p, n_p, want_t) for p in fl]
+        _check_lengths(arrays, fl)
+        columns.append(np.stack(arrays))  # (B, T, P)
+    lengths = {c.shape[1] for c in columns}
+    if len(lengths) > 1:
+        raise DemandSetError(f"{root}: store folders have different numbers of rows: {sorted(lengths)}")
+    return np.stack(columns, axis=3)
 
 
 def _check_lengths(arrays: list[F64], paths: list[Path]) -> None:
