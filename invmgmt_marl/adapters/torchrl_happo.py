@@ -28,17 +28,23 @@ import numpy as np
 from numpy.typing import NDArray
 
 from invmgmt_marl.adapters import require
-from invmgmt_marl.adapters.torchrl_ppo import PPOSettings, _StateCritic
+from invmgmt_marl.adapters.torchrl_ppo import (
+    PPOSettings,
+    _box_action_spec,
+    _collect,
+    _deterministic_act_fn,
+    _minibatches,
+    _StateCritic,
+    _tanh_normal_actor,
+    _with_gae,
+)
 
 __all__ = ["HAPPOTrainer", "happo_surrogate", "sequential_factors"]
 
 torch = require("torch", "torchrl")
 nn = torch.nn
-_td = require("tensordict", "torchrl")
 _tdnn = require("tensordict.nn", "torchrl")
-_modules = require("torchrl.modules", "torchrl")
 _objectives = require("torchrl.objectives", "torchrl")
-_envs_utils = require("torchrl.envs.utils", "torchrl")
 
 
 def sequential_factors(old_log_prob: Any, new_log_prob: Any, order: Sequence[int]) -> Any:
@@ -112,13 +118,7 @@ class HAPPOTrainer:
     algo = "happo"
 
     def __init__(self, env: Any, settings: PPOSettings, seed: int = 0) -> None:
-        if list(env.group_map) != ["agents"]:
-            raise ValueError("env: the torchrl trainer needs group_map='all' (one shared group 'agents')")
-        spec = env.action_spec["agents", "action"]
-        if not isinstance(spec, require("torchrl.data", "torchrl").Bounded):
-            raise ValueError(
-                f"action_type: the torchrl trainer supports box-type actions (box, order_up_to), got {spec}"
-            )
+        spec = _box_action_spec(env)
         torch.manual_seed(seed)
         self.rng = np.random.default_rng(seed)
         self.env, self.s = env, settings
@@ -127,21 +127,7 @@ class HAPPOTrainer:
         obs_dim = int(env.observation_spec["agents", "observation"].shape[-1])
         act_dim = int(spec.shape[-1])
         self.actor_net = _PerAgentMLP(n, obs_dim, 2 * act_dim, settings.hidden)
-        module = _tdnn.TensorDictModule(
-            nn.Sequential(self.actor_net, _tdnn.NormalParamExtractor()),
-            in_keys=[("agents", "observation")],
-            out_keys=[("agents", "loc"), ("agents", "scale")],
-        )
-        self.actor = _modules.ProbabilisticActor(
-            module=module,
-            spec=env.action_spec,
-            in_keys=[("agents", "loc"), ("agents", "scale")],
-            out_keys=[("agents", "action")],
-            distribution_class=_modules.TanhNormal,
-            distribution_kwargs={"low": spec.space.low[0], "high": spec.space.high[0]},  # (N, k)
-            return_log_prob=True,
-            log_prob_key=("agents", "sample_log_prob"),
-        )
+        self.actor = _tanh_normal_actor(env, spec, self.actor_net)
         state_dim = int(env.observation_spec["state"].shape[-1])
         self.critic = _tdnn.TensorDictModule(
             _StateCritic(state_dim, n, settings.hidden),
@@ -149,17 +135,8 @@ class HAPPOTrainer:
             out_keys=[("agents", "state_value")],
         )
         # ClipPPOLoss only provides the GAE estimator (the actor losses are HAPPO's own, below)
-        self.loss = _objectives.ClipPPOLoss(actor_network=self.actor, critic_network=self.critic)
-        self.loss.set_keys(
-            reward=("agents", "reward"),
-            action=("agents", "action"),
-            sample_log_prob=("agents", "sample_log_prob"),
-            value=("agents", "state_value"),
-            done=("agents", "done"),
-            terminated=("agents", "terminated"),
-        )
-        self.loss.make_value_estimator(
-            _objectives.ValueEstimators.GAE, gamma=settings.gamma, lmbda=settings.lmbda
+        self.loss = _with_gae(
+            _objectives.ClipPPOLoss(actor_network=self.actor, critic_network=self.critic), settings
         )
         self.actor_optims = [torch.optim.Adam(net.parameters(), settings.lr) for net in self.actor_net.nets]
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), settings.lr)
@@ -181,40 +158,22 @@ class HAPPOTrainer:
         """Collect one batch of whole episodes, fit the critic, then update the actors one after
         another in a random order; returns the batch's mean episode return per agent (unscaled) and
         the last losses."""
-        env, s = self.env, self.s
-        with torch.no_grad(), _envs_utils.set_exploration_type(_envs_utils.ExplorationType.RANDOM):
-            data = env.rollout(env.net.periods, self.actor, break_when_any_done=False)  # (B, T)
-        reward = data["next", "agents", "reward"]
-        episode_return = float(reward.sum(dim=1).mean())
-        if self.reward_scale is None:
-            horizon = min(float(env.net.periods), 1.0 / (1.0 - s.gamma))
-            self.reward_scale = float(reward.abs().mean()) * horizon or 1.0
-        data["next", "agents", "reward"] = reward / self.reward_scale
-        with torch.no_grad():
-            self.loss.value_estimator(
-                data,
-                params=self.loss.critic_network_params,
-                target_params=self.loss.target_critic_network_params,
-            )
-        flat = data.reshape(-1)
+        s = self.s
+        flat, episode_return = _collect(self)
         total = flat.batch_size[0]
-        mb = max(1, min(s.minibatch_size, total))
         adv = flat[self.loss.tensor_keys.advantage].squeeze(-1)  # (S, N)
         adv = (adv - adv.mean(dim=0)) / (adv.std(dim=0) + 1e-8)  # per agent
         target = flat[self.loss.tensor_keys.value_target]  # (S, N, 1)
         old_lp = flat["agents", "sample_log_prob"].detach()  # (S, N)
         out: dict[str, float] = {}
-        for _ in range(s.num_epochs):  # the centralised critic
-            perm = torch.randperm(total)
-            for k in range(0, total - mb + 1, mb):
-                idx = perm[k : k + mb]
-                value = self.critic(flat[idx].select("state"))["agents", "state_value"]
-                loss_c = ((value - target[idx]) ** 2).mean()
-                self.critic_optim.zero_grad()
-                loss_c.backward()
-                torch.nn.utils.clip_grad_norm_(self.critic.parameters(), s.max_grad_norm)
-                self.critic_optim.step()
-                out["loss_critic"] = float(loss_c.detach())
+        for idx in _minibatches(total, s):  # the centralised critic
+            value = self.critic(flat[idx].select("state"))["agents", "state_value"]
+            loss_c = ((value - target[idx]) ** 2).mean()
+            self.critic_optim.zero_grad()
+            loss_c.backward()
+            torch.nn.utils.clip_grad_norm_(self.critic.parameters(), s.max_grad_norm)
+            self.critic_optim.step()
+            out["loss_critic"] = float(loss_c.detach())
         order = [int(i) for i in self.rng.permutation(self.n_agents)]
         self.last_order = order
         factor = torch.ones(total)
@@ -222,37 +181,23 @@ class HAPPOTrainer:
         for i in order:  # sequential updates: agent i sees the factor of the agents updated before it
             params = list(self.actor_net.nets[i].parameters())
             used[:, i] = factor
-            for _ in range(s.num_epochs):
-                perm = torch.randperm(total)
-                for k in range(0, total - mb + 1, mb):
-                    idx = perm[k : k + mb]
-                    lp, ent = self._log_prob(flat[idx])
-                    loss_a = happo_surrogate(
-                        lp[:, i], old_lp[idx, i], adv[idx, i], factor[idx], s.clip_epsilon
-                    )
-                    loss_e = -s.entropy_coeff * ent[:, i].mean()
-                    self.actor_optims[i].zero_grad()
-                    (loss_a + loss_e).backward()
-                    torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
-                    self.actor_optims[i].step()
-                    out["loss_objective"] = float(loss_a.detach())
-                    out["loss_entropy"] = float(loss_e.detach())
+            for idx in _minibatches(total, s):
+                lp, ent = self._log_prob(flat[idx])
+                loss_a = happo_surrogate(lp[:, i], old_lp[idx, i], adv[idx, i], factor[idx], s.clip_epsilon)
+                loss_e = -s.entropy_coeff * ent[:, i].mean()
+                self.actor_optims[i].zero_grad()
+                (loss_a + loss_e).backward()
+                torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm)
+                self.actor_optims[i].step()
+                out["loss_objective"] = float(loss_a.detach())
+                out["loss_entropy"] = float(loss_e.detach())
             with torch.no_grad():
                 new_lp = self._log_prob(flat)[0][:, i]
             factor = factor * torch.exp(new_lp - old_lp[:, i])
         self.last_factors, self.last_batch = used, flat
-        return {"episode_return_mean": episode_return / env.net.n_nodes, **out}
+        return {"episode_return_mean": episode_return / self.env.net.n_nodes, **out}
 
     def act_fn(self) -> Callable[[str, NDArray[np.float32]], NDArray[np.float64]]:
         """``act(group_id, obs)`` for :class:`~invmgmt_marl.policies.agent.ObservationPolicy` (one
         group of every agent, in node order): each actor's deterministic action."""
-        n = self.n_agents
-
-        def act(gid: str, obs: NDArray[np.float32]) -> NDArray[np.float64]:
-            x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(-1, n, obs.shape[-1])
-            td = _td.TensorDict({("agents", "observation"): x}, batch_size=(x.shape[0],))
-            with torch.no_grad(), _envs_utils.set_exploration_type(_envs_utils.ExplorationType.DETERMINISTIC):
-                a = self.actor(td)["agents", "action"]
-            return np.asarray(a.reshape(-1, a.shape[-1]).numpy(), dtype=np.float64)
-
-        return act
+        return _deterministic_act_fn(self.actor, self.n_agents)

@@ -14,7 +14,7 @@ effective horizon ``min(T, 1 / (1 - gamma))``), so that returns are of order 1 w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,102 @@ class _StateCritic(nn.Module):  # type: ignore[name-defined]
         return self.net(state).unsqueeze(-1)
 
 
+# ---- pieces shared with :mod:`invmgmt_marl.adapters.torchrl_happo` ---------------------------------
+def _box_action_spec(env: Any) -> Any:
+    """The env's ``("agents", "action")`` spec; raises ValueError unless the env has one shared group
+    ``"agents"`` and box-type actions."""
+    if list(env.group_map) != ["agents"]:
+        raise ValueError("env: the torchrl trainer needs group_map='all' (one shared group 'agents')")
+    spec = env.action_spec["agents", "action"]
+    if not isinstance(spec, require("torchrl.data", "torchrl").Bounded):
+        raise ValueError(
+            f"action_type: the torchrl trainer supports box-type actions (box, order_up_to), got {spec}"
+        )
+    return spec
+
+
+def _tanh_normal_actor(env: Any, spec: Any, net: Any) -> Any:
+    """A sampling actor whose ``net`` maps ``(..., N, D)`` observations to ``(..., N, 2k)`` TanhNormal
+    parameters, bounded by the action space."""
+    module = _tdnn.TensorDictModule(
+        nn.Sequential(net, _tdnn.NormalParamExtractor()),
+        in_keys=[("agents", "observation")],
+        out_keys=[("agents", "loc"), ("agents", "scale")],
+    )
+    return _modules.ProbabilisticActor(
+        module=module,
+        spec=env.action_spec,
+        in_keys=[("agents", "loc"), ("agents", "scale")],
+        out_keys=[("agents", "action")],
+        distribution_class=_modules.TanhNormal,
+        distribution_kwargs={"low": spec.space.low[0], "high": spec.space.high[0]},  # (N, k)
+        return_log_prob=True,
+        log_prob_key=("agents", "sample_log_prob"),
+    )
+
+
+def _with_gae(loss: Any, settings: PPOSettings) -> Any:
+    """``loss`` (a ``ClipPPOLoss``) keyed to the ``"agents"`` group, with a GAE value estimator."""
+    loss.set_keys(
+        reward=("agents", "reward"),
+        action=("agents", "action"),
+        sample_log_prob=("agents", "sample_log_prob"),
+        value=("agents", "state_value"),
+        done=("agents", "done"),
+        terminated=("agents", "terminated"),
+    )
+    loss.make_value_estimator(_objectives.ValueEstimators.GAE, gamma=settings.gamma, lmbda=settings.lmbda)
+    return loss
+
+
+def _collect(trainer: Any) -> tuple[Any, float]:
+    """One batch of whole episodes sampled from ``trainer.actor``, rewards scaled by
+    ``trainer.reward_scale`` (set from the first batch: mean |reward| x the effective horizon) and the
+    GAE advantages and value targets of ``trainer.loss`` added; returns the flattened ``(B * T,)``
+    batch and the mean unscaled episode return (summed over agents)."""
+    env, s = trainer.env, trainer.s
+    # sample from the policy (env.rollout alone acts with the distribution's mode)
+    with torch.no_grad(), _envs_utils.set_exploration_type(_envs_utils.ExplorationType.RANDOM):
+        data = env.rollout(env.net.periods, trainer.actor, break_when_any_done=False)  # (B, T)
+    reward = data["next", "agents", "reward"]
+    episode_return = float(reward.sum(dim=1).mean())
+    if trainer.reward_scale is None:  # returns of order 1: mean |reward| x the effective horizon
+        horizon = min(float(env.net.periods), 1.0 / (1.0 - s.gamma))
+        trainer.reward_scale = float(reward.abs().mean()) * horizon or 1.0
+    data["next", "agents", "reward"] = reward / trainer.reward_scale
+    with torch.no_grad():
+        trainer.loss.value_estimator(
+            data,
+            params=trainer.loss.critic_network_params,
+            target_params=trainer.loss.target_critic_network_params,
+        )
+    return data.reshape(-1), episode_return
+
+
+def _minibatches(total: int, settings: PPOSettings) -> Iterator[Any]:
+    """Index tensors of the minibatches of ``num_epochs`` epochs over ``total`` samples (a fresh
+    permutation per epoch; the last partial minibatch of an epoch is dropped)."""
+    mb = max(1, min(settings.minibatch_size, total))
+    for _ in range(settings.num_epochs):
+        perm = torch.randperm(total)
+        for k in range(0, total - mb + 1, mb):
+            yield perm[k : k + mb]
+
+
+def _deterministic_act_fn(actor: Any, n: int) -> Callable[[str, NDArray[np.float32]], NDArray[np.float64]]:
+    """``act(group_id, obs)`` for :class:`~invmgmt_marl.policies.agent.ObservationPolicy` (one group of
+    the ``n`` agents, in node order): the actor's deterministic action (the TanhNormal's mode)."""
+
+    def act(gid: str, obs: NDArray[np.float32]) -> NDArray[np.float64]:
+        x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(-1, n, obs.shape[-1])
+        td = _td.TensorDict({("agents", "observation"): x}, batch_size=(x.shape[0],))
+        with torch.no_grad(), _envs_utils.set_exploration_type(_envs_utils.ExplorationType.DETERMINISTIC):
+            a = actor(td)["agents", "action"]
+        return np.asarray(a.reshape(-1, a.shape[-1]).numpy(), dtype=np.float64)
+
+    return act
+
+
 class TorchRLTrainer:
     """Builds the actor, critic and loss for ``algo`` on an env and runs PPO iterations.
 
@@ -81,13 +177,7 @@ class TorchRLTrainer:
     def __init__(self, env: Any, algo: str, settings: PPOSettings, seed: int = 0) -> None:
         if algo not in ("mappo", "ippo"):
             raise ValueError(f"algo: expected 'mappo' or 'ippo', got {algo!r}")
-        if list(env.group_map) != ["agents"]:
-            raise ValueError("env: the torchrl trainer needs group_map='all' (one shared group 'agents')")
-        spec = env.action_spec["agents", "action"]
-        if not isinstance(spec, require("torchrl.data", "torchrl").Bounded):
-            raise ValueError(
-                f"action_type: the torchrl trainer supports box-type actions (box, order_up_to), got {spec}"
-            )
+        spec = _box_action_spec(env)
         torch.manual_seed(seed)
         self.env, self.algo, self.s = env, algo, settings
         n = env.net.n_nodes
@@ -106,20 +196,7 @@ class TorchRLTrainer:
                 activation_class=nn.Tanh,
             )
 
-        actor_net = nn.Sequential(shared_mlp(2 * act_dim), _tdnn.NormalParamExtractor())
-        module = _tdnn.TensorDictModule(
-            actor_net, in_keys=[("agents", "observation")], out_keys=[("agents", "loc"), ("agents", "scale")]
-        )
-        self.actor = _modules.ProbabilisticActor(
-            module=module,
-            spec=env.action_spec,
-            in_keys=[("agents", "loc"), ("agents", "scale")],
-            out_keys=[("agents", "action")],
-            distribution_class=_modules.TanhNormal,
-            distribution_kwargs={"low": spec.space.low[0], "high": spec.space.high[0]},  # (N, k)
-            return_log_prob=True,
-            log_prob_key=("agents", "sample_log_prob"),
-        )
+        self.actor = _tanh_normal_actor(env, spec, shared_mlp(2 * act_dim))
         if algo == "mappo":
             state_dim = int(env.observation_spec["state"].shape[-1])
             critic_net: Any = _StateCritic(state_dim, n, settings.hidden)
@@ -130,7 +207,7 @@ class TorchRLTrainer:
         self.critic = _tdnn.TensorDictModule(
             critic_net, in_keys=in_keys, out_keys=[("agents", "state_value")]
         )
-        self.loss = _objectives.ClipPPOLoss(
+        loss = _objectives.ClipPPOLoss(
             actor_network=self.actor,
             critic_network=self.critic,
             clip_epsilon=settings.clip_epsilon,
@@ -139,66 +216,26 @@ class TorchRLTrainer:
             loss_critic_type="l2",
             normalize_advantage_exclude_dims=(-2,),  # per agent
         )
-        self.loss.set_keys(
-            reward=("agents", "reward"),
-            action=("agents", "action"),
-            sample_log_prob=("agents", "sample_log_prob"),
-            value=("agents", "state_value"),
-            done=("agents", "done"),
-            terminated=("agents", "terminated"),
-        )
-        self.loss.make_value_estimator(
-            _objectives.ValueEstimators.GAE, gamma=settings.gamma, lmbda=settings.lmbda
-        )
+        self.loss = _with_gae(loss, settings)
         self.optim = torch.optim.Adam(self.loss.parameters(), settings.lr)
         self.reward_scale: float | None = None
 
     def iterate(self) -> dict[str, float]:
         """Collect one batch of whole episodes and run the PPO epochs; returns the batch's mean episode
         return per agent (unscaled) and the last minibatch's losses."""
-        env, s = self.env, self.s
-        # sample from the policy (env.rollout alone acts with the distribution's mode)
-        with torch.no_grad(), _envs_utils.set_exploration_type(_envs_utils.ExplorationType.RANDOM):
-            data = env.rollout(env.net.periods, self.actor, break_when_any_done=False)  # (B, T)
-        reward = data["next", "agents", "reward"]
-        episode_return = float(reward.sum(dim=1).mean())
-        if self.reward_scale is None:  # returns of order 1: mean |reward| x the effective horizon
-            horizon = min(float(env.net.periods), 1.0 / (1.0 - s.gamma))
-            self.reward_scale = float(reward.abs().mean()) * horizon or 1.0
-        data["next", "agents", "reward"] = reward / self.reward_scale
-        with torch.no_grad():
-            self.loss.value_estimator(
-                data,
-                params=self.loss.critic_network_params,
-                target_params=self.loss.target_critic_network_params,
-            )
-        flat = data.reshape(-1)
-        total = flat.batch_size[0]
-        mb = max(1, min(s.minibatch_size, total))
+        flat, episode_return = _collect(self)
         out: dict[str, float] = {}
-        for _ in range(s.num_epochs):
-            perm = torch.randperm(total)
-            for k in range(0, total - mb + 1, mb):
-                batch = flat[perm[k : k + mb]]
-                losses = self.loss(batch)
-                value = losses["loss_objective"] + losses["loss_critic"] + losses["loss_entropy"]
-                self.optim.zero_grad()
-                value.backward()
-                torch.nn.utils.clip_grad_norm_(self.loss.parameters(), s.max_grad_norm)
-                self.optim.step()
-                out = {k2: float(v.detach()) for k2, v in losses.items() if k2.startswith("loss_")}
-        return {"episode_return_mean": episode_return / env.net.n_nodes, **out}
+        for idx in _minibatches(flat.batch_size[0], self.s):
+            losses = self.loss(flat[idx])
+            value = losses["loss_objective"] + losses["loss_critic"] + losses["loss_entropy"]
+            self.optim.zero_grad()
+            value.backward()
+            torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.s.max_grad_norm)
+            self.optim.step()
+            out = {k2: float(v.detach()) for k2, v in losses.items() if k2.startswith("loss_")}
+        return {"episode_return_mean": episode_return / self.env.net.n_nodes, **out}
 
     def act_fn(self) -> Callable[[str, NDArray[np.float32]], NDArray[np.float64]]:
         """``act(group_id, obs)`` for :class:`~invmgmt_marl.policies.agent.ObservationPolicy` (one
         shared group): the actor's deterministic action (the TanhNormal's mode)."""
-        n = self.env.net.n_nodes
-
-        def act(gid: str, obs: NDArray[np.float32]) -> NDArray[np.float64]:
-            x = torch.as_tensor(np.asarray(obs, dtype=np.float32)).reshape(-1, n, obs.shape[-1])
-            td = _td.TensorDict({("agents", "observation"): x}, batch_size=(x.shape[0],))
-            with torch.no_grad(), _envs_utils.set_exploration_type(_envs_utils.ExplorationType.DETERMINISTIC):
-                a = self.actor(td)["agents", "action"]
-            return np.asarray(a.reshape(-1, a.shape[-1]).numpy(), dtype=np.float64)
-
-        return act
+        return _deterministic_act_fn(self.actor, self.env.net.n_nodes)

@@ -20,8 +20,9 @@ policy's gain is then computed exactly from its stationary distribution.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,10 +39,158 @@ __all__ = [
     "base_stock_table",
     "MDPPolicy",
     "single_store_scenario",
+    "TableSolution",
+    "TablePolicy",
+    "check_pmf",
+    "grid_states",
+    "grid_index",
+    "transition_tables",
+    "average_cost",
+    "relative_value_iteration",
+    "uniform_store_node",
 ]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+M = TypeVar("M")
+Sol = TypeVar("Sol")
+
+
+# ---- shared machinery of the tabular models (this module's and :mod:`.mdp_serial`'s) ---------------
+def check_pmf(demand_pmf: tuple[float, ...]) -> None:
+    """Raises ValueError unless ``demand_pmf`` is non-negative probabilities summing to 1."""
+    p = np.asarray(demand_pmf, dtype=np.float64)
+    if p.ndim != 1 or len(p) == 0 or np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
+        raise ValueError(f"demand_pmf: expected non-negative probabilities summing to 1, got {demand_pmf}")
+
+
+def grid_states(dims: tuple[tuple[int, int], ...]) -> I64:
+    """``(S, D)`` every integer state of the box ``dims`` (``(low, high)`` per coordinate), in index
+    order (the last coordinate fastest)."""
+    grid = np.meshgrid(*[np.arange(lo, hi + 1) for lo, hi in dims], indexing="ij")
+    return np.stack([g.ravel() for g in grid], axis=1).astype(np.int64)
+
+
+def grid_index(dims: tuple[tuple[int, int], ...], states: I64) -> I64:
+    """``(B,)`` index in :func:`grid_states` order of ``(B, D)`` states (coordinates clipped into range)."""
+    idx = np.zeros(states.shape[0], dtype=np.int64)
+    for j, (lo, hi) in enumerate(dims):
+        idx = idx * (hi - lo + 1) + (np.clip(states[:, j], lo, hi) - lo)
+    return idx
+
+
+def transition_tables(
+    n_states: int, n_actions: int, n_demands: int, step: Callable[[int, int], tuple[I64, F64]]
+) -> tuple[I64, F64]:
+    """``next (A, K, S)`` state indices and ``cost (A, K, S)``, where ``step(a, k)`` gives the ``(S,)``
+    next state indices and ``(S,)`` period costs of action ``a`` and demand ``k`` in every state."""
+    nxt = np.zeros((n_actions, n_demands, n_states), dtype=np.int64)
+    cost = np.zeros((n_actions, n_demands, n_states))
+    for a in range(n_actions):
+        for d in range(n_demands):
+            nxt[a, d], cost[a, d] = step(a, d)
+    return nxt, cost
+
+
+def average_cost(nxt: I64, cost: F64, pmf: F64, policy: I64, start: int = 0) -> tuple[float, F64]:
+    """Exact long-run average cost per period of the stationary ``policy`` ``(S,)`` (action indices)
+    from state ``start``, and the long-run state distribution ``(S,)``, for tables ``nxt, cost``
+    ``(A, K, S)`` (:func:`transition_tables`) and the demand ``pmf`` ``(K,)``."""
+    pi = _stationary(nxt, pmf, policy, start=start)
+    c = cost[policy, :, np.arange(nxt.shape[2])] @ pmf  # (S,)
+    return float(pi @ c), pi
+
+
+def relative_value_iteration(
+    nxt: I64, cost: F64, pmf: F64, ref: int, tol: float, max_iter: int, damping: float, name: str
+) -> tuple[I64, tuple[float, float], int]:
+    """Average-cost relative value iteration (damped, values relative to state ``ref``) on tables
+    ``nxt, cost`` ``(A, K, S)`` and the demand ``pmf`` ``(K,)``.
+
+    Returns:
+        The greedy policy ``(S,)`` (action indices), the Odoni bounds ``(low, high)`` on the optimal
+        gain, and the number of sweeps.
+
+    Raises:
+        RuntimeError: no convergence within ``max_iter`` sweeps (the message starts with ``name``).
+    """
+    exp_cost = np.einsum("k,aks->as", pmf, cost)  # (A, S)
+    v = np.zeros(nxt.shape[2])
+    lo = hi = 0.0
+    qv = exp_cost
+    it = 0
+    while it < max_iter:
+        it += 1
+        qv = exp_cost + np.einsum("k,aks->as", pmf, v[nxt])
+        tv = qv.min(axis=0)
+        diff = tv - v
+        lo, hi = float(diff.min()), float(diff.max())
+        v = v + damping * diff
+        v -= v[ref]
+        if hi - lo < tol * max(1.0, abs(hi)):
+            break
+    if hi - lo >= tol * max(1.0, abs(hi)):
+        raise RuntimeError(f"{name}: no convergence after {max_iter} sweeps (span {hi - lo:.3g})")
+    return np.argmin(qv, axis=0).astype(np.int64), (lo, hi), it
+
+
+def uniform_store_node(
+    demand_pmf: tuple[float, ...], holding_cost: float, shortage_cost: float, mode: str
+) -> dict[str, object]:
+    """The scenario mapping of a store starting empty whose demand is ``demand_pmf`` as a ``uniform``
+    process, backordering or losing unmet demand at ``shortage_cost``.
+
+    Raises:
+        ValueError: the pmf is not uniform on ``low .. high`` (the only finite pmf the scenario
+            schema can express).
+    """
+    p = np.asarray(demand_pmf)
+    nz = np.flatnonzero(p > 0)
+    low, high = int(nz[0]), int(nz[-1])
+    if not np.allclose(p[low : high + 1], 1.0 / (high - low + 1)) or np.any(p[:low] > 0):
+        raise ValueError(f"demand_pmf: the scenario needs a uniform pmf, got {demand_pmf}")
+    store: dict[str, object] = {
+        "role": "store",
+        "initial_on_hand": 0,
+        "holding_cost": holding_cost,
+        "demand": {"process": "uniform", "low": low, "high": high},
+    }
+    if mode == "lost_sales":
+        store.update(lost_sales=True, lost_sales_cost=shortage_cost)
+    else:
+        store.update(backlog_cost=shortage_cost)
+    return store
+
+
+@dataclass(frozen=True)
+class TableSolution(Generic[M]):
+    """An optimal policy table of a tabular model ``M`` (:func:`solve_mdp`, ``solve_serial_mdp``).
+
+    Attributes:
+        model: the instance.
+        policy: ``(S,)`` optimal action index in every state.
+        gain: the optimal policy's exact long-run average cost per period.
+        gain_bounds: the value-iteration (Odoni) bounds ``(low, high)`` on the optimal gain.
+        iterations: value-iteration sweeps.
+        edge_mass: stationary probability of states on a truncation boundary (should be ~0).
+    """
+
+    model: M
+    policy: I64  # (S,)
+    gain: float
+    gain_bounds: tuple[float, float]
+    iterations: int
+    edge_mass: float
+
+
+class TablePolicy(Generic[Sol]):
+    """Base of the simulator policies that play a solved table (``__call__`` in the subclasses)."""
+
+    #: does not look at the period index: long-run bounds apply to its steady-state cost
+    stationary = True
+
+    def __init__(self, solution: Sol) -> None:
+        self.solution = solution
 
 
 @dataclass(frozen=True)
@@ -75,11 +224,7 @@ class SingleStoreMDP:
     unit_cost: float = 0.0
 
     def __post_init__(self) -> None:
-        p = np.asarray(self.demand_pmf)
-        if p.ndim != 1 or len(p) == 0 or np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
-            raise ValueError(
-                f"demand_pmf: expected non-negative probabilities summing to 1, got {self.demand_pmf}"
-            )
+        check_pmf(self.demand_pmf)
         if self.lead_time < 1:
             raise ValueError(f"lead_time: must be >= 1, got {self.lead_time}")
         if self.mode not in ("backlog", "lost_sales"):
@@ -106,16 +251,11 @@ class SingleStoreMDP:
 
     def states(self) -> I64:
         """``(S, D)`` every state, in index order."""
-        rng = [np.arange(lo, hi + 1) for lo, hi in self.dims]
-        grid = np.meshgrid(*rng, indexing="ij")
-        return np.stack([g.ravel() for g in grid], axis=1).astype(np.int64)
+        return grid_states(self.dims)
 
     def index(self, states: I64) -> I64:
         """``(B,)`` index of ``(B, D)`` states (coordinates clipped into range)."""
-        idx = np.zeros(states.shape[0], dtype=np.int64)
-        for j, (lo, hi) in enumerate(self.dims):
-            idx = idx * (hi - lo + 1) + (np.clip(states[:, j], lo, hi) - lo)
-        return idx
+        return grid_index(self.dims, states)
 
     def position(self, states: I64) -> I64:
         """``(S,)`` inventory position: stock (all ages) + pipeline."""
@@ -158,36 +298,18 @@ class SingleStoreMDP:
     def tables(self) -> tuple[I64, F64]:
         """``next (A, K, S)`` state indices and ``cost (A, K, S)`` for every action and demand."""
         st = self.states()
-        a_n, k_n = self.max_order + 1, len(self.demand_pmf)
-        nxt = np.zeros((a_n, k_n, len(st)), dtype=np.int64)
-        cost = np.zeros((a_n, k_n, len(st)))
-        for q in range(a_n):
-            for d in range(k_n):
-                ns, c = self.transition(st, q, d)
-                nxt[q, d] = self.index(ns)
-                cost[q, d] = c
-        return nxt, cost
+
+        def step(q: int, d: int) -> tuple[I64, F64]:
+            ns, c = self.transition(st, q, d)
+            return self.index(ns), c
+
+        return transition_tables(len(st), self.max_order + 1, len(self.demand_pmf), step)
 
 
 @dataclass(frozen=True)
-class MDPSolution:
-    """Result of :func:`solve_mdp`.
-
-    Attributes:
-        model: the instance.
-        policy: ``(S,)`` optimal order in every state.
-        gain: the optimal policy's exact long-run average cost per period.
-        gain_bounds: the value-iteration bounds ``(low, high)`` on the optimal gain.
-        iterations: value-iteration sweeps.
-        edge_mass: stationary probability of states at the stock truncation bounds (should be ~0).
-    """
-
-    model: SingleStoreMDP
-    policy: I64  # (S,)
-    gain: float
-    gain_bounds: tuple[float, float]
-    iterations: int
-    edge_mass: float
+class MDPSolution(TableSolution[SingleStoreMDP]):
+    """Result of :func:`solve_mdp` (fields: :class:`TableSolution`): ``policy`` is the order in every
+    state, ``edge_mass`` the stationary probability of the stock truncation bounds."""
 
 
 def _stationary(
@@ -216,11 +338,7 @@ def evaluate_policy(
     """Exact long-run average cost of a stationary ``policy`` ``(S,)`` (orders per state) from the empty
     state (stock 0 or, with backorders, the state index 0), and the long-run distribution ``(S,)``."""
     nxt, cost = model.tables() if tables is None else tables
-    pmf = np.asarray(model.demand_pmf)
-    pi = _stationary(nxt, pmf, policy)
-    s_idx = np.arange(nxt.shape[2])
-    c = cost[policy, :, s_idx] @ pmf  # (S,)
-    return float(pi @ c), pi
+    return average_cost(nxt, cost, np.asarray(model.demand_pmf), policy)
 
 
 def base_stock_table(model: SingleStoreMDP, level: int) -> I64:
@@ -238,23 +356,7 @@ def solve_mdp(
     """
     nxt, cost = model.tables()
     pmf = np.asarray(model.demand_pmf)
-    exp_cost = np.einsum("k,aks->as", pmf, cost)  # (A, S)
-    v = np.zeros(nxt.shape[2])
-    lo = hi = 0.0
-    it = 0
-    while it < max_iter:
-        it += 1
-        qv = exp_cost + np.einsum("k,aks->as", pmf, v[nxt])
-        tv = qv.min(axis=0)
-        diff = tv - v
-        lo, hi = float(diff.min()), float(diff.max())
-        v = v + damping * diff
-        v -= v[0]
-        if hi - lo < tol * max(1.0, abs(hi)):
-            break
-    if hi - lo >= tol * max(1.0, abs(hi)):
-        raise RuntimeError(f"solve_mdp: no convergence after {max_iter} sweeps (span {hi - lo:.3g})")
-    policy = np.argmin(qv, axis=0).astype(np.int64)
+    policy, (lo, hi), it = relative_value_iteration(nxt, cost, pmf, 0, tol, max_iter, damping, "solve_mdp")
     gain, pi = evaluate_policy(model, policy, (nxt, cost))
     st = model.states()
     lo_s, hi_s = model.dims[0]
@@ -275,21 +377,7 @@ def single_store_scenario(
         ValueError: the pmf is not uniform on ``low .. high`` (the only finite pmf the scenario
             schema can express).
     """
-    p = np.asarray(model.demand_pmf)
-    nz = np.flatnonzero(p > 0)
-    low, high = int(nz[0]), int(nz[-1])
-    if not np.allclose(p[low : high + 1], 1.0 / (high - low + 1)) or np.any(p[:low] > 0):
-        raise ValueError(f"demand_pmf: the scenario needs a uniform pmf, got {model.demand_pmf}")
-    store: dict[str, object] = {
-        "role": "store",
-        "initial_on_hand": 0,
-        "holding_cost": model.holding_cost,
-        "demand": {"process": "uniform", "low": low, "high": high},
-    }
-    if model.mode == "lost_sales":
-        store.update(lost_sales=True, lost_sales_cost=model.shortage_cost)
-    else:
-        store.update(backlog_cost=model.shortage_cost)
+    store = uniform_store_node(model.demand_pmf, model.holding_cost, model.shortage_cost, model.mode)
     if model.shelf_life is not None:
         store.update(shelf_life=model.shelf_life, waste_cost=model.waste_cost)
     return {
@@ -310,16 +398,10 @@ def single_store_scenario(
     }
 
 
-class MDPPolicy:
+class MDPPolicy(TablePolicy[MDPSolution]):
     """A solved policy table as a simulator policy for :func:`single_store_scenario` networks: reads
     the store's stock (by age), this period's arrival and the pipeline from the state, orders the
     table's quantity on the store's inbound edge and nothing elsewhere."""
-
-    #: does not look at the period index: long-run bounds apply to its steady-state cost
-    stationary = True
-
-    def __init__(self, solution: MDPSolution) -> None:
-        self.solution = solution
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         m = self.solution.model

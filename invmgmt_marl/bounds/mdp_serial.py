@@ -31,7 +31,17 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from invmgmt_marl.bounds.mdp import _stationary
+from invmgmt_marl.bounds.mdp import (
+    TablePolicy,
+    TableSolution,
+    average_cost,
+    check_pmf,
+    grid_index,
+    grid_states,
+    relative_value_iteration,
+    transition_tables,
+    uniform_store_node,
+)
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
@@ -77,11 +87,7 @@ class SerialMDP:
     max_backlog: tuple[int, int] = (8, 8)
 
     def __post_init__(self) -> None:
-        p = np.asarray(self.demand_pmf, dtype=np.float64)
-        if p.ndim != 1 or len(p) == 0 or np.any(p < 0) or abs(p.sum() - 1) > 1e-9:
-            raise ValueError(
-                f"demand_pmf: expected non-negative probabilities summing to 1, got {self.demand_pmf}"
-            )
+        check_pmf(self.demand_pmf)
         if len(self.lead_times) != 2 or min(self.lead_times) < 1:
             raise ValueError(f"lead_times: expected two lead times >= 1, got {self.lead_times}")
         if self.mode not in ("backlog", "lost_sales"):
@@ -121,15 +127,11 @@ class SerialMDP:
 
     def states(self) -> I64:
         """``(S, D)`` every state, in index order."""
-        grid = np.meshgrid(*[np.arange(lo, hi + 1) for lo, hi in self.dims], indexing="ij")
-        return np.stack([g.ravel() for g in grid], axis=1).astype(np.int64)
+        return grid_states(self.dims)
 
     def index(self, states: I64) -> I64:
         """``(B,)`` index of ``(B, D)`` states (coordinates clipped into range)."""
-        idx = np.zeros(states.shape[0], dtype=np.int64)
-        for j, (lo, hi) in enumerate(self.dims):
-            idx = idx * (hi - lo + 1) + (np.clip(states[:, j], lo, hi) - lo)
-        return idx
+        return grid_index(self.dims, states)
 
     def split(self, states: I64) -> tuple[I64, I64, I64, I64, I64]:
         """``I (S,)``, store pipeline ``(S, L1-1)``, ``W (S,)``, ``R (S,)``, warehouse pipeline
@@ -174,17 +176,12 @@ class SerialMDP:
     def tables(self) -> tuple[I64, F64]:
         """``next (A, K, S)`` state indices and ``cost (A, K, S)`` for every joint action and demand."""
         st = self.states()
-        m1 = self.max_order + 1
-        k_n = len(self.demand_pmf)
-        nxt = np.zeros((self.n_actions, k_n, len(st)), dtype=np.int64)
-        cost = np.zeros((self.n_actions, k_n, len(st)))
-        for a in range(self.n_actions):
-            q1, q2 = divmod(a, m1)
-            for d in range(k_n):
-                ns, c = self.transition(st, q1, q2, d)
-                nxt[a, d] = self.index(ns)
-                cost[a, d] = c
-        return nxt, cost
+
+        def step(a: int, d: int) -> tuple[I64, F64]:
+            ns, c = self.transition(st, *divmod(a, self.max_order + 1), d)
+            return self.index(ns), c
+
+        return transition_tables(len(st), self.n_actions, len(self.demand_pmf), step)
 
     def empty_state(self) -> int:
         """Index of the state with nothing anywhere (how :func:`two_node_scenario` starts)."""
@@ -192,24 +189,10 @@ class SerialMDP:
 
 
 @dataclass(frozen=True)
-class SerialMDPSolution:
-    """Result of :func:`solve_serial_mdp`.
-
-    Attributes:
-        model: the instance.
-        policy: ``(S,)`` optimal joint action index in every state (``q1 * (max_order + 1) + q2``).
-        gain: the optimal policy's exact long-run average cost per period (both nodes together).
-        gain_bounds: the value-iteration (Odoni) bounds ``(low, high)`` on the optimal gain.
-        iterations: value-iteration sweeps.
-        edge_mass: stationary probability of states on a truncation boundary (should be ~0).
-    """
-
-    model: SerialMDP
-    policy: I64  # (S,)
-    gain: float
-    gain_bounds: tuple[float, float]
-    iterations: int
-    edge_mass: float
+class SerialMDPSolution(TableSolution[SerialMDP]):
+    """Result of :func:`solve_serial_mdp` (fields: :class:`~invmgmt_marl.bounds.mdp.TableSolution`):
+    ``policy`` is the joint action index ``q1 * (max_order + 1) + q2`` in every state, ``gain`` the
+    cost of both nodes together."""
 
     def orders(self, states: I64) -> tuple[I64, I64]:
         """``(B,)`` store and warehouse orders in ``(B, D)`` states."""
@@ -223,10 +206,9 @@ def evaluate_serial_policy(
     """Exact long-run average cost per period of a stationary joint ``policy`` ``(S,)`` from the empty
     state, and its long-run state distribution ``(S,)``."""
     nxt, cost = model.tables() if tables is None else tables
-    pmf = np.asarray(model.demand_pmf, dtype=np.float64)
-    pi = _stationary(nxt, pmf, policy, start=model.empty_state())
-    c = cost[policy, :, np.arange(nxt.shape[2])] @ pmf  # (S,)
-    return float(pi @ c), pi
+    return average_cost(
+        nxt, cost, np.asarray(model.demand_pmf, dtype=np.float64), policy, model.empty_state()
+    )
 
 
 def _joint(model: SerialMDP, q1: I64, q2: I64) -> I64:
@@ -258,25 +240,10 @@ def solve_serial_mdp(
     """
     nxt, cost = model.tables()
     pmf = np.asarray(model.demand_pmf, dtype=np.float64)
-    exp_cost = np.einsum("k,aks->as", pmf, cost)  # (A, S)
-    v = np.zeros(nxt.shape[2])
     ref = model.empty_state()
-    lo = hi = 0.0
-    qv = exp_cost
-    it = 0
-    while it < max_iter:
-        it += 1
-        qv = exp_cost + np.einsum("k,aks->as", pmf, v[nxt])
-        tv = qv.min(axis=0)
-        diff = tv - v
-        lo, hi = float(diff.min()), float(diff.max())
-        v = v + damping * diff
-        v -= v[ref]
-        if hi - lo < tol * max(1.0, abs(hi)):
-            break
-    if hi - lo >= tol * max(1.0, abs(hi)):
-        raise RuntimeError(f"solve_serial_mdp: no convergence after {max_iter} sweeps (span {hi - lo:.3g})")
-    policy = np.argmin(qv, axis=0).astype(np.int64)
+    policy, (lo, hi), it = relative_value_iteration(
+        nxt, cost, pmf, ref, tol, max_iter, damping, "solve_serial_mdp"
+    )
     gain, pi = evaluate_serial_policy(model, policy, (nxt, cost))
     st = model.states()
     edge = np.zeros(len(st), dtype=bool)
@@ -297,21 +264,7 @@ def two_node_scenario(model: SerialMDP, periods: int = 200, name: str = "mdp_two
         ValueError: the pmf is not uniform on ``low .. high`` (the only finite pmf the scenario
             schema can express).
     """
-    p = np.asarray(model.demand_pmf)
-    nz = np.flatnonzero(p > 0)
-    low, high = int(nz[0]), int(nz[-1])
-    if not np.allclose(p[low : high + 1], 1.0 / (high - low + 1)) or np.any(p[:low] > 0):
-        raise ValueError(f"demand_pmf: the scenario needs a uniform pmf, got {model.demand_pmf}")
-    store: dict[str, object] = {
-        "role": "store",
-        "initial_on_hand": 0,
-        "holding_cost": model.holding_cost[0],
-        "demand": {"process": "uniform", "low": low, "high": high},
-    }
-    if model.mode == "lost_sales":
-        store.update(lost_sales=True, lost_sales_cost=model.shortage_cost)
-    else:
-        store.update(backlog_cost=model.shortage_cost)
+    store = uniform_store_node(model.demand_pmf, model.holding_cost[0], model.shortage_cost, model.mode)
     warehouse = {
         "role": "supplier",
         "initial_on_hand": 0,
@@ -332,16 +285,10 @@ def two_node_scenario(model: SerialMDP, periods: int = 200, name: str = "mdp_two
     }
 
 
-class SerialMDPPolicy:
+class SerialMDPPolicy(TablePolicy[SerialMDPSolution]):
     """A solved two-node policy table as a simulator policy for :func:`two_node_scenario` networks:
     reads the decision state (after this period's arrivals) from the simulator state and orders the
     table's quantities on the store's and the warehouse's inbound edges."""
-
-    #: does not look at the period index: long-run bounds apply to its steady-state cost
-    stationary = True
-
-    def __init__(self, solution: SerialMDPSolution) -> None:
-        self.solution = solution
 
     def __call__(self, net: Network, state: SimState, rng: np.random.Generator) -> F64:
         m = self.solution.model
