@@ -300,6 +300,23 @@ def cmd_summary(args: argparse.Namespace) -> None:
             f"{diff.std(ddof=1) / np.sqrt(len(diff)):.3f}; {r['iterations']} iterations, "
             f"{r['env_steps']:.0f} env steps, {r['cpu_minutes']:.1f} CPU-min"
         )
+    if args.benchmark_paths:  # the benchmark's 20 paths (seed 0), where the figure was measured
+        from invmgmt_marl.adapters.sb3 import load_sb3_policy
+
+        _register(t, runs[0]["config"]["scale_max"], runs[0]["config"].get("span", 0.3))
+        bench = sample_network_demand(net, np.random.default_rng(0), 20, net.periods)
+        ref_bench = score(net, ref.policy(net), bench)[0]
+        print(f"benchmark paths (20, seed 0): tuned {t.reference} {ref_bench:.3f}")
+        vals = []
+        for d, r in zip(args.runs, runs, strict=True):
+            kw = env_kwargs(t, r["config"]["alpha"], r["config"]["view"])
+            pol = load_sb3_policy(Path(d) / "best" / "sb3_ppo.zip", normalize_actions=True, **kw)
+            vals.append(score(net, pol, bench)[0])
+        se = np.std(vals, ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else float("nan")
+        print(
+            f"  PPO (best policy): {np.mean(vals):.3f} +- {se:.3f} over seeds; "
+            f"per seed {np.round(vals, 3).tolist()}"
+        )
     if args.csv:
         with open(args.csv, "w") as f:
             f.write("target,seed,iteration,env_steps,eval_cost_per_agent_period\n")
@@ -400,6 +417,9 @@ def main() -> None:
     s.add_argument("runs", nargs="+")
     s.add_argument("--png", default=None)
     s.add_argument("--csv", default=None)
+    s.add_argument(
+        "--benchmark-paths", action="store_true", help="also score on the benchmark's 20 paths (seed 0)"
+    )
     a = sub.add_parser("analyse")
     a.add_argument("--target", choices=sorted(TARGETS), required=True)
     a.add_argument("runs", nargs="+")
