@@ -233,7 +233,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     result = train(
         t.scenario,
         backend="sb3",
-        iterations=100_000,
+        iterations=args.max_iterations,
         seed=args.seed,
         out=out,
         steps_per_iteration=args.episodes * net.n_nodes * net.periods,
@@ -403,6 +403,7 @@ def main() -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
     t.add_argument("--out", required=True)
+    t.add_argument("--max-iterations", type=int, default=100_000, help="PPO iterations at most")
     t.add_argument("--scale-max", type=float, default=2.0, help="largest factor of the reference level")
     t.add_argument(
         "--span", type=float, default=0.3, help="s_S_scaled actions: factors in [1 - span, 1 + span]"
