@@ -12,13 +12,17 @@ Test sets, read once at the end of a run:
 * ``merton``: Liu et al.'s 20 Merton test files (``../shared/datasets/liu2022/test_demand_merton``),
   against tuned forecast order-up-to (signal = last demand), 12.58 there;
 * ``net_2x3``: Liu et al.'s 20 network test files (``test_demand_net``), against tuned (s, S), scored
-  on the same files by ``summary`` (the issue's 1.99 is on the benchmark's 20 paths, seed 0);
+  on the same files by ``summary`` (the issue's 1.99 is on the benchmark's 20 paths, seed 0). Its actions
+  are factors of the tuned (s, S) levels of each node (``ScaledSSCodec``); ``net_2x3_ous`` keeps the
+  first pilot's order-up-to targets ``8 * a`` for comparison;
 * ``hmarl``: no published files: the reward-ablation test set (20 paths drawn with seed 2022), against
   tuned base-stock (1,089 there).
 
     python benchmarks/targets_more.py reference --target merton
     python benchmarks/targets_more.py train --target merton --seed 0 --minutes 10 --out runs/more/merton0
     python benchmarks/targets_more.py summary --target merton runs/more/merton0 ... --png docs/img/x.png
+    python benchmarks/targets_more.py train --target net_2x3 --seed 0 --minutes 10 --span 0.3 \
+        --log-std-init -1.5 --out runs/more/net0
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from invmgmt_marl.demandsets import load_demand_set
 from invmgmt_marl.env import InventoryParallelEnv
 from invmgmt_marl.interface import OrderUpToCodec
 from invmgmt_marl.policies import tune
+from invmgmt_marl.positions import inventory_position
 from invmgmt_marl.registry import ACTION_TYPES
 from invmgmt_marl.rollout import rollout
 from invmgmt_marl.scenario.loader import load_scenario
@@ -55,6 +60,7 @@ class Target:
     test: str  # Liu folder name, or "seed:<n>" for freshly drawn paths
     issue_figure: float
     env: dict[str, Any] = field(default_factory=dict)
+    action: str = "order_up_to_scaled"  # or "s_S_scaled": factors of the tuned (s, S) levels
 
 
 TARGETS = {
@@ -63,6 +69,9 @@ TARGETS = {
         "test_demand_merton", 12.58, {"reward": "cost"},
     ),
     "net_2x3": Target(
+        "net_2x3", "s_S", {}, "s_S", False, "test_demand_net", 1.99, {"reward": "cost"}, "s_S_scaled"
+    ),
+    "net_2x3_ous": Target(
         "net_2x3", "s_S", {}, "const:8", False, "test_demand_net", 1.99, {"reward": "cost"}
     ),
     "hmarl": Target(
@@ -70,6 +79,7 @@ TARGETS = {
     ),
 }  # fmt: skip
 ACTION = "order_up_to_scaled"
+SS_ACTION = "s_S_scaled"
 REF: dict[str, Any] = {"levels": None, "echelon": False}  # set by _register before any env is built
 
 
@@ -93,6 +103,47 @@ class ScaledOrderUpToCodec(OrderUpToCodec):
         return super()._finish(values * REF["levels"], state)
 
 
+class ScaledSSCodec(OrderUpToCodec):
+    """(s, S) levels of each node given as factors of tuned levels, for nodes with two inbound edges.
+
+    Node ``i``'s two action entries ``x = (x_s, x_S)`` lie in ``[0, 2]`` and give the factors
+    ``f = 1 + REF["span"] * (x - 1)``, so ``x = 1`` (the centre of the box, where a fresh Gaussian policy
+    starts) is the tuned policy exactly and ``f`` stays in ``[1 - span, 1 + span]``. The node then acts
+    as :class:`~invmgmt_marl.policies.base.SSPolicy` with ``s = round(f_s * REF["s"][i])`` and
+    ``S = max(round(f_S * REF["S"][i]), s)``: when its installation inventory position is at or below
+    ``s`` it orders up to ``S``, filling its first inbound edge to ``max_order`` before the second.
+    The levels are rounded to whole units because demand is: fractional levels (any factor off 1 by a
+    few per cent) leave positions off the integers and cost 2.36 instead of 2.11 on the evaluation
+    paths, so a policy near the centre would not be the tuned policy.
+    """
+
+    name = SS_ACTION
+
+    def _edge_bounds(self) -> np.ndarray:
+        return np.full(self.net.n_edges, 2.0)
+
+    def _prepare(self) -> None:
+        super()._prepare()
+        if self.width != 2 or any(len(e) != 2 for e in self.edges):
+            raise ValueError(f"{SS_ACTION}: every node needs exactly two inbound edges, got {self.edges}")
+        self._first = np.array([e[0] for e in self.edges], dtype=np.int64)  # (N,) the s entry
+        self._second = np.array([e[1] for e in self.edges], dtype=np.int64)  # (N,) the S entry
+
+    def _finish(self, values: np.ndarray, state: Any) -> np.ndarray:
+        if state is None:
+            raise ValueError(f"actions: {self.name} needs the simulator state to decode")
+        span = float(REF["span"])
+        s = np.floor((1.0 + span * (values[:, self._first] - 1.0)) * REF["s"] + 0.5)  # (B, N)
+        big_s = np.maximum(np.floor((1.0 + span * (values[:, self._second] - 1.0)) * REF["S"] + 0.5), s)
+        pos = inventory_position(self.net, state)  # (B, N)
+        need = np.where(pos <= s, np.maximum(big_s - pos, 0.0), 0.0)  # (B, N)
+        orders = np.zeros_like(values)  # (B, E)
+        first = np.minimum(need, self.net.max_order[self._first])
+        orders[:, self._first] = first
+        orders[:, self._second] = np.minimum(need - first, self.net.max_order[self._second])
+        return orders
+
+
 def edge_levels(net: Any, params: dict[str, float]) -> np.ndarray:
     """``(E,)`` the tuned level of each edge's destination node (``S[...]`` or ``S_echelon[...]``)."""
     per_node = {k.split("[", 1)[1].rstrip("]"): v for k, v in params.items()}
@@ -108,8 +159,21 @@ def tuned(t: Target, kind: str, options: dict[str, Any] | None = None) -> Any:
     return tune(net, kind, episodes=64, seed=123, objective="cost", cache=True, **(options or {}))
 
 
-def _register(t: Target, scale_max: float) -> None:
+def ss_levels(net: Any, params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """``(N,)`` s and ``(N,)`` S of each node from tuned (s, S) parameters (``s[...]``, ``S-s[...]``)."""
+    s = np.array([float(params[f"s[{a}]"]) for a in net.agents])
+    return s, s + np.array([float(params[f"S-s[{a}]"]) for a in net.agents])
+
+
+def _register(t: Target, scale_max: float, span: float = 0.3) -> None:
     net = _network(t)
+    if t.action == SS_ACTION:
+        REF["s"], REF["S"] = ss_levels(net, tuned(t, t.levels).params)
+        REF["span"] = float(span)
+        REF["levels"] = REF["S"]
+        if SS_ACTION not in ACTION_TYPES:
+            ACTION_TYPES.register(SS_ACTION, ScaledSSCodec)
+        return
     if t.levels.startswith("const:"):
         REF["levels"] = np.full(net.n_edges, float(t.levels.split(":")[1]))
     else:
@@ -128,7 +192,7 @@ def test_demand(t: Target, net: Any) -> np.ndarray:
 
 
 def env_kwargs(t: Target, alpha: float, view: str) -> dict[str, Any]:
-    return {**t.env, "alpha": alpha, "action_type": ACTION, "view": view}
+    return {**t.env, "alpha": alpha, "action_type": t.action, "view": view}
 
 
 def score(net: Any, policy: Any, demand: np.ndarray) -> tuple[float, float, list[float]]:
@@ -155,7 +219,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     t = TARGETS[args.target]
-    _register(t, args.scale_max)
+    _register(t, args.scale_max, args.span)
     kw = env_kwargs(t, args.alpha, args.view)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,7 +233,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     result = train(
         t.scenario,
         backend="sb3",
-        iterations=100_000,
+        iterations=args.max_iterations,
         seed=args.seed,
         out=out,
         steps_per_iteration=args.episodes * net.n_nodes * net.periods,
@@ -196,7 +260,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         "cpu_minutes": cpu / 60,
         "iterations": len(result.curve),
         "env_steps": result.curve[-1]["env_steps"],
-        "config": {**vars(args), "env": kw, "levels": REF["levels"].tolist()},
+        "config": {**vars(args), "env": kw, "levels": REF["levels"].tolist(),
+                   **({"s": REF["s"].tolist(), "S": REF["S"].tolist()} if t.action == SS_ACTION else {})},
         "test": rows,
         "curve": [{k: row[k] for k in ("iteration", "env_steps", "eval_cost_per_agent_period")}
                   for row in result.curve],
@@ -235,6 +300,23 @@ def cmd_summary(args: argparse.Namespace) -> None:
             f"{diff.std(ddof=1) / np.sqrt(len(diff)):.3f}; {r['iterations']} iterations, "
             f"{r['env_steps']:.0f} env steps, {r['cpu_minutes']:.1f} CPU-min"
         )
+    if args.benchmark_paths:  # the benchmark's 20 paths (seed 0), where the issue's figure was measured
+        from invmgmt_marl.adapters.sb3 import load_sb3_policy
+
+        _register(t, runs[0]["config"]["scale_max"], runs[0]["config"].get("span", 0.3))
+        bench = sample_network_demand(net, np.random.default_rng(0), 20, net.periods)
+        ref_bench = score(net, ref.policy(net), bench)[0]
+        print(f"benchmark paths (20, seed 0): tuned {t.reference} {ref_bench:.3f}")
+        vals = []
+        for d, r in zip(args.runs, runs, strict=True):
+            kw = env_kwargs(t, r["config"]["alpha"], r["config"]["view"])
+            pol = load_sb3_policy(Path(d) / "best" / "sb3_ppo.zip", normalize_actions=True, **kw)
+            vals.append(score(net, pol, bench)[0])
+        se = np.std(vals, ddof=1) / np.sqrt(len(vals)) if len(vals) > 1 else float("nan")
+        print(
+            f"  PPO (best policy): {np.mean(vals):.3f} +- {se:.3f} over seeds; "
+            f"per seed {np.round(vals, 3).tolist()}"
+        )
     if args.csv:
         with open(args.csv, "w") as f:
             f.write("target,seed,iteration,env_steps,eval_cost_per_agent_period\n")
@@ -268,7 +350,8 @@ def cmd_summary(args: argparse.Namespace) -> None:
         ax.set_ylabel("eval cost / agent-period")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        ax.set_title(f"SB3 PPO, scaled order-up-to, {args.target}", fontsize=9)
+        what = "factors of tuned (s, S)" if t.action == SS_ACTION else "scaled order-up-to"
+        ax.set_title(f"SB3 PPO, {what}, {args.target}", fontsize=9)
         fig.tight_layout()
         fig.savefig(args.png, dpi=80)
         print(f"wrote {args.png}")
@@ -285,7 +368,7 @@ def cmd_analyse(args: argparse.Namespace) -> None:
     demand = test_demand(t, net)
     ref = tuned(t, t.reference, t.reference_options)
     runs = [json.loads((Path(d) / "targets.json").read_text()) for d in args.runs]
-    _register(t, runs[0]["config"]["scale_max"])
+    _register(t, runs[0]["config"]["scale_max"], runs[0]["config"].get("span", 0.3))
     pols = {f"tuned {t.reference}": ref.policy(net)}
     for d, r in zip(args.runs, runs, strict=True):
         kw = env_kwargs(t, r["config"]["alpha"], r["config"]["view"])  # levels: the same tuned ones
@@ -320,7 +403,11 @@ def main() -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget")
     t.add_argument("--out", required=True)
+    t.add_argument("--max-iterations", type=int, default=100_000, help="PPO iterations at most")
     t.add_argument("--scale-max", type=float, default=2.0, help="largest factor of the reference level")
+    t.add_argument(
+        "--span", type=float, default=0.3, help="s_S_scaled actions: factors in [1 - span, 1 + span]"
+    )
     t.add_argument("--alpha", type=float, default=0.0, help="own/team cost mix of the reward (0: team)")
     t.add_argument("--view", default="global", choices=["global", "neighbours", "local"])
     t.add_argument("--episodes", type=int, default=8, help="parallel episodes per PPO rollout")
@@ -331,6 +418,9 @@ def main() -> None:
     s.add_argument("runs", nargs="+")
     s.add_argument("--png", default=None)
     s.add_argument("--csv", default=None)
+    s.add_argument(
+        "--benchmark-paths", action="store_true", help="also score on the benchmark's 20 paths (seed 0)"
+    )
     a = sub.add_parser("analyse")
     a.add_argument("--target", choices=sorted(TARGETS), required=True)
     a.add_argument("runs", nargs="+")
