@@ -94,6 +94,12 @@ def test_parse_accepts_bare_fenced_and_embedded_json() -> None:
         ('{"orders": {"store_0": {"warehouse_0": "5"}}}', "expected a number, got '5'"),
         ('{"orders": {"store_0": {"warehouse_0": true}}}', "expected a number"),
         ('{"orders": {"store_0": 5}}', r"orders\['store_0'\]: expected an object"),
+        # hostile numbers (Python's json reads NaN and Infinity): refused, never passed to the simulator
+        ('{"orders": {"store_0": {"warehouse_0": NaN}}}', "expected a number, got nan"),
+        ('{"orders": {"store_0": {"warehouse_0": Infinity}}}', "expected a number, got inf"),
+        ('{"orders": {"store_0": {"warehouse_0": 1e308}}}', r"must be in \[0, 20\], got 1e\+308"),
+        ('{"orders": {"store_0": {"warehouse_0": [5]}}}', r"expected a number, got \[5\]"),
+        ('{"orders": {"../../etc": {}}}', "unknown agent '../../etc'"),
     ],
 )
 def test_parse_errors_name_the_slot(reply: str, message: str) -> None:
