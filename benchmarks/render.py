@@ -24,6 +24,7 @@ from invmgmt_marl.demand import sample_network_demand  # noqa: E402
 from invmgmt_marl.frames import render_frame  # noqa: E402
 from invmgmt_marl.policies import make_policy  # noqa: E402
 from invmgmt_marl.sim import initial_state, step  # noqa: E402
+from invmgmt_marl.sim.supply import sample_supply  # noqa: E402
 
 
 def frame_times(name: str, frames: int = 30) -> dict:
@@ -32,6 +33,7 @@ def frame_times(name: str, frames: int = 30) -> dict:
     policy = make_policy("base_stock", net)
     rng = np.random.default_rng(0)
     demand = sample_network_demand(net, rng, 1, net.periods)
+    supply = sample_supply(net, rng, 1, net.periods)  # None unless lead times or supply are uncertain
     state = initial_state(net)
     t0 = time.perf_counter()
     frame = render_frame(net, state)
@@ -39,7 +41,7 @@ def frame_times(name: str, frames: int = 30) -> dict:
     times = []
     for t in range(min(frames, net.periods)):
         orders = np.clip(policy(net, state, rng), 0.0, net.max_order)
-        state, ledger = step(net, state, orders, demand[:, t])
+        state, ledger = step(net, state, orders, demand[:, t], None if supply is None else supply.at(t))
         t0 = time.perf_counter()
         render_frame(net, state, ledger)
         times.append(1000 * (time.perf_counter() - t0))

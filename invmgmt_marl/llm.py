@@ -127,7 +127,7 @@ def _control_slots(env: InventoryParallelEnv, slots: dict[str, list[Slot]]) -> N
     """Add the liquidation and price entries of product networks (after each agent's orders)."""
     interface: Any = env.interface
     net = env.net
-    liq = getattr(interface, "_liq", None)
+    liq = getattr(interface, "liquidation_positions", None)
     if liq is not None:
         for agent, local, cells, highs in liq.per_agent:
             for pos, cell, high in zip(local, cells, highs, strict=True):
@@ -136,7 +136,7 @@ def _control_slots(env: InventoryParallelEnv, slots: dict[str, list[Slot]]) -> N
                     Slot(agent, f"liquidate/{product}", int(pos), float(high), False, "liquidate")
                 )
     if net.any_pricing:
-        pos = interface._price
+        pos = interface.price_positions
         lo, hi = net.price_bounds
         for k, offset, q, st in zip(pos.agent, pos.offset, pos.product, pos.store, strict=True):
             agent = interface.agents[int(k)]

@@ -400,6 +400,16 @@ class ProductInterface:
         return {"liquidate": out.reshape(-1, net.n_products, net.n_nodes)}
 
     @property
+    def liquidation_positions(self) -> _LiquidationSlots | None:
+        """Where the liquidation entries sit in the agents' actions (``None`` without liquidation)."""
+        return self._liq
+
+    @property
+    def price_positions(self) -> _PricePositions:
+        """Where the price entries sit in the agents' actions (empty without pricing)."""
+        return self._price
+
+    @property
     def batch_shape(self) -> tuple[int, ...]:
         """Shape of one episode's actions in :meth:`decode_batch`: ``(A, width)``."""
         return (self.n_agents, self.width)
