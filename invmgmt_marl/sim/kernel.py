@@ -91,6 +91,16 @@ _executor: ThreadPoolExecutor | None = None
 _executor_size = 0
 
 
+def _forget_pool() -> None:
+    """A forked child inherits the pool object but not its threads: it starts its own when needed."""
+    global _executor, _executor_size
+    _executor, _executor_size = None, 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def set_threads(n: int | None) -> int:
     """Threads the compiled step splits a batch over (``None``: one per usable core, the default;
     ``INVMGMT_MARL_THREADS`` sets it at start-up); returns the previous number. Batches of fewer than

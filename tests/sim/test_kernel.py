@@ -12,6 +12,7 @@ in-transit sum), and whatever number of threads splits the batch.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -118,7 +119,7 @@ def product_networks(draw: st.DrawFn) -> dict[str, Any]:
     q = st.integers(0, 8)
     money = st.floats(0.0, 3.0, allow_nan=False)
     nodes: list[dict[str, Any]] = []
-    for k in range(n_st):
+    for _ in range(n_st):
         lost = draw(st.booleans())
         nodes.append(
             {
@@ -238,7 +239,11 @@ def test_bad_choices_are_refused() -> None:
 def test_bad_environment_is_refused_at_import(var: str, value: str, message: str) -> None:
     env = {**os.environ, var: value}
     proc = subprocess.run(
-        [sys.executable, "-c", "import invmgmt_marl.sim"], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", "import invmgmt_marl.sim"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode != 0 and message in proc.stderr
 
@@ -252,3 +257,36 @@ def test_numpy_choice_from_the_environment() -> None:
     env = {**os.environ, "INVMGMT_MARL_KERNEL": "numpy"}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "numpy"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_runs_threaded_steps() -> None:
+    """After the pool has threads, a forked child (Ray and multiprocessing workers may fork) must not
+    wait on the parent's threads: it steps a split batch and gets the parent's numbers."""
+    net = compile_network(invmgmt_marl.load_scenario("sku2000_3w"))
+    orders, demand = random_inputs(net, 4, 1, seed=4)
+    kernel.set_threads(2)
+    state = initial_state(net, 4)
+    expected = step(net, state, orders[0], demand[:, 0])[1].nodes  # starts the pool's thread
+    assert kernel._executor is not None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: one threaded step, compared with the parent's result
+        ok = False
+        try:
+            ok = bool(np.array_equal(step(net, state, orders[0], demand[:, 0])[1].nodes, expected))
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    try:
+        import select
+
+        ready, _, _ = select.select([read], [], [], 60.0)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        assert ready, "the forked child did not finish its step within 60 s"
+        assert os.read(read, 1) == b"1"
+    finally:
+        os.waitpid(pid, 0)
+        os.close(read)
