@@ -546,10 +546,20 @@ def _rows_loop(first, stop, slot, state, params, out):  # pragma: no cover - com
         _episode(b, slot, state, params, out)
 
 
+def _jit(fn: Callable[..., Any], **options: Any) -> Any:
+    """``numba.njit(cache=True)``; without a writable cache location (a read-only install and no
+    writable ``NUMBA_CACHE_DIR``) numba refuses to cache: then compile in every process instead."""
+    try:
+        return _numba.njit(cache=True, **options)(fn)
+    except RuntimeError as err:  # "cannot cache function ...: no locator available"
+        logger.info("numba cannot cache the compiled step (%s); it compiles in every process", err)
+        return _numba.njit(**options)(fn)
+
+
 if _numba is not None:  # compiled on first call; the machine code is cached on disk
-    _pairwise_block = _numba.njit(cache=True)(_pairwise_block)
-    _pairwise = _numba.njit(cache=True)(_pairwise)
-    _episode = _numba.njit(cache=True)(_episode)
-    _rows = _numba.njit(cache=True, nogil=True)(_rows_loop)
+    _pairwise_block = _jit(_pairwise_block)
+    _pairwise = _jit(_pairwise)
+    _episode = _jit(_episode)
+    _rows = _jit(_rows_loop, nogil=True)
 else:  # pragma: no cover - without numba nothing calls these
     _rows = _rows_loop

@@ -290,3 +290,25 @@ def test_a_forked_child_runs_threaded_steps() -> None:
     finally:
         os.waitpid(pid, 0)
         os.close(read)
+
+
+def test_without_a_cache_location_the_step_still_compiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba refuses ``cache=True`` when it finds no writable cache location (a read-only install):
+    ``_jit`` then compiles without caching instead of failing the package's import."""
+    real = kernel._numba.njit
+    calls: list[dict[str, Any]] = []
+
+    def njit(**options: Any) -> Any:
+        calls.append(options)
+        if options.get("cache"):
+            raise RuntimeError("cannot cache function 'f': no locator available for file 'f.py'")
+        return real(**options)
+
+    monkeypatch.setattr(kernel._numba, "njit", njit)
+
+    def twice(x: float) -> float:
+        return 2.0 * x
+
+    compiled = kernel._jit(twice, nogil=True)
+    assert compiled(21.0) == 42.0 and hasattr(compiled, "py_func")
+    assert calls == [{"cache": True, "nogil": True}, {"nogil": True}]
