@@ -316,6 +316,34 @@ def _pairwise_block(a: F64, lo: int, n: int) -> float:  # pragma: no cover - com
     return res
 
 
+def _slots_sum(pipe: F64, b: int, p: int, e: int, n: int) -> float:  # pragma: no cover - compiled
+    """``pipe[b, p, e].sum()`` over its ``n <= 128`` ring slots, in numpy's order (as
+    :func:`_pairwise_block`), read in place (no view: this runs for every order line)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += pipe[b, p, e, i]
+        return res
+    r0, r1, r2, r3 = pipe[b, p, e, 0], pipe[b, p, e, 1], pipe[b, p, e, 2], pipe[b, p, e, 3]
+    r4, r5, r6, r7 = pipe[b, p, e, 4], pipe[b, p, e, 5], pipe[b, p, e, 6], pipe[b, p, e, 7]
+    end = n - n % 8
+    i = 8
+    while i < end:
+        r0 += pipe[b, p, e, i]
+        r1 += pipe[b, p, e, i + 1]
+        r2 += pipe[b, p, e, i + 2]
+        r3 += pipe[b, p, e, i + 3]
+        r4 += pipe[b, p, e, i + 4]
+        r5 += pipe[b, p, e, i + 5]
+        r6 += pipe[b, p, e, i + 6]
+        r7 += pipe[b, p, e, i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for j in range(end, n):
+        res += pipe[b, p, e, j]
+    return res
+
+
 def _pairwise(a: F64, lo: int, n: int) -> float:  # pragma: no cover - compiled
     """``a[lo:lo + n].sum()`` exactly as numpy sums a contiguous run: runs over 128 values split in
     two at a multiple of 8 below the middle, recursively, and the halves' sums are added. Written with
@@ -360,6 +388,11 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
     lmax = pipe_in.shape[3]
     shared, any_lost, any_cap, any_fixed, multi = flags[0], flags[1], flags[2], flags[3], flags[4]
     if True:  # one episode (kept indented as the loop body it is)
+        # the fields of features the loop does not run are zero: one whole (P, N) plane each
+        for f in (_COMPONENTS, _ASSEMBLED, _CONSUMED, _EXPIRED, _REJECTED, _TRANSIT_LOST, _WASTE_COST):
+            nodes[f, b] = 0.0
+        for f in range(_CASH, _SALVAGE + 1):
+            nodes[f, b] = 0.0
         # arrivals, and what fits each node's shared storage (volume summed over products first)
         accept = np.ones(n_cnt)
         gross = np.zeros((p_cnt, n_cnt))
@@ -464,7 +497,7 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 nodes[_REVENUE, b, p, n] = 0.0
             for e in range(e_cnt):
                 sent = shipped[e]
-                in_transit = _pairwise(pipe_out[b, p, e], 0, lmax)
+                in_transit = _slots_sum(pipe_out, b, p, e, lmax)
                 ordering = sent * unit_cost[p, e]
                 fixed = (1.0 if orders[b, p, e] > 0 else 0.0) * fixed_cost[p, e] if any_fixed else 0.0
                 holding_transit = in_transit * transit_hold[p, e]
@@ -498,16 +531,11 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 nodes[_HOLDING_COST, b, p, n] = hold
                 nodes[_BACKLOG_COST, b, p, n] = nodes[_BACKLOG, b, p, n] * backlog_cost[p, n]
                 nodes[_LOST_SALES_COST, b, p, n] = nodes[_LOST, b, p, n] * lost_cost[p, n]
-                nodes[_WASTE_COST, b, p, n] = 0.0 * waste_cost[p, n]
                 nodes[_REVENUE, b, p, n] = nodes[_SOLD, b, p, n] * price[p, n] + nodes[_REVENUE, b, p, n]
                 owed_n = nodes[_OWED, b, p, n]
                 nodes[_SERVICE_LEVEL, b, p, n] = 1.0 - (owed_n - nodes[_SHIPPED, b, p, n]) / max(
                     owed_n, _TINY
                 )
-                for f in (_COMPONENTS, _ASSEMBLED, _CONSUMED, _EXPIRED, _REJECTED, _TRANSIT_LOST):
-                    nodes[f, b, p, n] = 0.0
-                for f in range(_CASH, _SALVAGE + 1):
-                    nodes[f, b, p, n] = 0.0
 
 
 # ledger rows as plain ints (numba reads module globals as compile-time constants)
@@ -558,6 +586,7 @@ def _jit(fn: Callable[..., Any], **options: Any) -> Any:
 
 if _numba is not None:  # compiled on first call; the machine code is cached on disk
     _pairwise_block = _jit(_pairwise_block)
+    _slots_sum = _jit(_slots_sum, inline="always")
     _pairwise = _jit(_pairwise)
     _episode = _jit(_episode)
     _rows = _jit(_rows_loop, nogil=True)
