@@ -420,9 +420,10 @@ def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:
 
 
 def _volume_of(net: Network, units: F64) -> F64:
-    """``(B, N)`` volume of ``units`` ``(B, P, N)``: ``sum_p volume_p x units_p``, summed by numpy's
-    reduction over the product axis (in product order when N > 1, pairwise when N = 1), an order
-    the compiled step (:mod:`invmgmt_marl.sim.kernel`) reproduces, unlike a BLAS product's."""
+    """``(B, X)`` volume of ``units`` ``(B, P, X)`` (X nodes or edges): ``sum_p volume_p x units_p``,
+    summed by numpy's reduction over the product axis (in product order when X > 1, pairwise when
+    X = 1), an order the compiled step (:mod:`invmgmt_marl.sim.kernel`) reproduces, unlike a BLAS
+    product's."""
     return np.multiply(units, net.volume[:, None]).sum(axis=-2)
 
 
@@ -435,7 +436,7 @@ def _shared_shipping(net: Network, owed: F64) -> F64:
     The cut is not shipped this period and stays owed (backlog). Returns the ``(B, P, O)`` requirements.
     """
     e = net.n_edges
-    load = net.volume @ owed[..., :e]  # (B, E) volume owed per edge
+    load = _volume_of(net, owed[..., :e])  # (B, E) volume owed per edge
     scale = np.ones_like(load)
     np.divide(net.ship_capacity, load, out=scale, where=load > net.ship_capacity)
     required = owed.copy()

@@ -15,11 +15,11 @@ hands to BLAS (a node with several inbound edges or outflows, shared storage vol
 the last bits, because BLAS's summation order is its own).
 
 Supported (else :func:`step_function` returns ``None`` and the numpy path runs): networks with a
-product axis, priority allocation, lost sales or backlog, shipping capacity per outflow, fixed
-ordering costs, shared storage (refuse or keep the overflow), per-(product, edge) lead times up to
-128 periods. Not supported (numpy path): proportional allocation, cash, budgets, pricing,
+product axis, priority and proportional allocation, lost sales or backlog, fixed ordering costs,
+shared storage (refuse or keep the overflow), ordering budgets, shared shipping capacity per edge,
+per-(product, edge) lead times up to 128 periods. Not supported (numpy path): cash, pricing,
 liquidation, perishables, stochastic lead times, unreliable suppliers, transit loss, quantity
-discounts, assembly, goodwill, per-node (unshared) storage, shared shipping capacity.
+discounts, assembly, goodwill, per-node (unshared) storage.
 
 Selection: ``INVMGMT_MARL_KERNEL`` = ``auto`` (the default: numba when it is installed, the ``fast``
 extra), ``numba`` (an error if it is not installed) or ``numpy``; :func:`use_kernel` switches at run
@@ -137,9 +137,7 @@ def unsupported(net: Network) -> str | None:
     if not net.product_axis:
         return "no product axis (one-product networks keep the numpy path, the golden-trace path)"
     for flag in (
-        "any_proportional",
         "any_cash",
-        "any_budget",
         "any_pricing",
         "any_liquidation",
         "any_perishable",
@@ -151,7 +149,6 @@ def unsupported(net: Network) -> str | None:
         "any_assembly",
         "any_goodwill",
         "any_storage",
-        "any_shared_shipping",
     ):
         if getattr(net, flag):
             return flag.removeprefix("any_")
@@ -218,15 +215,27 @@ class _Compiled:
         self.volume = full(net.volume, (p_cnt,))
         self.refuse = full(net.overflow_refuse, (n_cnt,), np.bool_)
         self.overflow_cost = full(net.overflow_cost, (n_cnt,))
+        self.budget = full(net.order_budget, (n_cnt,))
+        self.ship_capacity = full(net.ship_capacity, (e_cnt,))
+        self.out_prop = full(net.out_proportional, (o_cnt,), np.bool_)
         self.flags = np.array(
-            [net.any_shared_storage, net.any_lost, net.any_capacity, net.any_fixed_cost, net.multi_outflow],
+            [
+                net.any_shared_storage,
+                net.any_lost,
+                net.any_capacity,
+                net.any_fixed_cost,
+                net.multi_outflow,
+                net.any_budget,
+                net.any_shared_shipping,
+                net.any_proportional,
+            ],
             dtype=np.bool_,
         )
         self.params = (  # the loop's read-only arguments, in its order (dest[slot] goes third)
             self.edge_src, self.edge_dst, self.unit_cost, self.fixed_cost, self.transit_hold,
             self.holding, self.backlog_cost, self.lost_cost, self.waste_cost, self.price, self.capacity,
             self.out_src, self.alloc_order, self.store_node, self.store_lost, self.storage, self.volume,
-            self.refuse, self.overflow_cost, self.flags,
+            self.refuse, self.overflow_cost, self.budget, self.ship_capacity, self.out_prop, self.flags,
         )  # fmt: skip
 
     def __call__(self, net: Network, state: SimState, orders: F64, demand: F64) -> tuple[SimState, Ledger]:
@@ -375,21 +384,40 @@ def _pairwise(a: F64, lo: int, n: int) -> float:  # pragma: no cover - compiled
     return vals[0]
 
 
+def _product_sum(vals: F64, out: F64, terms: F64) -> None:  # pragma: no cover - compiled
+    """``out[x] = sum_p vals[p, x]`` in the order of numpy's ``.sum(axis=-2)`` over a ``(B, P, X)``
+    array: products in order when ``X > 1``, pairwise (numpy's inner-loop sum) when ``X == 1``.
+    ``terms`` is ``(P,)`` scratch."""
+    p_cnt, x_cnt = vals.shape
+    if x_cnt == 1:
+        for p in range(p_cnt):
+            terms[p] = vals[p, 0]
+        out[0] = _pairwise(terms, 0, p_cnt)
+        return
+    for x in range(x_cnt):
+        out[x] = 0.0
+    for p in range(p_cnt):
+        for x in range(x_cnt):
+            out[x] += vals[p, x]
+
+
 def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
     """One period of episode ``b``, product by product: the steps of :mod:`~invmgmt_marl.sim.dynamics`."""
     on_hand, backlog_in, pipe_in, orders, demand = state
     (edge_src, edge_dst, dest, unit_cost, fixed_cost, transit_hold, holding, backlog_cost, lost_cost,
      waste_cost, price, capacity, out_src, alloc_order, store_node, store_lost, storage, volume, refuse,
-     overflow_cost, flags) = params  # fmt: skip
+     overflow_cost, budget, ship_capacity, out_prop, flags) = params  # fmt: skip
     nodes, edges, pipe_out, backlog_out, external = out
     _, p_cnt, n_cnt = on_hand.shape
     e_cnt = orders.shape[2]
     o_cnt = backlog_in.shape[2]
     lmax = pipe_in.shape[3]
     shared, any_lost, any_cap, any_fixed, multi = flags[0], flags[1], flags[2], flags[3], flags[4]
+    any_budget, shared_ship, any_prop = flags[5], flags[6], flags[7]
+    terms = np.empty(p_cnt)
     if True:  # one episode (kept indented as the loop body it is)
         # the fields of features the loop does not run are zero: one whole (P, N) plane each
-        for f in (_COMPONENTS, _ASSEMBLED, _CONSUMED, _EXPIRED, _REJECTED, _TRANSIT_LOST, _WASTE_COST):
+        for f in (_COMPONENTS, _ASSEMBLED, _CONSUMED, _EXPIRED, _TRANSIT_LOST, _WASTE_COST):
             nodes[f, b] = 0.0
         for f in range(_CASH, _SALVAGE + 1):
             nodes[f, b] = 0.0
@@ -401,30 +429,70 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 arrived = pipe_in[b, p, e, slot]
                 edges[_E_ARRIVED, b, p, e] = arrived
                 gross[p, edge_dst[e]] += arrived
-        if shared:  # the volumes summed in numpy's order (dynamics._volume_of): products in order,
-            held = np.zeros(n_cnt)  # or pairwise when there is one node
-            coming = np.zeros(n_cnt)
-            if n_cnt == 1:
-                terms = np.empty(p_cnt)
-                for p in range(p_cnt):
-                    terms[p] = on_hand[b, p, 0] * volume[p]
-                held[0] = _pairwise(terms, 0, p_cnt)
-                for p in range(p_cnt):
-                    terms[p] = gross[p, 0] * volume[p]
-                coming[0] = _pairwise(terms, 0, p_cnt)
-            else:
-                for p in range(p_cnt):
-                    for n in range(n_cnt):
-                        held[n] += on_hand[b, p, n] * volume[p]
-                        coming[n] += gross[p, n] * volume[p]
+        if shared:  # volumes summed in numpy's order (dynamics._volume_of)
+            held = np.empty(n_cnt)
+            coming = np.empty(n_cnt)
+            vol = np.empty((p_cnt, n_cnt))
+            for p in range(p_cnt):
+                for n in range(n_cnt):
+                    vol[p, n] = on_hand[b, p, n] * volume[p]
+            _product_sum(vol, held, terms)
+            for p in range(p_cnt):
+                for n in range(n_cnt):
+                    vol[p, n] = gross[p, n] * volume[p]
+            _product_sum(vol, coming, terms)
             for n in range(n_cnt):
                 room = max(storage[n] - held[n], 0.0)
                 if coming[n] > room:
                     accept[n] = room / coming[n]
+        # orders placed: beyond a node's budget every order is scaled by one factor (dynamics._apply_budget);
+        # the orders kept are the ledger's edge_ordered, read from there on
+        kept = edges[_E_ORDERED, b]
+        if any_budget:
+            cost = np.zeros((p_cnt, n_cnt))
+            for p in range(p_cnt):
+                for e in range(e_cnt):
+                    cost[p, edge_dst[e]] += orders[b, p, e] * unit_cost[p, e]
+            total = np.empty(n_cnt)
+            _product_sum(cost, total, terms)
+            keep = np.ones(n_cnt)
+            for n in range(n_cnt):
+                if total[n] > budget[n]:
+                    keep[n] = budget[n] / total[n]
+            for p in range(p_cnt):
+                for n in range(n_cnt):
+                    nodes[_REJECTED, b, p, n] = 0.0
+                for e in range(e_cnt):
+                    k = orders[b, p, e] * keep[edge_dst[e]]
+                    kept[p, e] = k
+                    nodes[_REJECTED, b, p, edge_dst[e]] += orders[b, p, e] - k
+        else:
+            nodes[_REJECTED, b] = 0.0
+            for p in range(p_cnt):
+                for e in range(e_cnt):
+                    kept[p, e] = orders[b, p, e]
+        # what is owed on every outflow: backlog + this period's orders and demand
+        for p in range(p_cnt):
+            for o in range(o_cnt):
+                req = kept[p, o] if o < e_cnt else demand[b, p, o - e_cnt]
+                backlog_out[b, p, o] = backlog_in[b, p, o] + req  # owed; the backlog once shipped
+        # products sharing an edge's volume per period: requirements cut (dynamics._shared_shipping)
+        scale = np.ones(e_cnt)
+        if shared_ship:
+            load_pe = np.empty((p_cnt, e_cnt))
+            for p in range(p_cnt):
+                for e in range(e_cnt):
+                    load_pe[p, e] = backlog_out[b, p, e] * volume[p]
+            load = np.empty(e_cnt)
+            _product_sum(load_pe, load, terms)
+            for e in range(e_cnt):
+                if load[e] > ship_capacity[e]:
+                    scale[e] = ship_capacity[e] / load[e]
         avail_n = np.empty(n_cnt)
         required = np.empty(o_cnt)
         shipped = np.empty(o_cnt)
         before = np.empty(n_cnt)
+        total_req = np.empty(n_cnt)
         for p in range(p_cnt):
             for n in range(n_cnt):
                 g = gross[p, n]
@@ -439,15 +507,19 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 nodes[_REFUSED, b, p, n] = g - received
                 nodes[_OVERFLOW, b, p, n] = overflow
                 avail_n[n] = on_hand[b, p, n] + received
-            # orders and demand join what is owed; capped by shipping capacity
+            # requirements: what is owed, capped by shipping capacity
             for o in range(o_cnt):
-                req = orders[b, p, o] if o < e_cnt else demand[b, p, o - e_cnt]
-                owed = backlog_in[b, p, o] + req
-                backlog_out[b, p, o] = owed  # owed for now; the backlog once shipped is known
-                required[o] = min(owed, capacity[p, o]) if any_cap else owed
+                owed = backlog_out[b, p, o]
+                if shared_ship:
+                    required[o] = owed * scale[o] if o < e_cnt else owed
+                elif any_cap:
+                    required[o] = min(owed, capacity[p, o])
+                else:
+                    required[o] = owed
             # shipping in allocation order: each outflow gets what its node has left (external: all)
             for n in range(n_cnt):
                 before[n] = 0.0
+                total_req[n] = 0.0
             for k in range(o_cnt):
                 o = alloc_order[k]
                 src = out_src[o]
@@ -459,6 +531,15 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                     left -= before[src]
                     before[src] += required[o]
                 shipped[o] = min(max(left, 0.0), required[o])
+                total_req[src] += required[o]
+            if any_prop:  # proportional nodes ship the same fraction of every requirement
+                for o in range(o_cnt):
+                    src = out_src[o]
+                    if src < n_cnt and out_prop[o]:
+                        frac = 1.0
+                        if total_req[src] > avail_n[src] and total_req[src] > 0:
+                            frac = avail_n[src] / total_req[src]
+                        shipped[o] = required[o] * min(frac, 1.0)
             # ledger per node, from its outflows
             for n in range(n_cnt):
                 for f in range(_REQUESTED, _BACKLOG + 1):
@@ -479,7 +560,7 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                     nodes[_SOLD, b, p, node] += shipped[o]
                     nodes[_LOST, b, p, node] += lost
                 if src < n_cnt:
-                    req = orders[b, p, o] if o < e_cnt else demand[b, p, o - e_cnt]
+                    req = kept[p, o] if o < e_cnt else demand[b, p, o - e_cnt]
                     nodes[_REQUESTED, b, p, src] += req
                     nodes[_OWED, b, p, src] += owed
                     nodes[_SHIPPED, b, p, src] += shipped[o]
@@ -499,9 +580,8 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 sent = shipped[e]
                 in_transit = _slots_sum(pipe_out, b, p, e, lmax)
                 ordering = sent * unit_cost[p, e]
-                fixed = (1.0 if orders[b, p, e] > 0 else 0.0) * fixed_cost[p, e] if any_fixed else 0.0
+                fixed = (1.0 if kept[p, e] > 0 else 0.0) * fixed_cost[p, e] if any_fixed else 0.0
                 holding_transit = in_transit * transit_hold[p, e]
-                edges[_E_ORDERED, b, p, e] = orders[b, p, e]
                 edges[_E_BACKLOG, b, p, e] = backlog_out[b, p, e]
                 edges[_E_IN_TRANSIT, b, p, e] = in_transit
                 edges[_E_TRANSIT_LOST, b, p, e] = 0.0
@@ -510,7 +590,7 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 edges[_E_TRANSIT_HOLDING_COST, b, p, e] = holding_transit
                 edges[_E_SHIPPED, b, p, e] = sent
                 dst = edge_dst[e]
-                nodes[_ORDERED, b, p, dst] += orders[b, p, e]
+                nodes[_ORDERED, b, p, dst] += kept[p, e]
                 nodes[_INBOUND_BACKLOG, b, p, dst] += backlog_out[b, p, e]
                 nodes[_IN_TRANSIT, b, p, dst] += in_transit
                 nodes[_ORDERING_COST, b, p, dst] += ordering
@@ -588,6 +668,7 @@ if _numba is not None:  # compiled on first call; the machine code is cached on 
     _pairwise_block = _jit(_pairwise_block)
     _slots_sum = _jit(_slots_sum, inline="always")
     _pairwise = _jit(_pairwise)
+    _product_sum = _jit(_product_sum)
     _episode = _jit(_episode)
     _rows = _jit(_rows_loop, nogil=True)
 else:  # pragma: no cover - without numba nothing calls these

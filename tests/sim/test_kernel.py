@@ -4,8 +4,9 @@ The reference is the numpy step itself (``use_kernel("numpy")``), an independent
 the same period: the kernel is one fused loop per (episode, product), the numpy path ~90 whole-array
 operations with incidence matmuls. Every state array and every ledger field must be equal bit for
 bit, on the shipped SKU scenarios and on random networks of every supported shape (several inbound
-edges and several outflows per node, priorities, shared storage that refuses or keeps, fixed costs,
-lost sales and backlogs, lead times from 1 to 12, so both of numpy's summation regimes of the
+edges and several outflows per node, priority and proportional allocation, shared storage that
+refuses or keeps, ordering budgets, shared shipping capacity, fixed costs, lost sales and backlogs,
+lead times from 1 to 12, so both of numpy's summation regimes of the
 in-transit sum), and whatever number of threads splits the batch.
 """
 
@@ -114,7 +115,8 @@ def product_networks(draw: st.DrawFn) -> dict[str, Any]:
     warehouse buys from 1-2 nodes upstream (so nodes ship on several outflows, in drawn priority
     order, and receive on several edges); 1-4 products with their own lead times (1-12: both of
     numpy's in-transit summation regimes), costs, volumes and initial stock; shared storage that
-    refuses or keeps the overflow; fixed ordering costs; lost-sales or backlogging stores."""
+    refuses or keeps the overflow; proportional allocation; ordering budgets; shared shipping capacity
+    on edges; fixed ordering costs; lost-sales or backlogging stores."""
     n_sup, n_wh, n_st = draw(st.integers(1, 2)), draw(st.integers(0, 2)), draw(st.integers(1, 3))
     q = st.integers(0, 8)
     money = st.floats(0.0, 3.0, allow_nan=False)
@@ -136,6 +138,10 @@ def product_networks(draw: st.DrawFn) -> dict[str, Any]:
     nodes += [{"role": "supplier", "initial_on_hand": draw(q)} for _ in range(n_sup)]
     for n in nodes:
         n["holding_cost"] = draw(st.floats(0.0, 1.0))
+        if n["role"] != "store" and draw(st.booleans()):
+            n["allocation"] = "proportional"
+        if draw(st.integers(0, 3)) == 0:  # an ordering budget per period
+            n["order_budget"] = draw(st.floats(0.0, 40.0))
         if draw(st.booleans()):  # shared storage in volume units
             n["storage_capacity"] = draw(st.floats(5.0, 60.0))
             n["overflow"] = draw(st.sampled_from(["refuse", "keep"]))
@@ -154,6 +160,8 @@ def product_networks(draw: st.DrawFn) -> dict[str, Any]:
                     "unit_cost": draw(money),
                     "fixed_cost": draw(st.sampled_from([0.0, 0.0, 1.5])),
                     "priority": draw(st.integers(0, 2)),
+                    # shared shipping capacity in volume units per period (None: unlimited)
+                    "capacity": draw(st.one_of(st.none(), st.floats(2.0, 30.0))),
                 }
             )
 
