@@ -187,7 +187,9 @@ class _Compiled:
         o_cnt = e_cnt + s_cnt
 
         def full(x: Any, shape: tuple[int, ...], dtype: Any = np.float64) -> NDArray[Any]:
-            return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), shape))
+            # always a fresh, writable, C-ordered array: numba compiles one machine-code version per
+            # combination of argument types, and read-only or strided arrays would be other types
+            return np.array(np.broadcast_to(np.asarray(x, dtype=dtype), shape), dtype=dtype, order="C")
 
         lmax = net.max_lead
         self.n_nodes = n_cnt
@@ -249,10 +251,10 @@ class _Compiled:
         external = np.zeros((batch, p_cnt))
         demand = np.array(demand, dtype=np.float64, order="C")  # a copy: the state and ledger keep it
         state_arrays = (
-            np.ascontiguousarray(state.on_hand, dtype=np.float64),
-            np.ascontiguousarray(state.backlog, dtype=np.float64),
-            np.ascontiguousarray(state.pipeline, dtype=np.float64),
-            np.ascontiguousarray(orders, dtype=np.float64),
+            _plain(state.on_hand),
+            _plain(state.backlog),
+            _plain(state.pipeline),
+            _plain(orders),
             demand,
         )
         params = self.params[:2] + (self.dest[slot],) + self.params[2:]
@@ -265,6 +267,14 @@ class _Compiled:
         on_hand = nodes[_ON_HAND].copy()
         next_state = SimState(t + 1, on_hand, backlog, pipeline, edges[_E_ORDERED], demand)
         return next_state, ledger
+
+
+def _plain(x: Any) -> F64:
+    """``x`` as a C-ordered, writable float64 array (a copy only when it is not one already), so that
+    every call has the argument types of the one compiled version."""
+    if type(x) is np.ndarray and x.dtype == np.float64 and x.flags.c_contiguous and x.flags.writeable:
+        return x
+    return np.array(x, dtype=np.float64, order="C")
 
 
 def _run_rows(batch: int, cells: int, args: tuple[Any, ...]) -> None:

@@ -322,3 +322,20 @@ def test_without_a_cache_location_the_step_still_compiles(monkeypatch: pytest.Mo
     compiled = kernel._jit(twice, nogil=True)
     assert compiled(21.0) == 42.0 and hasattr(compiled, "py_func")
     assert calls == [{"cache": True, "nogil": True}, {"nogil": True}]
+
+
+def test_one_compiled_version_serves_every_network_and_input_kind() -> None:
+    """Parameters of any shape, read-only and strided inputs all reach the loop as C-ordered writable
+    float64 arrays: numba compiles one version (a second would cost seconds at a user's first step)."""
+    kernel.use_kernel("numba")
+    for name in ("sku50_1w", "sku2000_3w"):
+        net = compile_network(invmgmt_marl.load_scenario(name))
+        orders, demand = random_inputs(net, 2, 2, seed=5)
+        o = orders[0].copy()
+        o.setflags(write=False)  # read-only orders
+        d = np.asfortranarray(demand[:, 0])  # another memory order
+        state = initial_state(net, 2)
+        reference = step(net, state, orders[0].copy(), demand[:, 0].copy())
+        got = step(net, state, o, d)
+        np.testing.assert_array_equal(got[1].nodes, reference[1].nodes)
+    assert len(kernel._rows.signatures) == 1, kernel._rows.signatures
