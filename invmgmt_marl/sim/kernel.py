@@ -335,34 +335,6 @@ def _pairwise_block(a: F64, lo: int, n: int) -> float:  # pragma: no cover - com
     return res
 
 
-def _slots_sum(pipe: F64, b: int, p: int, e: int, n: int) -> float:  # pragma: no cover - compiled
-    """``pipe[b, p, e].sum()`` over its ``n <= 128`` ring slots, in numpy's order (as
-    :func:`_pairwise_block`), read in place (no view: this runs for every order line)."""
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += pipe[b, p, e, i]
-        return res
-    r0, r1, r2, r3 = pipe[b, p, e, 0], pipe[b, p, e, 1], pipe[b, p, e, 2], pipe[b, p, e, 3]
-    r4, r5, r6, r7 = pipe[b, p, e, 4], pipe[b, p, e, 5], pipe[b, p, e, 6], pipe[b, p, e, 7]
-    end = n - n % 8
-    i = 8
-    while i < end:
-        r0 += pipe[b, p, e, i]
-        r1 += pipe[b, p, e, i + 1]
-        r2 += pipe[b, p, e, i + 2]
-        r3 += pipe[b, p, e, i + 3]
-        r4 += pipe[b, p, e, i + 4]
-        r5 += pipe[b, p, e, i + 5]
-        r6 += pipe[b, p, e, i + 6]
-        r7 += pipe[b, p, e, i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for j in range(end, n):
-        res += pipe[b, p, e, j]
-    return res
-
-
 def _pairwise(a: F64, lo: int, n: int) -> float:  # pragma: no cover - compiled
     """``a[lo:lo + n].sum()`` exactly as numpy sums a contiguous run: runs over 128 values split in
     two at a multiple of 8 below the middle, recursively, and the halves' sums are added. Written with
@@ -588,7 +560,7 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 nodes[_REVENUE, b, p, n] = 0.0
             for e in range(e_cnt):
                 sent = shipped[e]
-                in_transit = _slots_sum(pipe_out, b, p, e, lmax)
+                in_transit = _pairwise_block(pipe_out[b, p, e], 0, lmax)
                 ordering = sent * unit_cost[p, e]
                 fixed = (1.0 if kept[p, e] > 0 else 0.0) * fixed_cost[p, e] if any_fixed else 0.0
                 holding_transit = in_transit * transit_hold[p, e]
@@ -675,8 +647,7 @@ def _jit(fn: Callable[..., Any], **options: Any) -> Any:
 
 
 if _numba is not None:  # compiled on first call; the machine code is cached on disk
-    _pairwise_block = _jit(_pairwise_block)
-    _slots_sum = _jit(_slots_sum, inline="always")
+    _pairwise_block = _jit(_pairwise_block, inline="always")
     _pairwise = _jit(_pairwise)
     _product_sum = _jit(_product_sum)
     _episode = _jit(_episode)
