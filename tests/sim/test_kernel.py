@@ -3,7 +3,9 @@
 The reference is the numpy step itself (``use_kernel("numpy")``), an independent implementation of
 the same period: the kernel is one fused loop per (episode, product), the numpy path ~90 whole-array
 operations with incidence matmuls. Every state array and every ledger field must be equal bit for
-bit, on the shipped SKU scenarios and on random networks of every supported shape (several inbound
+bit on the shipped SKU scenarios, and on random networks of every supported shape wherever no node
+sums more than two flows (beyond that BLAS's summation order, its own, makes the last bits differ: then
+equal to 1e-12 relative); the random networks have several inbound
 edges and several outflows per node, priority and proportional allocation, shared storage that
 refuses or keeps, ordering budgets, shared shipping capacity, fixed costs, lost sales and backlogs,
 lead times from 1 to 12, so both of numpy's summation regimes of the
@@ -28,7 +30,7 @@ import invmgmt_marl
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
 from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import Network, initial_state, kernel, step
+from invmgmt_marl.sim import NODE_FIELDS, Network, initial_state, kernel, step
 from tests.strategies import examples
 
 pytestmark = pytest.mark.skipif(
@@ -190,14 +192,45 @@ def product_networks(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def widest_sum(net: Network) -> int:
+    """The most flows any node sums (its outflows, or its inbound edges)."""
+    outflows = np.bincount(net.out_src[net.out_src < net.n_nodes], minlength=net.n_nodes)
+    inbound = np.bincount(net.edge_dst, minlength=net.n_nodes)
+    return int(max(outflows.max(), inbound.max()))
+
+
+def assert_close(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> None:
+    """Equal up to the order of sums of three or more flows: 1e-12 relative, 1e-9 units. A service
+    level (shipped / owed) is compared where the node owed more than a rounding residue."""
+    sl = NODE_FIELDS.index("service_level")
+    owed = NODE_FIELDS.index("owed")
+    for period, (xa, xb) in enumerate(zip(a, b, strict=True)):
+        for k, (u, v) in enumerate(zip(xa, xb, strict=True)):
+            if not isinstance(u, np.ndarray):
+                assert u == v
+                continue
+            if k == 7:  # ledger nodes (B, K, P, N)
+                real = (u[:, owed] > 1e-9) & (v[:, owed] > 1e-9)
+                np.testing.assert_allclose(u[:, sl][real], v[:, sl][real], rtol=1e-9, atol=1e-9)
+                u, v = np.delete(u, sl, axis=1), np.delete(v, sl, axis=1)
+            np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-9, err_msg=f"period {period}, array {k}")
+
+
 @given(product_networks(), st.integers(1, 4), st.integers(0, 2**31))
 @settings(max_examples=examples(60), deadline=None)
-def test_random_networks_bit_for_bit(data: dict[str, Any], batch: int, seed: int) -> None:
+def test_random_networks_equal_the_numpy_step(data: dict[str, Any], batch: int, seed: int) -> None:
+    """Bit for bit where no node sums more than two flows (two terms add the same in any order);
+    where one does, the numpy step sums them with BLAS, in an order of BLAS's own (it varies between
+    CPUs), and the loop left to right: equal up to rounding then."""
     net = compile_network(validate_scenario(data))
     assert kernel.unsupported(net) is None
     orders, demand = random_inputs(net, batch, net.periods, seed)
     orders *= 3.0  # past max_order: the simulator does not clip; large orders make storage bind
-    assert_identical(trajectory(net, "numba", orders, demand), trajectory(net, "numpy", orders, demand))
+    fast, reference = trajectory(net, "numba", orders, demand), trajectory(net, "numpy", orders, demand)
+    if widest_sum(net) <= 2:
+        assert_identical(fast, reference)
+    else:
+        assert_close(fast, reference)
 
 
 def test_inputs_are_not_written_and_outputs_do_not_alias_them() -> None:
