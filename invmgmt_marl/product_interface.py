@@ -199,6 +199,9 @@ class ProductInterface:
         for a, lo, h in zip(self.agents, self._low, self._high, strict=True):
             self.action_spaces[a] = shared_act if shared_act is not None else self._space(lo, h)
         self._groups = [np.flatnonzero(self._node_of == i) for i in range(n)]  # agents of each node
+        self._group_slices = [
+            slice(int(g[0]), int(g[-1]) + 1) if g.size else slice(0, 0) for g in self._groups
+        ]
         self._liq = _liquidation_slots(self.agents, pairs, liq_cells, liq_high, self._own_starts, n)
         dim = (self.features if self.sku else p * self.features) + self.n_context
         self._roles: F32 | None = None
@@ -549,8 +552,8 @@ class ProductInterface:
             if self.sku:
                 own = own.swapaxes(1, 2).reshape(batch, -1)  # (B, A) node-major
                 team = own.mean(axis=1, keepdims=True)
-                for i, alpha in zip(g.agents, g.alphas, strict=True):
-                    cols = self._groups[int(i)]
+                for i, alpha in zip(g.agents.tolist(), g.alphas.tolist(), strict=True):
+                    cols = self._group_slices[i]  # the node's agents: a run (node-major order)
                     out[:, cols] = alpha * own[:, cols] + (1.0 - alpha) * team
             else:
                 team = own.mean(axis=1, keepdims=True)
