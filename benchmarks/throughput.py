@@ -29,7 +29,7 @@ import numpy as np
 import invmgmt_marl
 from invmgmt_marl.compile import compile_network
 from invmgmt_marl.demand import sample_network_demand
-from invmgmt_marl.sim import initial_state, step
+from invmgmt_marl.sim import initial_state, kernel, step
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from large_network import report as large_network_report  # noqa: E402
@@ -41,7 +41,7 @@ TARGET_ENV = 30_000  # ParallelEnv serial, env-steps/s (the original Liu et al. 
 TARGET_SIM = 5_000_000  # batched simulator at batch 4096, agent-steps/s
 GYM_IDS = ("GymInvMgmt/Serial-v0", "GymInvMgmt/MultiEchelon-v0")
 PRODUCT_SCENARIOS = ("sku200_1w", "sku2000_3w")
-PRODUCT_BATCHES = (1, 4, 16)
+PRODUCT_BATCHES = (1, 4, 8, 16)
 # MABIM (ReplenishmentEnv) on this machine type, from issue 10: agent-steps/s and reset seconds
 MABIM = {"sku200_1w": (220_000, 2.3), "sku2000_3w": (970_000, 8.5)}
 TARGET_SKU_ENV = 2_000_000  # ParallelEnv agent-steps/s on sku2000_3w with SKU agents
@@ -211,24 +211,36 @@ def bench_product_env(name: str, repeats: int, min_time: float) -> dict:
     }
 
 
-def bench_product_sim(name: str, batch: int, repeats: int, min_time: float) -> dict:
-    """sim.step on a product network: agent-steps = batch x nodes x products per step."""
+def bench_product_sim(
+    name: str, batch: int, repeats: int, min_time: float, kernel_choice: str = "auto", threads: int = 1
+) -> dict:
+    """sim.step on a product network: agent-steps = batch x nodes x products per step. ``kernel_choice``
+    and ``threads`` select the step (invmgmt_marl.sim.kernel: "numpy", or numba on ``threads``)."""
     net = compile_network(invmgmt_marl.load_scenario(name))
     T, P = net.periods, net.n_products
     rng = np.random.default_rng(0)
     orders = rng.uniform(0.0, 1.0, size=(T, batch, P, net.n_edges)) * net.max_order
     demand = sample_network_demand(net, rng, batch, T)  # (B, T, P, S)
+    previous, previous_threads = kernel.use_kernel(kernel_choice), kernel.set_threads(threads)
 
     def episode() -> None:
         state = initial_state(net, batch)
         for t in range(T):
             state, _ = step(net, state, orders[t], demand[:, t])
 
-    sps, spread = rate(episode, T * batch, repeats, min_time)
+    try:
+        episode()  # numba compiles (or loads its cache) on first use: not timed
+        sps, spread = rate(episode, T * batch, repeats, min_time)
+        used = kernel.kernel_name(net)
+    finally:
+        kernel.use_kernel(previous)
+        kernel.set_threads(previous_threads)
     agents = net.n_nodes * P
     return {
         "scenario": name,
         "batch": batch,
+        "kernel": used,
+        "threads": threads if used == "numba" else 1,
         "agents": agents,
         "env_steps_per_s": sps,
         "agent_steps_per_s": sps * agents,
@@ -236,11 +248,22 @@ def bench_product_sim(name: str, batch: int, repeats: int, min_time: float) -> d
     }
 
 
+def product_sim_configs() -> list[tuple[str, int]]:
+    """(kernel, threads) rows: the numpy step, and numba on one thread and on every core."""
+    if kernel._numba is None:
+        return [("numpy", 1)]
+    cores = kernel._cores()
+    return [("numpy", 1), ("numba", 1)] + ([("numba", cores)] if cores > 1 else [])
+
+
 def run_products(repeats: int, min_time: float) -> dict:
     out: dict = {
         "product_env": [bench_product_env(n, repeats, min_time) for n in PRODUCT_SCENARIOS],
         "product_sim": [
-            bench_product_sim(n, b, repeats, min_time) for n in PRODUCT_SCENARIOS for b in PRODUCT_BATCHES
+            bench_product_sim(n, b, repeats, min_time, k, th)
+            for n in PRODUCT_SCENARIOS
+            for b in PRODUCT_BATCHES
+            for k, th in product_sim_configs()
         ],
     }
     out["large_network"] = large_network_run(LARGE_NODES)  # build / memory / step, fresh process
@@ -250,7 +273,7 @@ def run_products(repeats: int, min_time: float) -> dict:
         target(
             "ParallelEnv sku2000_3w SKU agents agent-steps/s", big_env["agent_steps_per_s"], TARGET_SKU_ENV
         ),
-        target("sim sku2000_3w agent-steps/s (best batch)", big_sim, TARGET_SKU_SIM),
+        target("sim sku2000_3w agent-steps/s (best batch and step)", big_sim, TARGET_SKU_SIM),
         {
             "what": "reset() sku2000_3w, ms (at most)",
             "value": 1e3 * big_env["reset_s"],
@@ -299,11 +322,12 @@ def report_products(res: dict) -> None:
     )
     table(
         "Products: batched simulator, sim.step (agent = node x product)",
-        ["scenario", "batch", "agents", "env-steps/s", "agent-steps/s", "spread"],
+        ["scenario", "batch", "step", "agents", "env-steps/s", "agent-steps/s", "spread"],
         [
             [
                 r["scenario"],
                 r["batch"],
+                r["kernel"] + (f" x{r['threads']} threads" if r["threads"] > 1 else ""),
                 r["agents"],
                 n(r["env_steps_per_s"]),
                 n(r["agent_steps_per_s"]),
@@ -336,6 +360,7 @@ def header() -> dict:
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "numba": None if kernel._numba is None else kernel._numba.__version__,
         "invmgmt_marl": invmgmt_marl.__version__,
         "gym_invmgmt": gym_version,
         "cpu_count": os.cpu_count(),
@@ -417,7 +442,7 @@ def pct(row: dict) -> str:
 def report(res: dict) -> None:
     h, n = res["header"], "{:,.0f}".format
     print(f"invmgmt-marl throughput benchmark, {h['date']}")
-    versions = ", ".join(f"{k} {h[k]}" for k in ("python", "numpy", "invmgmt_marl", "gym_invmgmt"))
+    versions = ", ".join(f"{k} {h[k]}" for k in ("python", "numpy", "numba", "invmgmt_marl", "gym_invmgmt"))
     print(f"Versions: {versions}")
     print(f"CPUs {h['cpu_count']} (usable {h['cpus_usable']}), {h['platform']}")
     print(f"1-min load average at start: {h['loadavg_1min_at_start']}")

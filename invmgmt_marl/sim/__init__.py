@@ -1,6 +1,7 @@
 """The batched digital-twin simulator: pure numpy functions over arrays with a leading batch axis.
 
-This package imports numpy and its own modules only.
+This package imports numpy and its own modules only (and numba, if installed, for the compiled step of
+product networks in :mod:`invmgmt_marl.sim.kernel`: the same dynamics, bit for bit).
 
 net = compile_network(load_scenario("serial"))   # invmgmt_marl.compile_network
 state = initial_state(net, batch=4096)

@@ -61,6 +61,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from invmgmt_marl.sim.kernel import step_function
 from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS, EdgeField, Ledger, NodeField
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
@@ -164,6 +165,8 @@ def step(
     and the Stable-Baselines3 VecEnv do); it raises ``InvalidActionError`` / ``ValueError`` naming the
     first bad entry and costs two reductions per array.
     """
+    if net.product_axis and (compiled := step_function(net)) is not None:  # sim/kernel.py
+        return compiled(net, state, orders, demand)
     t = state.t
     lead = orders.shape[:-1]  # (B,), or (B, P) with a product axis
     batch = lead[0]
@@ -405,8 +408,8 @@ def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:
     ``overflow``: refused (they leave the system) at ``overflow: refuse`` nodes, kept at ``overflow:
     keep`` nodes. Writes ``refused`` and ``overflow`` into ``nodes`` and returns the units received.
     """
-    room = np.maximum(net.storage_capacity - net.volume @ stock, 0.0)  # (B, N)
-    arriving = net.volume @ gross  # (B, N) volume
+    room = np.maximum(net.storage_capacity - _volume_of(net, stock), 0.0)  # (B, N)
+    arriving = _volume_of(net, gross)  # (B, N) volume
     accept = np.ones_like(arriving)
     np.divide(room, arriving, out=accept, where=arriving > room)
     accepted = gross * accept[..., None, :]
@@ -414,6 +417,13 @@ def _shared_storage(net: Network, stock: F64, gross: F64, nodes: F64) -> F64:
     received = np.where(net.overflow_refuse, accepted, gross)
     np.subtract(gross, received, out=nodes[_REFUSED])
     return received
+
+
+def _volume_of(net: Network, units: F64) -> F64:
+    """``(B, N)`` volume of ``units`` ``(B, P, N)``: ``sum_p volume_p x units_p``, summed by numpy's
+    reduction over the product axis (in product order when N > 1, pairwise when N = 1), an order
+    the compiled step (:mod:`invmgmt_marl.sim.kernel`) reproduces, unlike a BLAS product's."""
+    return np.multiply(units, net.volume[:, None]).sum(axis=-2)
 
 
 def _shared_shipping(net: Network, owed: F64) -> F64:
