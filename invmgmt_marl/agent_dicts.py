@@ -4,10 +4,12 @@ With 6,000 SKU agents (``sku2000_3w``, ``agents="node_product"``) a step returns
 entries; building one with ``dict.fromkeys`` or ``dict(zip(...))`` costs about 0.25 ms, copying a
 ready dict with the same keys about 0.02 ms. :class:`AgentDicts` keeps the constant dicts
 (terminations, truncations) as templates and returns fresh copies, so callers may mutate what they
-get. Values that change every step (observations, rewards) are zipped onto a tuple of the names.
+get. Values that change every step (observations, rewards) fill a copy of a dict of the names
+(:meth:`AgentDicts.zip_all`).
 :func:`stack_actions` and :func:`stacked` read an action dict into one array in a few passes;
 :func:`stack_flat` reads the usual case (every action an array of one numeric dtype, each of its
-agent's size) in about a third less time by joining the arrays' bytes.
+agent's size) by joining the arrays' bytes: at 6,000 SKU agents 15-30% faster than ``np.array``
+(whether the arrays are rows of one batch, separately made, or reused every few steps).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class AgentDicts:
 
     def zip_all(self, values: Iterable[V]) -> dict[str, V]:
         """``dict(zip(self.agents, values))``: a copy of the key template filled in place (no resizing
-        while it fills: about a third faster than ``dict(zip(...))`` at 6,000 agents)."""
+        while it fills: the dict part costs about 35% less than ``dict(zip(...))`` at 6,000 agents)."""
         out: dict[str, Any] = self.keys.copy()
         out.update(zip(self.agents, values, strict=True))  # every key is overwritten
         return out

@@ -18,9 +18,10 @@ import pytest
 
 import invmgmt_marl
 from invmgmt_marl.agent_dicts import stack_flat, stacked
-from invmgmt_marl.product_interface import ProductInterface
-from invmgmt_marl.scenario import validate_scenario
-from invmgmt_marl.sim import step
+from invmgmt_marl.compile import compile_network
+from invmgmt_marl.product_interface import ProductInterface, make_interface
+from invmgmt_marl.scenario import load_scenario, validate_scenario
+from invmgmt_marl.sim import initial_state, step
 
 # two nodes whose inbound edges are listed in the other order (edge 0 feeds node 1): observe reads the
 # pipeline through an index (the `_in_edge_take` branch)
@@ -162,15 +163,24 @@ def test_step_equals_the_slow_paths(scenario: str, agents: str, steps: int) -> N
 
 
 def test_observe_equals_reference_in_batches_and_with_shared_spaces() -> None:
-    # a batch of 3 random-ish states from three episodes; shared spaces append the role one-hot
-    for agents in ("node", "node_product"):
-        env = invmgmt_marl.parallel_env("sku50_1w", agents=agents, shared_spaces=True)
-        env.reset(seed=1)
-        rng = np.random.default_rng(0)
-        for _ in range(6):
-            env.step({a: env.action_space(a).sample() * rng.random() for a in env.agents})
-            got, want = env.interface.observe(env.sim_state), env.interface.observe_reference(env.sim_state)
-            assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    # batches of 3 episodes stepped by the simulator (random orders and demand); shared spaces append
+    # the role one-hot; a scale of 1 skips the multiply
+    for scenario, kw in (("sku50_1w", {}), (SWAPPED, {}), (TWO_INBOUND, {"obs_scale": 1.0})):
+        net = compile_network(
+            validate_scenario(scenario) if isinstance(scenario, dict) else load_scenario(scenario)
+        )
+        for agents, shared in (("node", True), ("node_product", True), ("node_product", False)):
+            iface = make_interface(net, agents=agents, shared_spaces=shared, **kw)
+            assert isinstance(iface, ProductInterface)
+            rng = np.random.default_rng(0)
+            state = initial_state(net, 3)
+            for _ in range(net.max_lead + 2):  # every ring offset t % L
+                orders = rng.uniform(0.0, 1.0, size=(3, net.n_products, net.n_edges)) * net.max_order
+                demand = rng.poisson(3.0, size=(3, net.n_products, net.n_stores)).astype(np.float64)
+                state, _ = step(net, state, orders, demand)
+                got, want = iface.observe(state), iface.observe_reference(state)
+                assert got.shape == want.shape and got.shape[0] == 3
+                assert got.tobytes() == want.tobytes()
 
 
 def test_stack_flat_reads_only_what_it_cannot_misread() -> None:
@@ -195,3 +205,18 @@ def test_stack_flat_reads_only_what_it_cannot_misread() -> None:
         assert stack_flat(values, expected.get(why, [1, 1, 1])) is None, why
     # what stack_flat refuses, stacked (np.array) reads by value or rejects
     assert stacked([f32[0], np.array([3], dtype=np.int32), f32[2]], [np.arange(3)]).tolist() == [1.5, 3, 3]
+
+
+def test_sku_infos_are_fresh_every_step() -> None:
+    # SKU agents that clipped nothing share one info dict within a step (docs/products.md); a new one
+    # every step, so a caller who edits (or keeps) a step's infos never changes another step's
+    env = invmgmt_marl.parallel_env("sku50_1w", agents="node_product")
+    env.reset(seed=0)
+    acts = {a: env.action_space(a).low for a in env.agents}
+    *_, first = env.step(acts)
+    a0, a1 = env.possible_agents[:2]
+    assert first[a0] is first[a1] and first[a0] == {"clipped": 0, "t": 0}
+    first[a0]["mine"] = 1
+    *_, second = env.step(acts)
+    assert second[a0] == {"clipped": 0, "t": 1} and first[a0] is not second[a0]
+    assert first[a1] == {"clipped": 0, "t": 0, "mine": 1}  # the edit stays in the step it was made in
