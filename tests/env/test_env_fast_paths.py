@@ -22,6 +22,7 @@ from invmgmt_marl.compile import compile_network
 from invmgmt_marl.product_interface import ProductInterface, make_interface
 from invmgmt_marl.scenario import load_scenario, validate_scenario
 from invmgmt_marl.sim import initial_state, step
+from invmgmt_marl.sim.supply import sample_supply
 
 # two nodes whose inbound edges are listed in the other order (edge 0 feeds node 1): observe reads the
 # pipeline through an index (the `_in_edge_take` branch)
@@ -121,6 +122,9 @@ def _same_obs(got: dict[str, Any], want: dict[str, Any]) -> None:
         ("swapped", "node", 10),
         ("two_inbound", "node_product", 10),
         ("two_inbound", "node", 10),
+        # prices, cash, liquidation, perishables, events, several inbound edges per node
+        ("retail_chain", "node", 10),
+        ("retail_medium", "node_product", 10),
     ],
 )
 def test_step_equals_the_slow_paths(scenario: str, agents: str, steps: int) -> None:
@@ -131,7 +135,13 @@ def test_step_equals_the_slow_paths(scenario: str, agents: str, steps: int) -> N
     assert isinstance(env.interface, ProductInterface)
     iface = env.interface  # observe's pipeline read: edge rows, rows through an index, or a matmul
     branch = "matmul" if iface._in_edge is None else "rows" if iface._in_edge_take is None else "take"
-    assert branch == {"swapped": "take", "two_inbound": "matmul"}.get(scenario, "rows")
+    expected = {
+        "swapped": "take",
+        "two_inbound": "matmul",
+        "retail_chain": "matmul",
+        "retail_medium": "matmul",
+    }
+    assert branch == expected.get(scenario, "rows")
     obs, _ = env.reset(seed=3)
     reference = env.interface.observe_reference(env.sim_state)[0]
     _same_obs(obs, dict(zip(env.possible_agents, reference, strict=True)))
@@ -165,7 +175,13 @@ def test_step_equals_the_slow_paths(scenario: str, agents: str, steps: int) -> N
 def test_observe_equals_reference_in_batches_and_with_shared_spaces() -> None:
     # batches of 3 episodes stepped by the simulator (random orders and demand); shared spaces append
     # the role one-hot; a scale of 1 skips the multiply
-    for scenario, kw in (("sku50_1w", {}), (SWAPPED, {}), (TWO_INBOUND, {"obs_scale": 1.0})):
+    cases: tuple[tuple[Any, dict[str, Any]], ...] = (
+        ("sku50_1w", {}),
+        (SWAPPED, {}),
+        (TWO_INBOUND, {"obs_scale": 1.0}),
+        ("retail_hard", {}),  # prices, cash, events
+    )
+    for scenario, kw in cases:
         net = compile_network(
             validate_scenario(scenario) if isinstance(scenario, dict) else load_scenario(scenario)
         )
@@ -174,10 +190,12 @@ def test_observe_equals_reference_in_batches_and_with_shared_spaces() -> None:
             assert isinstance(iface, ProductInterface)
             rng = np.random.default_rng(0)
             state = initial_state(net, 3)
+            supply = sample_supply(net, rng, 3, net.periods)  # None unless supply is uncertain
             for _ in range(net.max_lead + 2):  # every ring offset t % L
                 orders = rng.uniform(0.0, 1.0, size=(3, net.n_products, net.n_edges)) * net.max_order
                 demand = rng.poisson(3.0, size=(3, net.n_products, net.n_stores)).astype(np.float64)
-                state, _ = step(net, state, orders, demand)
+                shock = None if supply is None else supply.at(state.t)
+                state, _ = step(net, state, orders, demand, shock)
                 got, want = iface.observe(state), iface.observe_reference(state)
                 assert got.shape == want.shape and got.shape[0] == 3
                 assert got.tobytes() == want.tobytes()
