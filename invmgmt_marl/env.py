@@ -235,7 +235,7 @@ class InventoryParallelEnv(ParallelEnv):
 
     # ---------------------------------------------------------------------------------------------
     def _observations(self) -> dict[str, NDArray[np.float32]]:
-        return dict(zip(self._dicts.agents, self.interface.observe(self._sim_state)[0], strict=True))
+        return self._dicts.zip_all(self.interface.observe(self._sim_state)[0])  # (A, D) -> row views
 
     def state(self) -> NDArray[np.float32]:
         """The centralised state: every node's local features, flattened."""

@@ -42,7 +42,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-from invmgmt_marl.agent_dicts import stack_actions, stacked
+from invmgmt_marl.agent_dicts import stack_actions, stack_flat, stacked
 from invmgmt_marl.errors import InvalidActionError, quote
 from invmgmt_marl.interface import AgentInterface
 from invmgmt_marl.registry import REWARD_SCHEMES
@@ -199,6 +199,9 @@ class ProductInterface:
         for a, lo, h in zip(self.agents, self._low, self._high, strict=True):
             self.action_spaces[a] = shared_act if shared_act is not None else self._space(lo, h)
         self._groups = [np.flatnonzero(self._node_of == i) for i in range(n)]  # agents of each node
+        self._group_slices = [
+            slice(int(g[0]), int(g[-1]) + 1) if g.size else slice(0, 0) for g in self._groups
+        ]
         self._liq = _liquidation_slots(self.agents, pairs, liq_cells, liq_high, self._own_starts, n)
         dim = (self.features if self.sku else p * self.features) + self.n_context
         self._roles: F32 | None = None
@@ -218,6 +221,25 @@ class ProductInterface:
         self._inv_cap = np.where(np.isfinite(cap), 1.0 / cap, 0.0)  # (N,)
         bud = net.order_budget
         self._inv_budget = np.where(np.isfinite(bud) & (bud > 0), 1.0 / np.where(bud > 0, bud, 1.0), 0.0)
+        # observe(): each node's inbound edge (-1: none) when every node has at most one and the
+        # incidence is 0/1, so arrivals are a copy of the pipeline row; else None (matmul as
+        # product_features does)
+        inc = net.edge_to_dst  # (E, N)
+        one_in = bool(np.isin(inc, (0.0, 1.0)).all() and (inc.sum(axis=0) <= 1).all())
+        self._in_edge: tuple[int, ...] | None = (
+            tuple(int(np.flatnonzero(inc[:, j])[0]) if inc[:, j].any() else -1 for j in range(n))
+            if one_in
+            else None
+        )
+        self._in_edge_take: I64 | None = None  # (N,) edge read by each node, None: edge j is node j's
+        self._no_in_edge = np.zeros(0, dtype=np.int64)  # nodes without an inbound edge
+        if self._in_edge is not None:
+            take = np.array([max(e, 0) for e in self._in_edge], dtype=np.int64)
+            if net.n_edges != n or not np.array_equal(take, np.arange(n)):
+                self._in_edge_take = take
+            self._no_in_edge = np.array([j for j, e in enumerate(self._in_edge) if e < 0], dtype=np.int64)
+        self._agent_list = list(self.agents)  # decode: the order actions are read in
+        self._sizes = [int(x) for x in lengths]  # decode: entries of each agent's action
 
     def _space(self, low: F64, high: F64) -> spaces.Space[Any]:
         if self.integer:
@@ -263,7 +285,71 @@ class ProductInterface:
         return ctx
 
     def observe(self, state: SimState) -> F32:
-        """``(B, A, D)`` float32 observations of every agent."""
+        """``(B, A, D)`` float32 observations of every agent (a fresh array on every call).
+
+        Writes every feature once, straight into the float32 result in agent order (no float64
+        ``(B, P, N, F)`` intermediate, no transposed copy): the values are those of
+        :meth:`product_features` and :meth:`context` cast to float32, bit for bit (the same float64
+        operations; ``tests/env/test_env_fast_paths.py`` checks it against :meth:`observe_reference`).
+        """
+        net = self.net
+        batch = state.on_hand.shape[0]
+        p, n, f, c = net.n_products, net.n_nodes, self.features, self.n_context
+        r = 0 if self._roles is None else self._roles.shape[1]
+        if self.sku:
+            o = np.empty((batch, n, p, f + c + r), dtype=np.float32)
+            feats = o[..., :f]  # (B, N, P, F)
+            o[..., f : f + c] = self.context(state)[:, :, None, :]
+            if r:
+                o[..., f + c :] = self._roles.reshape(n, p, r)  # type: ignore[union-attr]
+        else:
+            o = np.empty((batch, n, p * f + c + r), dtype=np.float32)
+            feats = o[..., : p * f].reshape(batch, n, p, f, copy=False)  # (B, N, P, F) view
+            o[..., p * f : p * f + c] = self.context(state)
+            if r:
+                o[..., p * f + c :] = self._roles
+        self._write_features(state, feats)
+        return o.reshape(batch, n * p, -1) if self.sku else o
+
+    def _write_features(self, state: SimState, dst: F32) -> None:
+        """Write :meth:`product_features` (transposed to ``(B, N, P, F)``) into ``dst``."""
+        net = self.net
+        e_cnt, lmax = net.n_edges, net.max_lead
+        inv = 1.0 / self.scale
+        scaled = self.scale != 1.0
+
+        def put(k: int | slice, x: F64) -> None:  # x (B, P, N[, ...]) float64 -> dst[..., k]
+            x = x.swapaxes(1, 2)
+            if scaled:
+                np.multiply(x, inv, out=dst[..., k])
+            else:
+                dst[..., k] = x
+
+        put(0, state.on_hand)
+        put(1, state.backlog @ net.out_from_src)
+        put(2, state.backlog[..., :e_cnt] @ net.edge_to_dst)
+        put(3, np.concatenate([state.last_orders, state.last_demand], axis=-1) @ net.out_from_src)
+        k = state.t % lmax  # the ring slot arriving next: arrival order is slots k, k+1, ..., k-1
+        if self._in_edge is None:  # the matmul of product_features, on the ring as stored
+            arr = (state.pipeline.swapaxes(-1, -2) @ net.edge_to_dst).swapaxes(-1, -2)  # (B, P, N, L)
+        elif self._in_edge_take is None:  # edge j is node j's inbound edge
+            arr = state.pipeline
+        else:  # node j reads the row of its inbound edge (nodes without one: zeroed below)
+            arr = state.pipeline.take(self._in_edge_take, axis=2)
+        if scaled:
+            arr = arr * inv
+        arr = arr.swapaxes(1, 2)  # (B, N, P, L)
+        dst[..., 4 : 4 + lmax - k] = arr[..., k:]
+        if k:
+            dst[..., 4 + lmax - k : 4 + lmax] = arr[..., :k]
+        if self._no_in_edge.size:
+            dst[:, self._no_in_edge, :, 4 : 4 + lmax] = 0.0
+        if net.any_pricing:  # the last price multiplier at stores with pricing (unscaled), else 0
+            dst[..., -1] = ((state.price * net.pricing_on) @ net.customer_of_store).swapaxes(1, 2)  # type: ignore[operator]
+
+    def observe_reference(self, state: SimState) -> F32:
+        """:meth:`observe` the straightforward way: :meth:`product_features` and :meth:`context` in
+        float64, then laid out and cast (the reference of the fast path's tests)."""
         feats, ctx = self.product_features(state), self.context(state)
         batch, p, n, f = feats.shape
         if self.sku:
@@ -312,8 +398,12 @@ class ProductInterface:
         if len(actions) != len(agents) or len(agents) != self.n_agents:
             return self._decode_checked(actions, agents)
         try:
-            vals = stack_actions(actions, agents)
-            flat = stacked(vals, self._groups)
+            if agents == self._agent_list and list(actions) == self._agent_list:  # the usual dict
+                vals = list(actions.values())
+                stacked_flat = stack_flat(vals, self._sizes)
+                flat = stacked(vals, self._groups) if stacked_flat is None else stacked_flat
+            else:
+                flat = stacked(stack_actions(actions, self._agent_list), self._groups)
         except (KeyError, TypeError, ValueError):
             return self._decode_checked(actions, agents)
         if flat.shape != self._flat_high.shape or flat.dtype.kind not in "biuf":
@@ -462,8 +552,8 @@ class ProductInterface:
             if self.sku:
                 own = own.swapaxes(1, 2).reshape(batch, -1)  # (B, A) node-major
                 team = own.mean(axis=1, keepdims=True)
-                for i, alpha in zip(g.agents, g.alphas, strict=True):
-                    cols = self._groups[int(i)]
+                for i, alpha in zip(g.agents.tolist(), g.alphas.tolist(), strict=True):
+                    cols = self._group_slices[i]  # the node's agents: a run (node-major order)
                     out[:, cols] = alpha * own[:, cols] + (1.0 - alpha) * team
             else:
                 team = own.mean(axis=1, keepdims=True)
