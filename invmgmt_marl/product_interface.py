@@ -240,6 +240,8 @@ class ProductInterface:
             self._no_in_edge = np.array([j for j, e in enumerate(self._in_edge) if e < 0], dtype=np.int64)
         self._agent_list = list(self.agents)  # decode: the order actions are read in
         self._sizes = [int(x) for x in lengths]  # decode: entries of each agent's action
+        self._starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)  # (A,) first entry
+        self._empty_action = bool((lengths == 0).any())
 
     def _space(self, low: F64, high: F64) -> spaces.Space[Any]:
         if self.integer:
@@ -413,7 +415,13 @@ class ProductInterface:
             return self._decode_checked(actions, agents)
         out = (flat < self._low_limit) | (flat > self._limit)
         if out.any():
-            return self._decode_checked(actions, agents)
+            if self.strict or self.shared_spaces or self._empty_action:  # the error names the first
+                return self._decode_checked(actions, agents)  # entry; padding; reduceat needs no empty run
+            # clipped in one pass (a policy's Gaussian actions often leave the box: no per-agent loop)
+            counts = np.add.reduceat(out, self._starts).tolist()
+            clipped = {a: c for a, c in zip(self._agent_list, counts, strict=True) if c}
+            q = np.clip(flat, self._flat_low, self._flat_high)
+            return q.take(self._flat_pos)[None], clipped
         q = np.minimum(flat, self._flat_high)
         return q.take(self._flat_pos)[None], {}  # nothing clipped (infos read a missing agent as 0)
 
