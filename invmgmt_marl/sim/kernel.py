@@ -450,19 +450,17 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                     k = orders[b, p, e] * keep[edge_dst[e]]
                     kept[p, e] = k
                     nodes[_REJECTED, b, p, edge_dst[e]] += orders[b, p, e] - k
-        else:
+        else:  # (the orders are copied into edge_ordered product by product, below)
             nodes[_REJECTED, b] = 0.0
-            for p in range(p_cnt):
-                for e in range(e_cnt):
-                    kept[p, e] = orders[b, p, e]
-        # what is owed on every outflow: backlog + this period's orders and demand
-        for p in range(p_cnt):
-            for o in range(o_cnt):
-                req = kept[p, o] if o < e_cnt else demand[b, p, o - e_cnt]
-                backlog_out[b, p, o] = backlog_in[b, p, o] + req  # owed; the backlog once shipped
-        # products sharing an edge's volume per period: requirements cut (dynamics._shared_shipping)
+        # products sharing an edge's volume per period: requirements cut (dynamics._shared_shipping);
+        # the loads need what is owed on every edge first: backlog + this period's orders
         scale = np.ones(e_cnt)
         if shared_ship:
+            for p in range(p_cnt):
+                for e in range(e_cnt):
+                    if not any_budget:
+                        kept[p, e] = orders[b, p, e]
+                    backlog_out[b, p, e] = backlog_in[b, p, e] + kept[p, e]
             load_pe = np.empty((p_cnt, e_cnt))
             for p in range(p_cnt):
                 for e in range(e_cnt):
@@ -491,9 +489,20 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
                 nodes[_REFUSED, b, p, n] = g - received
                 nodes[_OVERFLOW, b, p, n] = overflow
                 avail_n[n] = on_hand[b, p, n] + received
+            # what is owed on every outflow (backlog + this period's orders and demand), and the
             # requirements: what is owed, capped by shipping capacity
+            if not any_budget and not shared_ship:
+                for e in range(e_cnt):
+                    kept[p, e] = orders[b, p, e]
             for o in range(o_cnt):
-                owed = backlog_out[b, p, o]
+                if o >= e_cnt:
+                    owed = backlog_in[b, p, o] + demand[b, p, o - e_cnt]
+                    backlog_out[b, p, o] = owed  # owed for now; the backlog once shipped
+                elif shared_ship:
+                    owed = backlog_out[b, p, o]  # (computed above for the loads)
+                else:
+                    owed = backlog_in[b, p, o] + kept[p, o]
+                    backlog_out[b, p, o] = owed
                 if shared_ship:
                     required[o] = owed * scale[o] if o < e_cnt else owed
                 elif any_cap:
