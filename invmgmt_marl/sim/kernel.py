@@ -405,26 +405,32 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
             nodes[f, b] = 0.0
         for f in range(_CASH, _SALVAGE + 1):
             nodes[f, b] = 0.0
-        # arrivals, and what fits each node's shared storage (volume summed over products first)
+        # arrivals, and what fits each node's shared storage: the volumes held and arriving are summed
+        # over products in numpy's order (dynamics._volume_of: products in order with several nodes,
+        # pairwise with one), in the same pass
         accept = np.ones(n_cnt)
         gross = np.zeros((p_cnt, n_cnt))
+        held = np.zeros(n_cnt)
+        coming = np.zeros(n_cnt)
+        one_node = n_cnt == 1
+        terms_held = np.empty(p_cnt if shared and one_node else 0)
         for p in range(p_cnt):
             for e in range(e_cnt):
                 arrived = pipe_in[b, p, e, slot]
                 edges[_E_ARRIVED, b, p, e] = arrived
                 gross[p, edge_dst[e]] += arrived
-        if shared:  # volumes summed in numpy's order (dynamics._volume_of)
-            held = np.empty(n_cnt)
-            coming = np.empty(n_cnt)
-            vol = np.empty((p_cnt, n_cnt))
-            for p in range(p_cnt):
-                for n in range(n_cnt):
-                    vol[p, n] = on_hand[b, p, n] * volume[p]
-            _product_sum(vol, held, terms)
-            for p in range(p_cnt):
-                for n in range(n_cnt):
-                    vol[p, n] = gross[p, n] * volume[p]
-            _product_sum(vol, coming, terms)
+            if shared:
+                if one_node:
+                    terms_held[p] = on_hand[b, p, 0] * volume[p]
+                    terms[p] = gross[p, 0] * volume[p]
+                else:
+                    for n in range(n_cnt):
+                        held[n] += on_hand[b, p, n] * volume[p]
+                        coming[n] += gross[p, n] * volume[p]
+        if shared:
+            if one_node:
+                held[0] = _pairwise(terms_held, 0, p_cnt)
+                coming[0] = _pairwise(terms, 0, p_cnt)
             for n in range(n_cnt):
                 room = max(storage[n] - held[n], 0.0)
                 if coming[n] > room:
