@@ -159,6 +159,7 @@ def unsupported(net: Network) -> str | None:
     return None
 
 
+_announced = False  # the first-use message was logged
 StepFn = Callable[[Network, SimState, F64, F64], tuple[SimState, Ledger]]
 _cache: weakref.WeakKeyDictionary[Network, StepFn | None] = weakref.WeakKeyDictionary()
 
@@ -175,6 +176,13 @@ def step_function(net: Network) -> StepFn | None:
         reason = unsupported(net)
         if reason is None:
             fn = _Compiled(net)
+            global _announced
+            if not _announced and not _rows.signatures:  # numba compiles (or loads) at the first step
+                _announced = True
+                logger.info(
+                    "numba: compiling the product step on first use (seconds; the machine code is cached "
+                    "on disk for later processes; INVMGMT_MARL_KERNEL=numpy skips it)"
+                )
         elif _choice == "numba":
             logger.info("network %s runs the numpy step: the compiled loop lacks %s", net.name, reason)
     _cache[net] = fn

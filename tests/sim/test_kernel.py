@@ -372,3 +372,17 @@ def test_one_compiled_version_serves_every_network_and_input_kind() -> None:
         got = step(net, state, o, d)
         np.testing.assert_array_equal(got[1].nodes, reference[1].nodes)
     assert len(kernel._rows.signatures) == 1, kernel._rows.signatures
+
+
+def test_first_use_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """The first compiled network of a process says that numba compiles now (a pause of seconds at a
+    user's first step is explained); later networks say nothing. Run in a fresh process."""
+    code = (
+        "import logging, invmgmt_marl; logging.basicConfig(level=logging.INFO); "
+        "from invmgmt_marl.compile import compile_network; from invmgmt_marl.sim import kernel; "
+        "kernel.step_function(compile_network(invmgmt_marl.load_scenario('sku50_1w'))); "
+        "kernel.step_function(compile_network(invmgmt_marl.load_scenario('sku200_1w')))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "INVMGMT_MARL_KERNEL"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert proc.stderr.count("numba: compiling the product step on first use") == 1, proc.stderr
