@@ -52,9 +52,8 @@ logger = logging.getLogger(__name__)
 F64 = NDArray[np.float64]
 KERNELS = ("auto", "numba", "numpy")
 _MAX_LEAD = 128  # numpy sums at most 128 slots in one pairwise block (the loop reproduces it)
-_MIN_CELLS_PER_THREAD = (
-    10_000  # below this many (episode, node, product) cells a thread costs more than it saves
-)
+# below this many (episode, node, product) cells per thread, a thread costs more than it saves
+_MIN_CELLS_PER_THREAD = 10_000
 
 try:  # the optional dependency (extra ``fast``)
     import numba as _numba
@@ -216,7 +215,6 @@ class _Compiled:
         self.holding = full(net.holding_cost, (p_cnt, n_cnt))
         self.backlog_cost = full(net.backlog_cost, (p_cnt, n_cnt))
         self.lost_cost = full(net.lost_sales_cost, (p_cnt, n_cnt))
-        self.waste_cost = full(net.waste_cost, (p_cnt, n_cnt))
         self.price = full(net.price, (p_cnt, n_cnt))
         self.capacity = full(net.out_capacity, (p_cnt, o_cnt))
         self.out_src = full(net.out_src, (o_cnt,), np.int64)
@@ -245,7 +243,7 @@ class _Compiled:
         )
         self.params = (  # the loop's read-only arguments, in its order (dest[slot] goes third)
             self.edge_src, self.edge_dst, self.unit_cost, self.fixed_cost, self.transit_hold,
-            self.holding, self.backlog_cost, self.lost_cost, self.waste_cost, self.price, self.capacity,
+            self.holding, self.backlog_cost, self.lost_cost, self.price, self.capacity,
             self.out_src, self.alloc_order, self.store_node, self.store_lost, self.storage, self.volume,
             self.refuse, self.overflow_cost, self.budget, self.ship_capacity, self.out_prop, self.flags,
         )  # fmt: skip
@@ -256,7 +254,7 @@ class _Compiled:
         slot = t % self.lmax
         nodes = np.empty((len(NODE_FIELDS), batch, p_cnt, self.n_nodes))
         edges = np.empty((len(EDGE_FIELDS), batch, p_cnt, net.n_edges))
-        pipeline = np.empty_like(state.pipeline)
+        pipeline = np.empty(state.pipeline.shape)  # C order whatever the input's
         backlog = np.empty((batch, p_cnt, net.n_outflows))
         external = np.zeros((batch, p_cnt))
         demand = np.array(demand, dtype=np.float64, order="C")  # a copy: the state and ledger keep it
@@ -397,7 +395,7 @@ def _episode(b, slot, state, params, out):  # pragma: no cover - compiled
     """One period of episode ``b``, product by product: the steps of :mod:`~invmgmt_marl.sim.dynamics`."""
     on_hand, backlog_in, pipe_in, orders, demand = state
     (edge_src, edge_dst, dest, unit_cost, fixed_cost, transit_hold, holding, backlog_cost, lost_cost,
-     waste_cost, price, capacity, out_src, alloc_order, store_node, store_lost, storage, volume, refuse,
+     price, capacity, out_src, alloc_order, store_node, store_lost, storage, volume, refuse,
      overflow_cost, budget, ship_capacity, out_prop, flags) = params  # fmt: skip
     nodes, edges, pipe_out, backlog_out, external = out
     _, p_cnt, n_cnt = on_hand.shape
