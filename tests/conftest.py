@@ -33,6 +33,27 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"hypothesis profile: {hypothesis_profile()} (max_examples={settings().max_examples})"
 
 
+@pytest.fixture(scope="module")
+def ray_local() -> Iterator[Any]:
+    """A local Ray instance (2 CPUs) whose workers import this copy of the package, started for a
+    module and shut down after it (one already running is used and left alone). Needs the rllib
+    extra: the modules using it skip without Ray."""
+    import ray
+
+    from invmgmt_marl.sharding import ensure_ray
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAY_AUTH_MODE", "disabled")
+        started = not ray.is_initialized()
+        if started:
+            ensure_ray(num_cpus=2)
+        try:
+            yield ray
+        finally:
+            if started:
+                ray.shutdown()
+
+
 @pytest.fixture
 def make_env() -> Iterator[Callable[..., Any]]:
     """Factory for parallel envs that closes every env it made."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from importlib.util import find_spec
 from typing import Any
 
@@ -14,23 +13,7 @@ if find_spec("ray") is None:
 
 import invmgmt_marl  # noqa: E402
 from invmgmt_marl.evaluate import run_benchmark, select_baselines  # noqa: E402
-from invmgmt_marl.sharding import ensure_ray, run_benchmark_sharded, shard_map  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[Any]:
-    import ray
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAY_AUTH_MODE", "disabled")
-        started = not ray.is_initialized()
-        if started:
-            ensure_ray(num_cpus=2)  # a local instance whose workers import this copy of the package
-        try:
-            yield ray
-        finally:
-            if started:
-                ray.shutdown()
+from invmgmt_marl.sharding import run_benchmark_sharded, shard_map  # noqa: E402
 
 
 def _square_plus(x: int) -> int:

@@ -3,7 +3,6 @@ scenarios, give the local results exactly."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from importlib.util import find_spec
 from typing import Any
 
@@ -16,24 +15,8 @@ from invmgmt_marl.compile import compile_network  # noqa: E402
 from invmgmt_marl.evaluate import run_benchmark, select_baselines  # noqa: E402
 from invmgmt_marl.policies import tune  # noqa: E402
 from invmgmt_marl.scenario import load_scenario  # noqa: E402
-from invmgmt_marl.sharding import ensure_ray, run_benchmark_sharded, tune_sharded  # noqa: E402
+from invmgmt_marl.sharding import run_benchmark_sharded, tune_sharded  # noqa: E402
 from tests.test_sharding import _without_timings  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def ray_local() -> Iterator[Any]:
-    import ray
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAY_AUTH_MODE", "disabled")
-        started = not ray.is_initialized()
-        if started:
-            ensure_ray(num_cpus=2)
-        try:
-            yield ray
-        finally:
-            if started:
-                ray.shutdown()
 
 
 def test_tune_sharded_refuses_no_scenarios() -> None:
