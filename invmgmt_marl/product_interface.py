@@ -418,8 +418,10 @@ class ProductInterface:
             if self.strict or self.shared_spaces or self._empty_action:  # the error names the first
                 return self._decode_checked(actions, agents)  # entry; padding; reduceat needs no empty run
             # clipped in one pass (a policy's Gaussian actions often leave the box: no per-agent loop)
-            counts = np.add.reduceat(out, self._starts).tolist()
-            clipped = {a: c for a, c in zip(self._agent_list, counts, strict=True) if c}
+            counts = np.add.reduceat(out, self._starts)
+            hit = np.flatnonzero(counts)  # only the agents that clipped something get an entry
+            names = self._agent_list
+            clipped = {names[k]: c for k, c in zip(hit.tolist(), counts[hit].tolist(), strict=True)}
             q = np.clip(flat, self._flat_low, self._flat_high)
             return q.take(self._flat_pos)[None], clipped
         q = np.minimum(flat, self._flat_high)
