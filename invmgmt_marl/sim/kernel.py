@@ -45,12 +45,21 @@ from invmgmt_marl.sim.ledger import EDGE_FIELDS, NODE_FIELDS, Ledger
 from invmgmt_marl.sim.network import Network
 from invmgmt_marl.sim.state import SimState
 
-__all__ = ["KERNELS", "kernel_name", "set_threads", "step_function", "unsupported", "use_kernel"]
+__all__ = [
+    "KERNELS",
+    "MAX_THREADS",
+    "kernel_name",
+    "set_threads",
+    "step_function",
+    "unsupported",
+    "use_kernel",
+]
 
 logger = logging.getLogger(__name__)
 
 F64 = NDArray[np.float64]
 KERNELS = ("auto", "numba", "numpy")
+MAX_THREADS = 256  # a bound on INVMGMT_MARL_THREADS / set_threads (each is an OS thread)
 _MAX_LEAD = 128  # numpy sums at most 128 slots in one pairwise block (the loop reproduces it)
 # below this many (episode, node, product) cells per thread, a thread costs more than it saves
 _MIN_CELLS_PER_THREAD = 10_000
@@ -62,7 +71,7 @@ except ImportError:  # pragma: no cover - depends on the install
 
 _choice = os.environ.get("INVMGMT_MARL_KERNEL", "auto").strip().lower() or "auto"
 if _choice not in KERNELS:  # a bad value is not silently ignored
-    raise ValueError(f"INVMGMT_MARL_KERNEL: expected one of {KERNELS}, got {_choice!r}")
+    raise ValueError(f"INVMGMT_MARL_KERNEL: expected one of {KERNELS}, got {_choice[:40]!r}")
 if _choice == "numba" and _numba is None:
     raise ImportError("INVMGMT_MARL_KERNEL=numba needs numba: pip install 'invmgmt-marl[fast]'")
 
@@ -81,9 +90,11 @@ def _env_threads() -> int:
     try:
         n = int(raw)
     except ValueError:
-        raise ValueError(f"INVMGMT_MARL_THREADS: expected a positive integer, got {raw!r}") from None
-    if n < 1:
-        raise ValueError(f"INVMGMT_MARL_THREADS: expected a positive integer, got {raw!r}")
+        n = 0
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(
+            f"INVMGMT_MARL_THREADS: expected an integer from 1 to {MAX_THREADS}, got {raw[:40]!r}"
+        )
     return n
 
 
@@ -108,8 +119,8 @@ def set_threads(n: int | None) -> int:
     about 20,000 (episode, node, product) cells always run on the calling thread. Results do not
     depend on it: every episode is computed by the same loop, whichever thread runs it."""
     global _threads
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise ValueError(f"threads: expected a positive integer or None, got {n!r}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THREADS):
+        raise ValueError(f"threads: expected an integer from 1 to {MAX_THREADS} or None, got {n!r}")
     previous, _threads = _threads, _cores() if n is None else n
     return previous
 
